@@ -1,0 +1,9 @@
+"""Failures of the storage client libraries mapped to tubeq's errors (filled in by its adapter's issue)."""
+
+from __future__ import annotations
+
+from shared.errors import TubeqError
+
+
+def map_exception(exc: BaseException) -> TubeqError | None:
+    return None

@@ -1,0 +1,252 @@
+"""The data tubeq moves around: jobs, transcripts, analyses, results, queue deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from shared.video_ids import parse_video_ref
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _video_id(value: str) -> str:
+    # Accept any URL form at the edge, store only the normalised id.
+    return parse_video_ref(value)
+
+
+VideoId = Annotated[str, AfterValidator(_video_id)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---- what goes on the queue ------------------------------------------------------------
+
+
+class VideoMeta(Frozen):
+    """What is known about a video beyond its id (from the Data API or a sample file)."""
+
+    video_id: VideoId
+    title: str | None = None
+    channel_id: str | None = None
+    channel_title: str | None = None
+    published_at: datetime | None = None
+    duration_s: int | None = Field(default=None, ge=0)
+
+
+class VideoJob(Frozen):
+    """One queue message: analyse this video. Small on purpose (Cloudflare's limit is 128 KB)."""
+
+    video_id: VideoId
+    #: re-analyse even if an analysis of this version exists (an analysis newer than
+    #: ``requested_at`` is reused, so a redelivered forced job still pays only once)
+    force: bool = False
+    requested_at: datetime = Field(default_factory=utcnow)
+    #: where the job came from: "cli", "api", "backfill:<channel>", "schedule", "demo"
+    source: str = "cli"
+    meta: VideoMeta | None = None
+
+
+# ---- transcripts -----------------------------------------------------------------------
+
+
+class Segment(Frozen):
+    start: float = Field(ge=0, description="seconds from the start of the video")
+    duration: float = Field(ge=0)
+    text: str
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+class Transcript(Frozen):
+    video_id: VideoId
+    language: str = Field(description="BCP-47-ish code, e.g. 'en', 'de', 'pt-BR'")
+    language_name: str | None = None
+    is_generated: bool = Field(description="True when YouTube's speech recognition made it")
+    #: set when the text was machine-translated from another language
+    translated_from: str | None = None
+    segments: tuple[Segment, ...]
+    #: where it came from: "directory", "youtube"
+    source: str = "directory"
+    meta: VideoMeta | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def duration_s(self) -> float:
+        return max((s.end for s in self.segments), default=0.0)
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(s.text.split()) for s in self.segments)
+
+
+# ---- analyses --------------------------------------------------------------------------
+
+
+class Quote(Frozen):
+    text: str = Field(min_length=1)
+    start_s: float = Field(ge=0, description="where the quote starts, in seconds")
+    speaker: str | None = None
+
+
+class Usage(Frozen):
+    prompt_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    thinking_tokens: int = Field(default=0, ge=0)
+    model_calls: int = Field(default=0, ge=0)
+    cost_usd: float = Field(default=0.0, ge=0)
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            thinking_tokens=self.thinking_tokens + other.thinking_tokens,
+            model_calls=self.model_calls + other.model_calls,
+            cost_usd=round(self.cost_usd + other.cost_usd, 8),
+        )
+
+
+class AnalysisContent(Frozen):
+    """The structured part an analyzer produces (the schema the model is held to)."""
+
+    summary: str = Field(min_length=1, description="a few sentences on what the video says")
+    key_points: list[str] = Field(description="the main points, one sentence each")
+    topics: list[str] = Field(description="short topic labels, lowercase")
+    quotes: list[Quote] = Field(description="notable verbatim quotes with their timestamps")
+    language: str = Field(description="language of the transcript the analysis was made from")
+
+    @field_validator("topics")
+    @classmethod
+    def _normalise_topics(cls, topics: list[str]) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in topics:
+            label = " ".join(t.lower().split())
+            if label:
+                seen.setdefault(label, None)
+        return list(seen)
+
+
+class Analysis(AnalysisContent):
+    """An analysis as stored: the content plus who made it and what it cost."""
+
+    video_id: VideoId
+    #: the idempotency key together with video_id: analyzer kind + model + prompt version
+    analysis_version: str
+    analyzer: str = Field(description="'extractive (offline)' or 'gemini'")
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---- results ---------------------------------------------------------------------------
+
+
+class VideoState(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    RETRYING = "retrying"  # a transient failure; the queue will redeliver
+    FAILED = "failed"  # a permanent failure; recorded, not retried
+    DEAD = "dead"  # transient failures exhausted max_retries; in the dead-letter queue
+
+
+class ArtifactRef(Frozen):
+    kind: str = Field(description="transcript_json, transcript_txt, transcript_srt, ...")
+    key: str
+    content_type: str
+    size: int = Field(ge=0)
+
+
+class VideoResult(Frozen):
+    """Everything the pipeline records for a finished video, written in one transaction."""
+
+    video: VideoMeta
+    transcript: Transcript
+    analysis: Analysis
+    artifacts: tuple[ArtifactRef, ...] = ()
+    attempts: int = Field(default=1, ge=1)
+    finished_at: datetime = Field(default_factory=utcnow)
+
+
+class FailureRecord(Frozen):
+    video_id: VideoId
+    state: VideoState
+    error_code: str
+    error: str
+    attempts: int = Field(ge=1)
+    #: e.g. the raw model reply of an invalid output, for inspection
+    detail: str | None = None
+    meta: VideoMeta | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class VideoStatus(Frozen):
+    """One video as the result store sees it (for `tubeq show`, the API, skip checks)."""
+
+    video_id: str
+    state: VideoState
+    meta: VideoMeta | None = None
+    analysis: Analysis | None = None
+    transcript_language: str | None = None
+    artifacts: tuple[ArtifactRef, ...] = ()
+    attempts: int = 0
+    error_code: str | None = None
+    error: str | None = None
+    updated_at: datetime | None = None
+
+
+class Progress(Frozen):
+    """Counts per state plus spend, for `tubeq status` and `GET /v1/progress`."""
+
+    by_state: dict[str, int]
+    total_videos: int
+    analyses: int
+    usage: Usage
+    first_day: date | None = None
+
+
+# ---- the queue -------------------------------------------------------------------------
+
+
+class Delivery(Frozen):
+    """A message leased to one consumer until ``lease_expires_at``."""
+
+    message_id: str
+    lease_id: str
+    body: VideoJob
+    #: how many times it has been delivered, this time included (1 on the first delivery)
+    attempts: int = Field(ge=1)
+    enqueued_at: datetime
+    lease_expires_at: datetime
+
+
+class DeadLetter(Frozen):
+    message_id: str
+    body: VideoJob | dict[str, Any]
+    attempts: int
+    last_error: str | None
+    enqueued_at: datetime | None
+    dead_at: datetime | None
+
+
+class QueueStats(Frozen):
+    ready: int = 0
+    delayed: int = 0
+    in_flight: int = 0
+    dead: int = 0
+
+    @property
+    def backlog(self) -> int:
+        return self.ready + self.delayed + self.in_flight

@@ -1,0 +1,303 @@
+"""All of tubeq's configuration: ``TUBEQ_*`` environment variables or a ``.env`` file.
+
+Parsed once, at the entry point, into one frozen ``Settings`` that is passed down; no module
+reads the environment on its own. ``Settings.load()`` checks that every selected production
+backend has what it needs and raises ``ConfigError`` naming the variable, so a fleet fails
+at start, never halfway through a batch.
+
+The README's configuration table is generated from the field descriptions here
+(``python scripts/settings_table.py``); keep descriptions short and useful.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigError
+
+BUNDLED_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "transcripts"
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TUBEQ_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # ---- general ------------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path(".tubeq"), description="Folder for the embedded backends' files (SQLite, artifacts)."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="`json` for machines, `console` for people; `auto` picks by TTY."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level printed."
+    )
+
+    # ---- backends -----------------------------------------------------------------------
+    queue_backend: Literal["sqlite", "cloudflare"] = Field(
+        "sqlite", description="Where jobs wait: a local SQLite file or Cloudflare Queues."
+    )
+    transcript_backend: Literal["directory", "youtube"] = Field(
+        "directory", description="Where transcripts come from: sample files or YouTube."
+    )
+    analyzer_backend: Literal["extractive", "gemini"] = Field(
+        "extractive", description="Who analyses: the offline extractive analyzer or Gemini."
+    )
+    results_backend: Literal["sqlite", "postgres", "supabase"] = Field(
+        "sqlite", description="Where rows go: SQLite, Postgres (psycopg) or Supabase (HTTPS)."
+    )
+    artifacts_backend: Literal["local", "r2"] = Field(
+        "local", description="Where artifacts go: a local folder or Cloudflare R2 (S3 API)."
+    )
+
+    # ---- embedded backends --------------------------------------------------------------
+    queue_path: Path | None = Field(
+        None, description="SQLite queue file (default `<data_dir>/queue.sqlite3`)."
+    )
+    results_path: Path | None = Field(
+        None, description="SQLite results file (default `<data_dir>/results.sqlite3`)."
+    )
+    artifacts_dir: Path | None = Field(
+        None, description="Local artifact folder (default `<data_dir>/artifacts`)."
+    )
+    transcripts_dir: Path = Field(
+        BUNDLED_SAMPLES, description="Folder the directory transcript source reads."
+    )
+
+    # ---- queue and consumer -------------------------------------------------------------
+    max_retries: int = Field(
+        3, ge=0, le=100, description="Retries before a message goes to the dead-letter queue."
+    )
+    visibility_timeout_s: float = Field(
+        600.0, gt=0, le=43_200, description="Lease on a pulled message, in seconds (≤ 12 h)."
+    )
+    batch_size: int = Field(10, ge=1, le=100, description="Messages pulled per batch (≤ 100).")
+    concurrency: int = Field(4, ge=1, le=64, description="Videos processed at once per consumer.")
+    poll_interval_s: float = Field(
+        1.0, gt=0, description="Wait between pulls when the queue is empty."
+    )
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long in-flight work may take to finish."
+    )
+    retry_base_s: float = Field(10.0, gt=0, description="First retry delay (doubles each time).")
+    retry_cap_s: float = Field(
+        3600.0, gt=0, le=43_200, description="Longest retry delay, in seconds (≤ 12 h)."
+    )
+    retry_jitter: float = Field(
+        0.5, ge=0, le=1, description="Random share of each retry delay (0 = none, 1 = full)."
+    )
+
+    # ---- YouTube transcripts (issue: real sources) --------------------------------------
+    youtube_languages: CommaList = Field(
+        default_factory=lambda: ["en"],
+        description="Transcript languages in order of preference, comma-separated.",
+    )
+    youtube_translate_to: str | None = Field(
+        None, description="Translate transcripts to this language code (YouTube's MT)."
+    )
+    youtube_proxy: Literal["none", "webshare", "generic"] = Field(
+        "none", description="Proxy for YouTube requests; cloud IPs are usually blocked."
+    )
+    webshare_proxy_username: str | None = Field(None, description="Webshare proxy username.")
+    webshare_proxy_password: SecretStr | None = Field(None, description="Webshare password.")
+    webshare_proxy_locations: CommaList = Field(
+        default_factory=list, description="Webshare country codes to use, e.g. `us,de`."
+    )
+    http_proxy: SecretStr | None = Field(
+        None, description="Generic proxy URL for http (may carry credentials)."
+    )
+    https_proxy: SecretStr | None = Field(
+        None, description="Generic proxy URL for https (may carry credentials)."
+    )
+    youtube_base_url: str = Field(
+        "https://www.youtube.com", description="YouTube's origin; point at a stub for tests."
+    )
+    youtube_timeout_s: float = Field(30.0, gt=0, description="Timeout per YouTube request.")
+
+    # ---- YouTube Data API (backfills) ---------------------------------------------------
+    youtube_api_key: SecretStr | None = Field(
+        None, description="YouTube Data API v3 key, for channel and playlist backfills."
+    )
+    youtube_api_url: str = Field(
+        "https://www.googleapis.com/youtube/v3", description="Data API base URL."
+    )
+
+    # ---- Gemini ------------------------------------------------------------------------
+    gemini_api_key: SecretStr | None = Field(None, description="Gemini API key (AI Studio).")
+    gemini_model: str = Field(
+        "gemini-3.1-flash-lite", description="Gemini model id (part of the analysis version)."
+    )
+    gemini_base_url: str | None = Field(
+        None, description="Override the Gemini API origin (a stub, a proxy)."
+    )
+    gemini_temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature.")
+    gemini_timeout_s: float = Field(120.0, gt=0, description="Timeout per Gemini call.")
+    prompt_version: str = Field(
+        "p1", description="Prompt version; bump to re-analyse everything (idempotency key)."
+    )
+    gemini_rpm: int = Field(
+        60, ge=1, description="Requests per minute shared by all consumers on this budget."
+    )
+    gemini_tpm: int = Field(
+        1_000_000, ge=1, description="Input tokens per minute shared by all consumers."
+    )
+    gemini_chunk_tokens: int = Field(
+        200_000, ge=1_000, description="Above this many transcript tokens, analyse in chunks."
+    )
+    gemini_price_input_per_m: float = Field(
+        0.10, ge=0, description="USD per million input tokens (for cost tracking)."
+    )
+    gemini_price_output_per_m: float = Field(
+        0.40, ge=0, description="USD per million output + thinking tokens."
+    )
+    gemini_video_fallback: bool = Field(
+        False, description="With no transcript, let Gemini watch the (public) video URL."
+    )
+
+    # ---- Postgres / Supabase ------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        None, description="Postgres DSN (Supabase pooler or any Postgres) for `postgres`."
+    )
+    supabase_url: str | None = Field(None, description="Supabase project URL, for `supabase`.")
+    supabase_service_role_key: SecretStr | None = Field(
+        None, description="Supabase service-role key (server side only, never in a browser)."
+    )
+
+    # ---- R2 -----------------------------------------------------------------------------
+    r2_account_id: str | None = Field(None, description="Cloudflare account id for R2.")
+    r2_access_key_id: str | None = Field(None, description="R2 API token's access key id.")
+    r2_secret_access_key: SecretStr | None = Field(None, description="R2 API token's secret.")
+    r2_bucket: str = Field("tubeq-artifacts", description="R2 bucket name.")
+    r2_endpoint_url: str | None = Field(
+        None, description="Override the S3 endpoint (any S3-compatible server)."
+    )
+    presign_expiry_s: int = Field(
+        3600, ge=1, le=604_800, description="Default lifetime of presigned links (≤ 7 days)."
+    )
+
+    # ---- Cloudflare Queues --------------------------------------------------------------
+    cf_account_id: str | None = Field(None, description="Cloudflare account id for Queues.")
+    cf_api_token: SecretStr | None = Field(
+        None, description="Cloudflare API token with Queues read + write."
+    )
+    cf_queue_id: str | None = Field(None, description="Id of the jobs queue.")
+    cf_dlq_id: str | None = Field(None, description="Id of the dead-letter queue.")
+    cf_api_url: str = Field(
+        "https://api.cloudflare.com/client/v4", description="Cloudflare API base URL."
+    )
+
+    # ---- HTTP API -----------------------------------------------------------------------
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Bearer keys accepted by the HTTP API, comma-separated."
+    )
+    api_host: str = Field("127.0.0.1", description="Address `tubeq serve` binds.")
+    api_port: int = Field(8787, ge=1, le=65535, description="Port `tubeq serve` binds.")
+    api_max_body_bytes: int = Field(
+        1_000_000, ge=1_000, description="Largest request body the API accepts."
+    )
+    api_cors_origins: CommaList = Field(
+        default_factory=list, description="Origins allowed by CORS (none by default)."
+    )
+    watched_channels: CommaList = Field(
+        default_factory=list, description="Channels the schedule polls for new uploads."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in (
+                "youtube_languages",
+                "webshare_proxy_locations",
+                "api_cors_origins",
+                "watched_channels",
+                "api_keys",
+            ):
+                if key in data:
+                    data[key] = _split_commas(data[key])
+        return data
+
+    # ---- derived paths ------------------------------------------------------------------
+    @property
+    def queue_file(self) -> Path:
+        return self.queue_path or self.data_dir / "queue.sqlite3"
+
+    @property
+    def results_file(self) -> Path:
+        return self.results_path or self.data_dir / "results.sqlite3"
+
+    @property
+    def artifacts_folder(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "artifacts"
+
+    # ---- checks -------------------------------------------------------------------------
+    def missing(self) -> list[str]:
+        """The environment variables the selected backends need but do not have."""
+        need: list[str] = []
+
+        def req(name: str) -> None:
+            if getattr(self, name) in (None, "", []):
+                need.append("TUBEQ_" + name.upper())
+
+        if self.queue_backend == "cloudflare":
+            for name in ("cf_account_id", "cf_api_token", "cf_queue_id"):
+                req(name)
+        if self.analyzer_backend == "gemini":
+            req("gemini_api_key")
+        if self.results_backend == "postgres":
+            req("database_url")
+        if self.results_backend == "supabase":
+            req("supabase_url")
+            req("supabase_service_role_key")
+        if self.artifacts_backend == "r2":
+            for name in ("r2_access_key_id", "r2_secret_access_key"):
+                req(name)
+            if not self.r2_endpoint_url:
+                req("r2_account_id")
+        if self.youtube_proxy == "webshare":
+            req("webshare_proxy_username")
+            req("webshare_proxy_password")
+        if self.youtube_proxy == "generic" and not (self.http_proxy or self.https_proxy):
+            need.append("TUBEQ_HTTP_PROXY or TUBEQ_HTTPS_PROXY")
+        return need
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the environment (and .env), validate, and check required secrets."""
+        try:
+            settings = cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+        missing = settings.missing()
+        if missing:
+            raise ConfigError(
+                "missing settings for the selected backends: "
+                + ", ".join(missing)
+                + " (set them in the environment or in .env; see the README's configuration)"
+            )
+        return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        name = "TUBEQ_" + "_".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"{name}: {err['msg']}")
+    return "invalid settings: " + "; ".join(lines)

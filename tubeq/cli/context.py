@@ -1,0 +1,35 @@
+"""What every CLI command shares: settings loaded once, logging, one-line errors, output."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from shared.errors import ConfigError, TubeqError
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error (what was wrong, what to do) and exit non-zero."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Parse settings once per command and set up logging; a bad setting exits cleanly."""
+    try:
+        settings = Settings.load(**overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def fail_on(exc: TubeqError) -> NoReturn:
+    fail(exc.message)
