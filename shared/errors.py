@@ -120,6 +120,12 @@ class UpstreamRejected(PermanentError):
     code = "upstream_rejected"
 
 
+class ArtifactNotFound(PermanentError):
+    """No artifact is stored under this key."""
+
+    code = "artifact_not_found"
+
+
 # ---- transient -------------------------------------------------------------------------
 
 

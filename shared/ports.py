@@ -150,6 +150,10 @@ class ArtifactStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def content_type(self, key: str) -> str:
+        """The content type the object was stored with."""
+        ...
+
     def url(self, key: str, expires_in: timedelta) -> str:
         """A link anyone can download the object from, valid for ``expires_in``."""
         ...

@@ -1,0 +1,268 @@
+"""Artifact keys and rendering: a transcript and its analysis → files people download.
+
+Keys are a pure function of the video id (and the analysis version for reports), so a
+retried or redelivered job overwrites the same objects instead of adding new ones.
+Rendering is deterministic too: the same transcript and analysis give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from shared.models import Analysis, Segment, Transcript, VideoMeta
+from shared.video_ids import parse_video_ref
+
+JSON: Final = "application/json"
+TEXT: Final = "text/plain; charset=utf-8"
+SRT: Final = "application/x-subrip"
+VTT: Final = "text/vtt; charset=utf-8"
+MARKDOWN: Final = "text/markdown; charset=utf-8"
+
+#: kind → (file extension, content type) of the transcript artifacts
+TRANSCRIPT_KINDS: Final[dict[str, tuple[str, str]]] = {
+    "transcript_json": ("json", JSON),
+    "transcript_txt": ("txt", TEXT),
+    "transcript_srt": ("srt", SRT),
+    "transcript_vtt": ("vtt", VTT),
+}
+REPORT_KIND: Final = "report_md"
+
+WATCH_URL: Final = "https://www.youtube.com/watch?v={video_id}"
+
+_KEY_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class RenderedArtifact:
+    kind: str
+    key: str
+    data: bytes
+    content_type: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+# ---- keys ------------------------------------------------------------------------------
+
+
+def transcript_keys(video_id: str) -> dict[str, str]:
+    """kind → key of every transcript artifact of a video."""
+    vid = parse_video_ref(video_id)
+    return {kind: f"transcripts/{vid}.{ext}" for kind, (ext, _) in TRANSCRIPT_KINDS.items()}
+
+
+def key_safe(label: str) -> str:
+    """``label`` as one path segment of ``[A-Za-z0-9._-]``.
+
+    A label that had to change gets a short hash of the original appended, so two
+    different versions (``gemini/p1`` and ``gemini_p1``) never share a key.
+    """
+    cleaned = _KEY_SAFE.sub("_", label).strip("._") or "version"
+    if cleaned == label:
+        return label
+    digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned}-{digest}"
+
+
+def report_key(video_id: str, analysis_version: str) -> str:
+    if not analysis_version.strip():
+        raise ValueError("analysis_version is empty: the report key needs the version label")
+    return f"reports/{parse_video_ref(video_id)}/{key_safe(analysis_version)}.md"
+
+
+def watch_url(video_id: str, at_s: float | None = None) -> str:
+    url = WATCH_URL.format(video_id=video_id)
+    return url if at_s is None else f"{url}&t={int(at_s)}s"
+
+
+# ---- timestamps ------------------------------------------------------------------------
+
+
+def _cue_times(segment: Segment) -> tuple[int, int]:
+    start_ms = round(segment.start * 1000)
+    # Both formats want the end after the start; ASR gives zero-length segments sometimes.
+    end_ms = max(round(segment.end * 1000), start_ms + 1)
+    return start_ms, end_ms
+
+
+def _clock(ms: int, sep: str) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{millis:03d}"
+
+
+def srt_time(seconds: float) -> str:
+    return _clock(round(seconds * 1000), ",")
+
+
+def vtt_time(seconds: float) -> str:
+    return _clock(round(seconds * 1000), ".")
+
+
+def display_time(seconds: float) -> str:
+    """``M:SS`` or ``H:MM:SS``, as YouTube shows it."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _cue_lines(text: str) -> list[str]:
+    # A blank line ends a cue in both formats, so blank lines inside the text are dropped.
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# ---- renderers -------------------------------------------------------------------------
+
+
+def render_transcript_json(transcript: Transcript, meta: VideoMeta | None) -> bytes:
+    doc = {
+        "video_id": transcript.video_id,
+        "url": watch_url(transcript.video_id),
+        "language": transcript.language,
+        "language_name": transcript.language_name,
+        "is_generated": transcript.is_generated,
+        "translated_from": transcript.translated_from,
+        "source": transcript.source,
+        "duration_s": transcript.duration_s,
+        "word_count": transcript.word_count,
+        "meta": meta.model_dump(mode="json") if meta else None,
+        "segments": [
+            {"start": s.start, "duration": s.duration, "text": s.text} for s in transcript.segments
+        ],
+    }
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def render_transcript_txt(transcript: Transcript) -> bytes:
+    lines = [" ".join(_cue_lines(s.text)) for s in transcript.segments]
+    return ("\n".join(line for line in lines if line) + "\n").encode("utf-8")
+
+
+def render_srt(transcript: Transcript) -> bytes:
+    cues: list[str] = []
+    for segment in transcript.segments:
+        # "-->" is only meaningful on the timing line; some players misread it in text.
+        lines = [line.replace("-->", "->") for line in _cue_lines(segment.text)]
+        if not lines:
+            continue
+        start_ms, end_ms = _cue_times(segment)
+        timing = f"{_clock(start_ms, ',')} --> {_clock(end_ms, ',')}"
+        cues.append("\n".join([str(len(cues) + 1), timing, *lines]))
+    return ("\n\n".join(cues) + "\n").encode("utf-8") if cues else b""
+
+
+def _vtt_escape(line: str) -> str:
+    # WebVTT cue text is markup: & and < start entities and tags, and "-->" may not appear.
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_vtt(transcript: Transcript) -> bytes:
+    blocks = ["WEBVTT"]
+    for segment in transcript.segments:
+        lines = [_vtt_escape(line) for line in _cue_lines(segment.text)]
+        if not lines:
+            continue
+        start_ms, end_ms = _cue_times(segment)
+        blocks.append("\n".join([f"{_clock(start_ms, '.')} --> {_clock(end_ms, '.')}", *lines]))
+    return ("\n\n".join(blocks) + "\n").encode("utf-8")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
+
+
+def md_escape(text: str) -> str:
+    """Text from outside (titles, quotes) shown literally, not as Markdown or HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _analyzer_lines(analysis: Analysis) -> list[str]:
+    offline = "extractive" in analysis.analyzer or "offline" in analysis.analyzer
+    label = md_escape(analysis.analyzer)
+    version = analysis.analysis_version.replace("`", "'")
+    if offline:
+        label += " — **offline analyzer**: sentences picked from the transcript, no language model"
+    return [
+        f"- **Analyzer:** {label}",
+        f"- **Model:** {md_escape(analysis.model) if analysis.model else 'none'}",
+        f"- **Analysis version:** `{version}`",
+    ]
+
+
+def _usage_lines(analysis: Analysis) -> list[str]:
+    u = analysis.usage
+    return [
+        f"- **Tokens:** {u.prompt_tokens:,} in, {u.output_tokens:,} out, "
+        f"{u.thinking_tokens:,} thinking ({u.model_calls} model call(s))",
+        f"- **Cost:** ${u.cost_usd:.6f}",
+    ]
+
+
+def render_report(transcript: Transcript, analysis: Analysis, meta: VideoMeta | None) -> bytes:
+    vid = analysis.video_id
+    title = md_escape(meta.title) if meta and meta.title else vid
+    lines = [f"# {title}", ""]
+    if meta and (meta.channel_title or meta.channel_id):
+        lines.append(f"- **Channel:** {md_escape(meta.channel_title or meta.channel_id or '')}")
+    if meta and meta.published_at:
+        lines.append(f"- **Published:** {meta.published_at.date().isoformat()}")
+    lines.append(f"- **Video:** [{watch_url(vid)}]({watch_url(vid)})")
+    generated = "auto-generated" if transcript.is_generated else "manual"
+    lines.append(
+        f"- **Transcript:** {md_escape(transcript.language)} ({generated}), "
+        f"{display_time(transcript.duration_s)}, {transcript.word_count:,} words"
+    )
+    lines += _analyzer_lines(analysis)
+    lines += ["", "## Summary", "", md_escape(analysis.summary), "", "## Key points", ""]
+    lines += [f"- {md_escape(p)}" for p in analysis.key_points] or ["_none_"]
+    lines += ["", "## Topics", ""]
+    lines += [", ".join(md_escape(t) for t in analysis.topics) or "_none_"]
+    lines += ["", "## Quotes", ""]
+    for q in analysis.quotes:
+        who = f" — {md_escape(q.speaker)}" if q.speaker else ""
+        stamp = f"[{display_time(q.start_s)}]({watch_url(vid, q.start_s)})"
+        lines.append(f"> {md_escape(q.text)}{who} ({stamp})")
+        lines.append("")
+    if not analysis.quotes:
+        lines += ["_none_", ""]
+    lines += ["## Usage", "", *_usage_lines(analysis), ""]
+    lines.append(f"_Analysed {analysis.created_at.isoformat(timespec='seconds')}._")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_artifacts(
+    transcript: Transcript, analysis: Analysis, meta: VideoMeta | None
+) -> list[RenderedArtifact]:
+    """Every artifact of one analysed video, in a fixed order."""
+    if transcript.video_id != analysis.video_id:
+        raise ValueError(
+            f"transcript is of {transcript.video_id} but analysis is of {analysis.video_id}"
+        )
+    meta = meta or transcript.meta
+    keys = transcript_keys(transcript.video_id)
+    bodies = {
+        "transcript_json": render_transcript_json(transcript, meta),
+        "transcript_txt": render_transcript_txt(transcript),
+        "transcript_srt": render_srt(transcript),
+        "transcript_vtt": render_vtt(transcript),
+    }
+    rendered = [
+        RenderedArtifact(kind, keys[kind], bodies[kind], content_type)
+        for kind, (_, content_type) in TRANSCRIPT_KINDS.items()
+    ]
+    rendered.append(
+        RenderedArtifact(
+            REPORT_KIND,
+            report_key(analysis.video_id, analysis.analysis_version),
+            render_report(transcript, analysis, meta),
+            MARKDOWN,
+        )
+    )
+    return rendered

@@ -1,0 +1,325 @@
+"""The contract every result store (SQLite, Postgres, Supabase) must keep.
+
+Use it by subclassing in a ``test_*.py`` module and providing two fixtures::
+
+    class TestPostgresResultStore(ResultStoreContract):
+        @pytest.fixture
+        def store(self, ...) -> Iterator[ResultBackend]:
+            ...  # a fresh, EMPTY store implementing ResultStore and ResultReader
+        @pytest.fixture
+        def count_rows(self, store) -> Callable[[str], int]:
+            ...  # rows in a table: videos, transcripts, analyses, artifacts
+
+Only the ports' methods are used, plus ``count_rows`` to prove that repeated writes never
+add rows (at-least-once delivery must not double anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Protocol
+
+import pytest
+
+from shared.models import Usage, VideoJob, VideoState
+from shared.ports import ResultReader, ResultStore
+from tests.support import factories as f
+
+V1 = "gemini:test-model:p1"
+V2 = "gemini:test-model:p2"
+CountRows = Callable[[str], int]
+
+
+class ResultBackend(ResultStore, ResultReader, Protocol):
+    """A result adapter implements both ports."""
+
+
+class ResultStoreContract:
+    @pytest.fixture
+    def store(self) -> Iterator[ResultBackend]:
+        raise NotImplementedError("subclasses provide a fresh, empty result store")
+
+    @pytest.fixture
+    def count_rows(self, store: ResultBackend) -> CountRows:
+        raise NotImplementedError("subclasses say how to count rows in a table")
+
+    # ---- basics -------------------------------------------------------------------------
+
+    def test_implements_both_ports(self, store: ResultBackend) -> None:
+        assert isinstance(store, ResultStore)
+        assert isinstance(store, ResultReader)
+
+    def test_empty_store_reads_nothing(self, store: ResultBackend) -> None:
+        assert store.get_video(f.video_id(1)) is None
+        assert store.find_analysis(f.video_id(1), V1) is None
+        assert not store.is_done(f.video_id(1), V1)
+        assert store.done_ids([f.video_id(1)], V1) == set()
+        assert store.failures() == []
+        assert list(store.channel_results(f.CHANNEL_ID)) == []
+        progress = store.progress()
+        assert progress.total_videos == 0
+        assert progress.analyses == 0
+        assert sum(progress.by_state.values()) == 0
+        assert progress.usage.cost_usd == 0
+
+    # ---- success ------------------------------------------------------------------------
+
+    def test_record_success_reads_back(self, store: ResultBackend) -> None:
+        result = f.result(n=1, attempts=2)
+        store.record_success(result)
+
+        status = store.get_video(f.video_id(1))
+        assert status is not None
+        assert status.state == VideoState.DONE
+        assert status.analysis == result.analysis  # every field, unicode included
+        assert status.attempts == 2
+        assert status.transcript_language == "en"
+        assert status.error_code is None
+        assert status.meta is not None
+        assert status.meta.title == result.video.title
+        assert status.meta.channel_id == f.CHANNEL_ID
+        assert status.meta.channel_title == f.CHANNEL_TITLE
+        assert status.meta.published_at == result.video.published_at
+        assert status.meta.duration_s == result.video.duration_s
+        assert {(a.kind, a.key, a.content_type, a.size) for a in status.artifacts} == {
+            (a.kind, a.key, a.content_type, a.size) for a in result.artifacts
+        }
+        assert store.is_done(f.video_id(1), V1)
+
+    def test_record_success_twice_is_idempotent(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        result = f.result(n=1)
+        store.record_success(result)
+        first = store.get_video(f.video_id(1))
+        first_progress = store.progress()
+
+        store.record_success(result)  # a redelivery
+
+        assert store.get_video(f.video_id(1)) == first
+        assert store.progress() == first_progress
+        assert count_rows("videos") == 1
+        assert count_rows("transcripts") == 1
+        assert count_rows("analyses") == 1
+        assert count_rows("artifacts") == len(result.artifacts)
+
+    def test_new_version_keeps_the_old_analysis(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        vid = f.video_id(1)
+        store.record_success(f.result(vid, version=V1))
+        later = f.T0 + timedelta(hours=1)
+        store.record_success(f.result(vid, version=V2, finished_at=later))
+
+        status = store.get_video(vid)
+        assert status is not None
+        assert status.analysis is not None
+        assert status.analysis.analysis_version == V2  # the latest one
+        assert store.find_analysis(vid, V1) is not None
+        assert store.is_done(vid, V1)
+        assert store.is_done(vid, V2)
+        assert count_rows("videos") == 1
+        assert count_rows("analyses") == 2
+
+    # ---- paid results saved before success ----------------------------------------------
+
+    def test_saved_analysis_is_found_but_not_done(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        vid = f.video_id(1)
+        paid = f.analysis(vid, version=V1)
+        store.save_analysis(paid)
+
+        assert store.find_analysis(vid, V1) == paid
+        assert store.find_analysis(vid, V2) is None
+        assert not store.is_done(vid, V1)
+        assert store.done_ids([vid], V1) == set()
+
+        store.save_analysis(paid)  # saved again after a crash and redelivery
+        store.record_success(f.result(vid, version=V1, analysis_=paid))
+        assert store.is_done(vid, V1)
+        assert count_rows("analyses") == 1
+
+    def test_saving_again_does_not_undo_done(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        store.record_success(f.result(vid, version=V1))
+        store.save_analysis(f.analysis(vid, version=V1, summary="A forced re-run, saved."))
+        assert store.is_done(vid, V1)
+        found = store.find_analysis(vid, V1)
+        assert found is not None
+        assert found.summary == "A forced re-run, saved."
+
+    # ---- done ids -----------------------------------------------------------------------
+
+    def test_done_ids_per_version(self, store: ResultBackend) -> None:
+        a, b, c = f.video_id(1), f.video_id(2), f.video_id(3)
+        store.record_success(f.result(a, version=V1))
+        store.record_success(f.result(b, version=V1))
+        store.record_success(f.result(a, version=V2))
+        store.save_analysis(f.analysis(c, version=V1))  # saved, never finished
+        store.record_failure(f.failure(c, state=VideoState.RETRYING))
+
+        assert store.done_ids([a, b, c, f.video_id(99)], V1) == {a, b}
+        assert store.done_ids([a, b, c], V2) == {a}
+        assert store.done_ids([a, a, b], V1) == {a, b}
+        assert store.done_ids([], V1) == set()
+        assert store.is_done(a, V2)
+        assert not store.is_done(b, V2)
+        assert not store.is_done(c, V1)
+
+    def test_done_ids_with_many_ids(self, store: ResultBackend) -> None:
+        store.record_success(f.result(f.video_id(7), version=V1))
+        ids = [f.video_id(i) for i in range(1200)]  # more than one query's worth
+        assert store.done_ids(ids, V1) == {f.video_id(7)}
+
+    # ---- failures -----------------------------------------------------------------------
+
+    def test_record_failure_then_retry_updates_the_video(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        store.record_failure(
+            f.failure(vid, state=VideoState.RETRYING, error_code="rate_limited", attempts=1)
+        )
+        store.record_failure(
+            f.failure(
+                vid,
+                state=VideoState.DEAD,
+                error_code="rate_limited",
+                error="Too many requests — réessayez plus tard",
+                attempts=4,
+                at=f.T0 + timedelta(minutes=5),
+                video=f.meta(vid),
+            )
+        )
+        status = store.get_video(vid)
+        assert status is not None
+        assert status.state == VideoState.DEAD
+        assert status.attempts == 4
+        assert status.error_code == "rate_limited"
+        assert status.error == "Too many requests — réessayez plus tard"
+        assert status.analysis is None
+        assert status.meta is not None
+        assert status.meta.title == f.meta(vid).title
+
+    def test_failure_does_not_downgrade_done(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        result = f.result(vid, version=V1)
+        store.record_success(result)
+        # e.g. a later, forced run with a new prompt version fails
+        store.record_failure(f.failure(vid, state=VideoState.FAILED, attempts=1))
+        store.record_failure(f.failure(vid, state=VideoState.RETRYING, attempts=2))
+
+        status = store.get_video(vid)
+        assert status is not None
+        assert status.state == VideoState.DONE
+        assert status.analysis == result.analysis
+        assert store.is_done(vid, V1)
+        assert store.failures() == []
+
+    def test_success_after_failure_clears_the_error(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        store.record_failure(f.failure(vid, state=VideoState.RETRYING, error_code="unexpected"))
+        store.record_success(f.result(vid, attempts=2, finished_at=f.T0 + timedelta(minutes=1)))
+        status = store.get_video(vid)
+        assert status is not None
+        assert status.state == VideoState.DONE
+        assert status.error_code is None
+        assert status.error is None
+        assert store.failures() == []
+
+    def test_failures_newest_first_with_limit(self, store: ResultBackend) -> None:
+        states = [VideoState.FAILED, VideoState.DEAD, VideoState.RETRYING, VideoState.FAILED]
+        for i, state in enumerate(states):
+            store.record_failure(
+                f.failure(
+                    f.video_id(i),
+                    state=state,
+                    error_code=f"code_{i}",
+                    at=f.T0 + timedelta(minutes=i),
+                )
+            )
+        store.record_success(f.result(f.video_id(10)))
+        store.mark_queued([VideoJob(video_id=f.video_id(11))])
+
+        listed = store.failures()
+        assert [s.video_id for s in listed] == [f.video_id(i) for i in (3, 2, 1, 0)]
+        assert [s.error_code for s in listed] == ["code_3", "code_2", "code_1", "code_0"]
+        assert [s.state for s in listed] == list(reversed(states))
+        assert all(s.error for s in listed)
+        assert [s.video_id for s in store.failures(limit=2)] == [f.video_id(3), f.video_id(2)]
+
+    # ---- queued -------------------------------------------------------------------------
+
+    def test_mark_queued_only_marks_new_videos(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        done, failed, new = f.video_id(1), f.video_id(2), f.video_id(3)
+        store.record_success(f.result(done))
+        store.record_failure(f.failure(failed, state=VideoState.FAILED))
+        jobs = [VideoJob(video_id=v) for v in (done, failed)]
+        jobs.append(VideoJob(video_id=new, meta=f.meta(new, n=3)))
+
+        store.mark_queued(jobs)
+        store.mark_queued(jobs)  # enqueued twice
+
+        states = {}
+        for vid in (done, failed, new):
+            status = store.get_video(vid)
+            assert status is not None
+            states[vid] = status.state
+        assert states == {done: "done", failed: "failed", new: "queued"}
+        new_status = store.get_video(new)
+        assert new_status is not None
+        assert new_status.meta is not None
+        assert new_status.meta.title == f.meta(new, n=3).title
+        assert count_rows("videos") == 3
+
+    # ---- progress and channels -----------------------------------------------------------
+
+    def test_progress_counts_states_and_sums_usage(self, store: ResultBackend) -> None:
+        u1 = Usage(
+            prompt_tokens=1000,
+            output_tokens=200,
+            thinking_tokens=10,
+            model_calls=1,
+            cost_usd=0.00125,
+        )
+        u2 = Usage(
+            prompt_tokens=3000, output_tokens=400, thinking_tokens=0, model_calls=2, cost_usd=0.0031
+        )
+        a, b = f.video_id(1), f.video_id(2)
+        store.record_success(f.result(a, analysis_=f.analysis(a, usage_=u1)))
+        store.record_success(f.result(b, analysis_=f.analysis(b, usage_=u2)))
+        store.record_success(f.result(b, analysis_=f.analysis(b, usage_=u2)))  # redelivered
+        store.record_failure(f.failure(f.video_id(3), state=VideoState.FAILED))
+        store.record_failure(f.failure(f.video_id(4), state=VideoState.DEAD))
+        store.mark_queued([VideoJob(video_id=f.video_id(5)), VideoJob(video_id=f.video_id(6))])
+
+        progress = store.progress()
+        by_state = {k: v for k, v in progress.by_state.items() if v}
+        assert by_state == {"done": 2, "failed": 1, "dead": 1, "queued": 2}
+        assert progress.total_videos == 6
+        assert progress.analyses == 2
+        assert progress.usage.prompt_tokens == 4000
+        assert progress.usage.output_tokens == 600
+        assert progress.usage.thinking_tokens == 10
+        assert progress.usage.model_calls == 3
+        assert progress.usage.cost_usd == pytest.approx(0.00435)
+
+    def test_channel_results(self, store: ResultBackend) -> None:
+        other = "UCsomeOtherChannel0000002"
+        for i in (1, 2, 3):
+            store.record_success(f.result(f.video_id(i), video=f.meta(f.video_id(i), n=i)))
+        store.record_failure(
+            f.failure(f.video_id(4), state=VideoState.FAILED, video=f.meta(f.video_id(4), n=4))
+        )
+        store.record_success(f.result(f.video_id(5), video=f.meta(f.video_id(5), channel_id=other)))
+
+        rows = list(store.channel_results(f.CHANNEL_ID))
+        assert {r.video_id for r in rows} == {f.video_id(i) for i in (1, 2, 3, 4)}
+        by_id = {r.video_id: r for r in rows}
+        assert by_id[f.video_id(1)].analysis is not None
+        assert by_id[f.video_id(4)].state == VideoState.FAILED
+        assert by_id[f.video_id(4)].analysis is None
+        assert [r.video_id for r in store.channel_results(other)] == [f.video_id(5)]
+        assert list(store.channel_results("UCnobody")) == []

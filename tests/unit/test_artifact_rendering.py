@@ -1,0 +1,273 @@
+"""Artifact keys and rendering: SRT, WebVTT, text, JSON and the Markdown report."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from shared.artifacts import (
+    MARKDOWN,
+    REPORT_KIND,
+    key_safe,
+    render_artifacts,
+    render_report,
+    render_srt,
+    render_transcript_json,
+    render_transcript_txt,
+    render_vtt,
+    report_key,
+    srt_time,
+    transcript_keys,
+    vtt_time,
+)
+from shared.errors import InvalidInput
+from shared.models import Quote, Segment, Transcript, Usage
+from tests.support import factories as f
+
+SRT_TIMING = re.compile(r"^(\d{2,}):(\d{2}):(\d{2}),(\d{3}) --> (\d{2,}):(\d{2}):(\d{2}),(\d{3})$")
+VTT_TIMING = re.compile(
+    r"^(\d{2,}):(\d{2}):(\d{2})\.(\d{3}) --> (\d{2,}):(\d{2}):(\d{2})\.(\d{3})$"
+)
+VID = f.video_id(1)
+
+
+def _ms(groups: tuple[str, ...]) -> tuple[int, int]:
+    h1, m1, s1, ms1, h2, m2, s2, ms2 = (int(g) for g in groups)
+    return (h1 * 3600 + m1 * 60 + s1) * 1000 + ms1, (h2 * 3600 + m2 * 60 + s2) * 1000 + ms2
+
+
+def _transcript(*segments: tuple[float, float, str]) -> Transcript:
+    return f.transcript(
+        VID, segments=tuple(Segment(start=s, duration=d, text=t) for s, d, t in segments)
+    )
+
+
+def parse_srt(text: str) -> list[tuple[int, int, int, list[str]]]:
+    """A strict reader: number, timing, one or more text lines, blank line between cues."""
+    assert text.endswith("\n") and not text.endswith("\n\n\n")
+    cues = []
+    for block in text.strip("\n").split("\n\n"):
+        number, timing, *lines = block.split("\n")
+        match = SRT_TIMING.match(timing)
+        assert match, timing
+        assert lines and all(line.strip() for line in lines)
+        start, end = _ms(match.groups())
+        cues.append((int(number), start, end, lines))
+    return cues
+
+
+def parse_vtt(text: str) -> list[tuple[int, int, list[str]]]:
+    header, *blocks = text.strip("\n").split("\n\n")
+    assert header == "WEBVTT"
+    cues = []
+    for block in blocks:
+        timing, *lines = block.split("\n")
+        match = VTT_TIMING.match(timing)
+        assert match, timing
+        assert lines and all(line.strip() and "-->" not in line for line in lines)
+        start, end = _ms(match.groups())
+        cues.append((start, end, lines))
+    return cues
+
+
+# ---- keys ------------------------------------------------------------------------------
+
+
+def test_transcript_keys() -> None:
+    assert transcript_keys(VID) == {
+        "transcript_json": f"transcripts/{VID}.json",
+        "transcript_txt": f"transcripts/{VID}.txt",
+        "transcript_srt": f"transcripts/{VID}.srt",
+        "transcript_vtt": f"transcripts/{VID}.vtt",
+    }
+
+
+def test_keys_accept_urls_and_refuse_bad_ids() -> None:
+    assert transcript_keys(f"https://youtu.be/{VID}?t=3")["transcript_txt"].endswith(f"{VID}.txt")
+    with pytest.raises(InvalidInput):
+        transcript_keys("../../etc")
+    with pytest.raises(InvalidInput):
+        report_key("nope", "v1")
+
+
+def test_report_key_makes_the_version_key_safe() -> None:
+    assert report_key(VID, "extractive-v1") == f"reports/{VID}/extractive-v1.md"
+    key = report_key(VID, "gemini:gemini-3.1-flash-lite:p1")
+    assert re.fullmatch(rf"reports/{VID}/gemini_gemini-3\.1-flash-lite_p1-[0-9a-f]{{8}}\.md", key)
+    assert report_key(VID, "gemini:gemini-3.1-flash-lite:p1") == key  # deterministic
+    for hostile in ("../../x", "a/b", "..", " spaced out ", "ünï/cødé"):
+        segment = key_safe(hostile)
+        assert re.fullmatch(r"[A-Za-z0-9._-]+", segment), segment
+        assert segment not in (".", "..") and not segment.startswith(".")
+
+
+def test_different_versions_never_share_a_report_key() -> None:
+    versions = ["a/b", "a_b", "a:b", "a b", "a-b", "a__b"]
+    assert len({report_key(VID, v) for v in versions}) == len(versions)
+
+
+def test_report_key_needs_a_version() -> None:
+    with pytest.raises(ValueError, match="analysis_version"):
+        report_key(VID, "  ")
+
+
+# ---- timestamps ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "srt", "vtt"),
+    [
+        (0, "00:00:00,000", "00:00:00.000"),
+        (1.5, "00:00:01,500", "00:00:01.500"),
+        (61.0456, "00:01:01,046", "00:01:01.046"),
+        (3599.9996, "01:00:00,000", "01:00:00.000"),
+        (7322.25, "02:02:02,250", "02:02:02.250"),
+        (360_000.0, "100:00:00,000", "100:00:00.000"),
+    ],
+)
+def test_timestamps(seconds: float, srt: str, vtt: str) -> None:
+    assert srt_time(seconds) == srt
+    assert vtt_time(seconds) == vtt
+
+
+# ---- SRT and WebVTT --------------------------------------------------------------------
+
+
+def test_srt_numbers_cues_and_times_them() -> None:
+    t = _transcript(
+        (0.0, 2.5, "Hello there."),
+        (2.5, 0.0, "   "),  # empty: skipped, numbering stays consecutive
+        (3.0, 0.0, "zero length"),
+        (3725.123, 4.0, "line one\n\nline two"),
+    )
+    cues = parse_srt(render_srt(t).decode())
+    assert [c[0] for c in cues] == [1, 2, 3]
+    assert cues[0][1:] == (0, 2500, ["Hello there."])
+    start, end, lines = cues[1][1:]
+    assert (start, lines) == (3000, ["zero length"]) and end > start
+    assert cues[2][1:] == (3725123, 3729123, ["line one", "line two"])
+
+
+def test_srt_keeps_the_arrow_out_of_cue_text() -> None:
+    t = _transcript((0, 1, "a --> b & <i>c</i>"))
+    text = render_srt(t).decode()
+    assert text.count("-->") == 1
+    assert "a -> b & <i>c</i>" in text
+
+
+def test_vtt_header_times_and_escaping() -> None:
+    t = _transcript((0, 1.25, "Fish & chips <b>now</b> --> later"), (90.5, 2, "日本語 🎬"))
+    raw = render_vtt(t)
+    assert raw.startswith(b"WEBVTT\n\n")
+    cues = parse_vtt(raw.decode("utf-8"))
+    assert cues == [
+        (0, 1250, ["Fish &amp; chips &lt;b&gt;now&lt;/b&gt; --&gt; later"]),
+        (90500, 92500, ["日本語 🎬"]),
+    ]
+
+
+def test_realistic_transcripts_give_well_formed_subtitles() -> None:
+    for language in ("en", "ja"):
+        t = f.transcript(VID, language=language, count=40)
+        srt = parse_srt(render_srt(t).decode())
+        vtt = parse_vtt(render_vtt(t).decode())
+        assert len(srt) == len(vtt) == 40
+        assert all(end > start for _, start, end, _ in srt)
+        assert [c[1] for c in srt] == sorted(c[1] for c in srt)
+
+
+# ---- text and JSON ---------------------------------------------------------------------
+
+
+def test_txt_is_one_line_per_segment() -> None:
+    t = _transcript((0, 1, " first "), (1, 1, ""), (2, 1, "second\nhalf"))
+    assert render_transcript_txt(t) == b"first\nsecond half\n"
+
+
+def test_json_round_trips_the_segments() -> None:
+    t = f.transcript(VID, language="ja")
+    doc = json.loads(render_transcript_json(t, f.meta(VID)))
+    assert doc["video_id"] == VID
+    assert doc["language"] == "ja"
+    assert doc["is_generated"] is False
+    assert doc["url"] == f"https://www.youtube.com/watch?v={VID}"
+    assert doc["meta"]["channel_title"] == f.CHANNEL_TITLE
+    rebuilt = tuple(Segment(**s) for s in doc["segments"])
+    assert rebuilt == t.segments
+
+
+# ---- the report ------------------------------------------------------------------------
+
+
+def test_report_has_every_section() -> None:
+    a = f.analysis(VID, usage_=Usage(prompt_tokens=12345, output_tokens=678, cost_usd=0.0015))
+    report = render_report(f.transcript(VID), a, f.meta(VID)).decode()
+    assert report.startswith("# Queues, retries & \\<idempotency\\> \\#1 — Ça va? 🚀\n")
+    assert f"**Channel:** {f.CHANNEL_TITLE}" in report
+    assert f"(https://www.youtube.com/watch?v={VID})" in report
+    assert "**Analyzer:** gemini" in report and "offline" not in report
+    assert "**Model:** test-model" in report
+    assert "`gemini:test-model:p1`" in report
+    for heading in ("## Summary", "## Key points", "## Topics", "## Quotes", "## Usage"):
+        assert heading in report
+    assert "- At-least-once delivery means duplicates happen." in report
+    assert "queues, idempotency, リトライ" in report
+    assert f"[0:21](https://www.youtube.com/watch?v={VID}&t=21s)" in report
+    assert f"[2:03](https://www.youtube.com/watch?v={VID}&t=123s)" in report
+    assert "list & \\<redrive\\> them." in report and " — Zoë" in report
+    assert "12,345 in, 678 out" in report
+    assert "$0.001500" in report
+
+
+def test_report_labels_the_offline_analyzer() -> None:
+    a = f.offline_analysis(VID)
+    report = render_report(f.transcript(VID), a, None).decode()
+    assert report.startswith(f"# {VID}\n")
+    assert "**offline analyzer**" in report
+    assert "no language model" in report
+    assert "**Model:** none" in report
+    assert "$0.000000" in report
+
+
+def test_report_quotes_past_an_hour_and_no_quotes() -> None:
+    a = f.analysis(VID, quotes=[Quote(text="late", start_s=3725.9)])
+    report = render_report(f.transcript(VID), a, f.meta(VID)).decode()
+    assert f"[1:02:05](https://www.youtube.com/watch?v={VID}&t=3725s)" in report
+    empty = render_report(f.transcript(VID), f.analysis(VID, quotes=[]), None).decode()
+    assert "## Quotes\n\n_none_" in empty
+
+
+# ---- all together ----------------------------------------------------------------------
+
+
+def test_render_artifacts_kinds_keys_and_types() -> None:
+    rendered = render_artifacts(f.transcript(VID), f.analysis(VID), f.meta(VID))
+    by_kind = {r.kind: r for r in rendered}
+    assert {k: r.content_type for k, r in by_kind.items()} == {
+        "transcript_json": "application/json",
+        "transcript_txt": "text/plain; charset=utf-8",
+        "transcript_srt": "application/x-subrip",
+        "transcript_vtt": "text/vtt; charset=utf-8",
+        "report_md": MARKDOWN,
+    }
+    keys = transcript_keys(VID)
+    for kind, key in keys.items():
+        assert by_kind[kind].key == key
+    assert by_kind[REPORT_KIND].key == report_key(VID, "gemini:test-model:p1")
+    assert all(r.size == len(r.data) > 0 for r in rendered)
+
+
+def test_render_artifacts_is_deterministic_and_uses_transcript_meta() -> None:
+    t = f.transcript(VID, meta=f.meta(VID))
+    first = render_artifacts(t, f.analysis(VID), None)
+    second = render_artifacts(t, f.analysis(VID), None)
+    assert first == second
+    report = next(r for r in first if r.kind == REPORT_KIND).data.decode()
+    assert report.startswith("# Queues, retries")
+
+
+def test_render_artifacts_refuses_mixed_videos() -> None:
+    with pytest.raises(ValueError, match="analysis is of"):
+        render_artifacts(f.transcript(VID), f.analysis(f.video_id(2)), None)
