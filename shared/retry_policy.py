@@ -39,7 +39,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay before delivery ``attempt + 1`` (attempt counts from 1)."""
-        raw = min(self.cap_s, self.base_s * (2 ** max(0, attempt - 1)))
+        raw = float(min(self.cap_s, self.base_s * (2 ** max(0, attempt - 1))))
         # "equal jitter": keep (1 - jitter) of the delay, randomise the rest, so retries of a
         # burst spread out but never collapse to zero.
         return raw * (1 - self.jitter) + self.rng.uniform(0, raw * self.jitter)

@@ -52,12 +52,12 @@ def parse_video_ref(raw: str) -> str:
         video_id = segments[0] if segments else None
     elif host in _WATCH_HOSTS:
         if segments[:1] == ["watch"] or not segments:
-            video_id = (parse_qs(parts.query).get("v") or [None])[0]
+            video_id = _first(parse_qs(parts.query).get("v"))
         elif segments[0] in _ID_PATH_PREFIXES and len(segments) > 1:
             video_id = segments[1]
         elif segments[0] == "attribution_link":
-            inner = (parse_qs(parts.query).get("u") or [""])[0]
-            video_id = (parse_qs(urlsplit(inner).query).get("v") or [None])[0]
+            inner = _first(parse_qs(parts.query).get("u")) or ""
+            video_id = _first(parse_qs(urlsplit(inner).query).get("v"))
     else:
         raise InvalidInput(f"{raw!r} is not a YouTube URL (host {host or '?'!r})")
     if video_id is None:
@@ -68,3 +68,7 @@ def parse_video_ref(raw: str) -> str:
     if not is_video_id(video_id):
         raise InvalidInput(f"{raw!r} names video {video_id!r}, which is not 11 valid characters")
     return video_id
+
+
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None

@@ -1,0 +1,52 @@
+# tubeq — the commands the README names. Every target installs what it needs itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: help install demo test test-fast check lint typecheck format bench services all clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tubeq needs Python 3.11+: set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)  ## create .venv and install tubeq with its dev tools
+
+demo: $(STAMP)  ## run the whole pipeline on the bundled samples, offline
+	$(BIN)/tubeq demo
+
+services:  ## install the local servers the integration tests start (PostgreSQL 15)
+	@bash scripts/ensure_services.sh
+
+test: $(STAMP) services  ## run every test (servers are started by the tests)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## unit and contract tests only
+	$(BIN)/pytest tests/unit tests/contract $(PYTEST_ARGS)
+
+check: $(STAMP)  ## ruff (lint + format) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)  ## benchmarks, figures as ratios measured side by side
+	$(PY) bench/run.py
+
+all: check test  ## what CI runs
+
+clean:  ## remove the venv, caches and demo data
+	rm -rf $(VENV) .tubeq .pytest_cache .mypy_cache .ruff_cache

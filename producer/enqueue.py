@@ -1,0 +1,88 @@
+"""Turning operator input into queued jobs: the one path the CLI, the API and the Worker share.
+
+A mixed batch enqueues the good ids and reports each bad input with its reason; nothing is
+dropped silently. Duplicates inside one request are collapsed; duplicates across requests
+are harmless because the consumer skips videos already analysed with the same version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel
+
+from shared.errors import InvalidInput
+from shared.models import VideoJob, VideoMeta
+from shared.ports import Queue, ResultReader
+from shared.video_ids import parse_video_ref
+
+_COMMENT = re.compile(r"\s#")
+
+
+class Rejected(BaseModel):
+    input: str
+    reason: str
+
+
+class ParsedRefs(BaseModel):
+    video_ids: list[str]
+    rejected: list[Rejected]
+
+
+class EnqueueReport(BaseModel):
+    accepted: list[str]
+    rejected: list[Rejected]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.accepted)
+
+
+def read_lines(text: str) -> list[str]:
+    """Lines of an ids file: blank lines and ``#`` comments ignored, also inline ones."""
+    out = []
+    for line in text.splitlines():
+        # A comment starts a line or follows white space; a URL's #fragment stays.
+        ref = _COMMENT.split(line, maxsplit=1)[0].strip()
+        if ref and not ref.startswith("#"):
+            out.append(ref)
+    return out
+
+
+def parse_refs(refs: Iterable[str]) -> ParsedRefs:
+    """Normalise every ref to a video id; collect the bad ones with the reason."""
+    ids: dict[str, None] = {}
+    rejected: list[Rejected] = []
+    for raw in refs:
+        try:
+            ids.setdefault(parse_video_ref(raw), None)
+        except InvalidInput as exc:
+            rejected.append(Rejected(input=raw, reason=exc.message))
+    return ParsedRefs(video_ids=list(ids), rejected=rejected)
+
+
+def enqueue_refs(
+    queue: Queue,
+    reader: ResultReader | None,
+    refs: Sequence[str],
+    *,
+    source: str,
+    force: bool = False,
+    meta: dict[str, VideoMeta] | None = None,
+) -> EnqueueReport:
+    """Parse, send the valid ones, note them as queued; raise InvalidInput if none is valid."""
+    if not refs:
+        raise InvalidInput("nothing to enqueue: give video ids or URLs (or a file of them)")
+    parsed = parse_refs(refs)
+    if not parsed.video_ids:
+        reasons = "; ".join(f"{r.input!r}: {r.reason}" for r in parsed.rejected[:5])
+        raise InvalidInput(f"no valid video id in the input ({reasons})")
+    jobs = [
+        VideoJob(video_id=v, force=force, source=source, meta=(meta or {}).get(v))
+        for v in parsed.video_ids
+    ]
+    queue.send(jobs)
+    if reader is not None:
+        reader.mark_queued(jobs)
+    return EnqueueReport(accepted=parsed.video_ids, rejected=parsed.rejected)

@@ -1,0 +1,22 @@
+"""Test-wide isolation: no TUBEQ_* from the developer's shell or .env leaks into a test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from shared.settings import Settings
+
+_KEEP = {"TUBEQ_REQUIRE_SERVICES"}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("TUBEQ_") and name not in _KEEP:
+            monkeypatch.delenv(name)
+    # A developer's .env must not turn a test into a production run.
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    yield

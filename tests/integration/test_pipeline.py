@@ -1,0 +1,284 @@
+"""The pipeline and the runner on the real embedded adapters (SQLite queue and results,
+local artifacts, the bundled samples, the extractive analyzer).
+
+Only two things are test doubles: a counting wrapper around the real analyzer (to prove
+"no paid call twice") and a transcript source wrapper that fails on cue.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from consumer.pipeline import Outcome, Pipeline
+from consumer.runner import Runner, RunnerConfig
+from shared.adapters.directory_transcripts import DirectoryTranscriptSource
+from shared.adapters.extractive_analyzer import ExtractiveAnalyzer
+from shared.adapters.local_artifacts import LocalArtifactStore
+from shared.adapters.sqlite_queue import SqliteQueue
+from shared.adapters.sqlite_results import SqliteResultStore
+from shared.errors import TransientError, UpstreamUnavailable
+from shared.models import Analysis, Transcript, VideoJob, VideoMeta, VideoState
+from shared.retry_policy import RetryPolicy
+from shared.settings import BUNDLED_SAMPLES
+
+OK_ID = "tq-sample01"
+DISABLED_ID = next(
+    p.stem for p in sorted(BUNDLED_SAMPLES.glob("*.json")) if "transcripts_disabled" in p.read_text()
+)
+OUTAGE_ID = next(
+    p.stem for p in sorted(BUNDLED_SAMPLES.glob("*.json")) if "upstream_unavailable" in p.read_text()
+)
+
+
+class CountingAnalyzer:
+    """The real extractive analyzer, counting calls per video (a paid call, in production)."""
+
+    name = "extractive"
+
+    def __init__(self) -> None:
+        self.inner = ExtractiveAnalyzer()
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @property
+    def analysis_version(self) -> str:
+        return self.inner.analysis_version
+
+    def analyze(self, transcript: Transcript, meta: VideoMeta | None) -> Analysis:
+        with self._lock:
+            self.calls[transcript.video_id] += 1
+        return self.inner.analyze(transcript, meta)
+
+
+class FlakySource:
+    """The real directory source, failing the first ``failures[id]`` fetches of a video."""
+
+    name = "directory"
+
+    def __init__(self, failures: dict[str, int] | None = None) -> None:
+        self.inner = DirectoryTranscriptSource(BUNDLED_SAMPLES)
+        self.failures = dict(failures or {})
+        self.fetches: Counter[str] = Counter()
+
+    def fetch(self, video_id: str) -> Transcript:
+        self.fetches[video_id] += 1
+        if self.failures.get(video_id, 0) > 0:
+            self.failures[video_id] -= 1
+            raise UpstreamUnavailable("simulated 503 from the transcript service")
+        return self.inner.fetch(video_id)
+
+
+class ExplodingArtifacts(LocalArtifactStore):
+    """Local artifacts that fail N times after the analysis (a crash after the paid call)."""
+
+    def __init__(self, root: Path, failures: int) -> None:
+        super().__init__(root)
+        self.failures = failures
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransientError("simulated storage outage")
+        super().put(key, data, content_type)
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> SqliteResultStore:
+    return SqliteResultStore(tmp_path / "results.sqlite3")
+
+
+@pytest.fixture
+def analyzer() -> CountingAnalyzer:
+    return CountingAnalyzer()
+
+
+def make_pipeline(
+    tmp_path: Path,
+    results: SqliteResultStore,
+    analyzer: CountingAnalyzer,
+    source: FlakySource | None = None,
+    artifacts: LocalArtifactStore | None = None,
+) -> Pipeline:
+    return Pipeline(
+        transcripts=source or FlakySource(),
+        analyzer=analyzer,
+        results=results,
+        artifacts=artifacts or LocalArtifactStore(tmp_path / "artifacts"),
+    )
+
+
+def make_runner(queue: SqliteQueue, pipeline: Pipeline, max_retries: int = 3) -> Runner:
+    return Runner(
+        queue=queue,
+        process=pipeline.process,
+        results=pipeline.results,
+        policy=RetryPolicy(max_retries=max_retries, base_s=1, cap_s=1, jitter=0),
+        config=RunnerConfig(
+            batch_size=5, concurrency=3, visibility_timeout_s=30, poll_interval_s=0.05
+        ),
+    )
+
+
+# ---- the pipeline alone ----------------------------------------------------------------
+
+
+def test_success_writes_rows_and_artifacts(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    pipeline = make_pipeline(tmp_path, results, analyzer)
+    assert pipeline.process(VideoJob(video_id=OK_ID)) is Outcome.DONE
+
+    video = results.get_video(OK_ID)
+    assert video is not None and video.state is VideoState.DONE
+    assert video.analysis is not None and video.analysis.summary
+    assert video.meta is not None and video.meta.title  # from the sample's metadata
+    kinds = {a.kind for a in video.artifacts}
+    assert {"transcript_json", "transcript_txt", "transcript_srt", "transcript_vtt"} <= kinds
+    assert "report_md" in kinds
+    for art in video.artifacts:
+        assert (tmp_path / "artifacts" / art.key).stat().st_size == art.size
+
+
+def test_duplicate_delivery_is_one_analysis_and_one_call(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    pipeline = make_pipeline(tmp_path, results, analyzer)
+    job = VideoJob(video_id=OK_ID)
+    assert pipeline.process(job, 1) is Outcome.DONE
+    assert pipeline.process(job, 2) is Outcome.SKIPPED
+    assert pipeline.process(VideoJob(video_id=OK_ID), 1) is Outcome.SKIPPED  # re-enqueued
+    assert analyzer.calls[OK_ID] == 1
+    rows = results._read("SELECT count(*) AS n FROM analyses WHERE video_id = ?", (OK_ID,))
+    assert rows[0]["n"] == 1
+
+
+def test_crash_after_the_paid_call_reuses_the_saved_analysis(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    artifacts = ExplodingArtifacts(tmp_path / "artifacts", failures=1)
+    pipeline = make_pipeline(tmp_path, results, analyzer, artifacts=artifacts)
+    with pytest.raises(TransientError):
+        pipeline.process(VideoJob(video_id=OK_ID), 1)
+    assert results.find_analysis(OK_ID, analyzer.analysis_version) is not None
+    assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
+    assert analyzer.calls[OK_ID] == 1
+
+
+def test_forced_job_reanalyses_once_even_when_redelivered(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    pipeline = make_pipeline(tmp_path, results, analyzer)
+    pipeline.process(VideoJob(video_id=OK_ID))
+    forced = VideoJob(video_id=OK_ID, force=True)
+    assert pipeline.process(forced, 1) is Outcome.DONE
+    assert pipeline.process(forced, 2) is Outcome.DONE  # redelivered: reuses the new one
+    assert analyzer.calls[OK_ID] == 2
+
+
+# ---- through the runner and the SQLite queue -------------------------------------------
+
+
+def test_permanent_failure_is_recorded_and_not_retried(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    queue = SqliteQueue(tmp_path / "q.sqlite3")
+    source = FlakySource()
+    runner = make_runner(queue, make_pipeline(tmp_path, results, analyzer, source))
+    queue.send([VideoJob(video_id=DISABLED_ID), VideoJob(video_id=OK_ID)])
+    stats = runner.run(burst=True)
+
+    assert (stats.done, stats.failed, stats.retried) == (1, 1, 0)
+    assert source.fetches[DISABLED_ID] == 1
+    video = results.get_video(DISABLED_ID)
+    assert video is not None and video.state is VideoState.FAILED
+    assert video.error_code == "transcripts_disabled"
+    assert queue.stats().backlog == 0 and queue.stats().dead == 0
+
+
+def test_transient_failure_then_success(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    queue = SqliteQueue(tmp_path / "q.sqlite3")
+    source = FlakySource({OK_ID: 1})
+    runner = make_runner(queue, make_pipeline(tmp_path, results, analyzer, source))
+    queue.send([VideoJob(video_id=OK_ID)])
+    stats = runner.run(burst=True, burst_wait_s=5)
+
+    assert (stats.retried, stats.done) == (1, 1)
+    assert source.fetches[OK_ID] == 2
+    video = results.get_video(OK_ID)
+    assert video is not None and video.state is VideoState.DONE and video.attempts == 2
+    assert analyzer.calls[OK_ID] == 1
+
+
+def test_out_of_retries_goes_to_the_dead_letter_queue_with_its_error(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    queue = SqliteQueue(tmp_path / "q.sqlite3", max_retries=1)
+    runner = make_runner(queue, make_pipeline(tmp_path, results, analyzer), max_retries=1)
+    queue.send([VideoJob(video_id=OUTAGE_ID)])
+    stats = runner.run(burst=True, burst_wait_s=5)
+
+    assert (stats.retried, stats.dead) == (1, 1)
+    dead = queue.dead_letters()
+    assert [d.body.video_id for d in dead if isinstance(d.body, VideoJob)] == [OUTAGE_ID]
+    assert dead[0].last_error and "upstream_unavailable" in dead[0].last_error
+    video = results.get_video(OUTAGE_ID)
+    assert video is not None and video.state is VideoState.DEAD
+
+    assert queue.redrive() == 1  # and redriven, it is tried again
+    assert queue.stats().ready == 1
+
+
+def test_one_bad_message_never_fails_its_batch(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    queue = SqliteQueue(tmp_path / "q.sqlite3")
+    good = [p.stem for p in sorted(BUNDLED_SAMPLES.glob("*.json"))][:6]
+    source = FlakySource({good[2]: 99})
+    runner = make_runner(queue, make_pipeline(tmp_path, results, analyzer, source))
+    queue.send([VideoJob(video_id=v) for v in good])
+    runner.run(burst=True)
+    states = {v: results.get_video(v) for v in good}
+    assert states[good[2]] is not None and states[good[2]].state is VideoState.RETRYING  # type: ignore[union-attr]
+    others = [s for v, s in states.items() if v != good[2]]
+    assert all(s is not None and s.state in (VideoState.DONE, VideoState.FAILED) for s in others)
+
+
+def test_long_work_keeps_its_lease(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    """Work longer than the visibility timeout is not handed to a second consumer."""
+    queue = SqliteQueue(tmp_path / "q.sqlite3")
+    other = SqliteQueue(tmp_path / "q.sqlite3")
+    pipeline = make_pipeline(tmp_path, results, analyzer)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(job: VideoJob, attempt: int) -> Outcome:
+        started.set()
+        release.wait(5)
+        return pipeline.process(job, attempt)
+
+    runner = Runner(
+        queue=queue,
+        process=slow,
+        results=results,
+        policy=RetryPolicy(),
+        config=RunnerConfig(concurrency=1, visibility_timeout_s=0.4, poll_interval_s=0.05),
+    )
+    queue.send([VideoJob(video_id=OK_ID)])
+    thread = threading.Thread(target=runner.run, kwargs={"burst": True})
+    thread.start()
+    assert started.wait(5)
+    stolen = []
+    for _ in range(12):  # 1.2 s: three times the lease
+        stolen += other.pull(1, 10)
+        threading.Event().wait(0.1)
+    release.set()
+    thread.join(10)
+    assert stolen == []
+    assert runner.stats.done == 1 and queue.stats().backlog == 0

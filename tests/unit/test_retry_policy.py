@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from shared.errors import (
+    RateLimited,
+    RequestBlocked,
+    TranscriptsDisabled,
+    UnexpectedError,
+    UpstreamUnavailable,
+)
+from shared.retry_policy import MAX_DELAY_S, Action, RetryPolicy
+
+
+def policy(**kw: float) -> RetryPolicy:
+    return RetryPolicy(rng=random.Random(7), **kw)  # type: ignore[arg-type]
+
+
+def test_permanent_errors_are_never_retried() -> None:
+    assert policy().decide(TranscriptsDisabled(), attempt=1).action is Action.ACK
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    p = policy(base_s=10, cap_s=100, jitter=0)
+    delays = [p.decide(UpstreamUnavailable(), attempt=a).delay_s for a in (1, 2, 3, 4, 5)]
+    assert delays[:3] == [10, 20, 40]
+    assert max(delays) == 100 or delays[-1] <= 100
+
+
+def test_jitter_spreads_but_never_below_the_fixed_share() -> None:
+    p = policy(base_s=100, cap_s=1000, jitter=0.5)
+    delays = {p.decide(UpstreamUnavailable(), attempt=1).delay_s for _ in range(50)}
+    assert len(delays) > 5  # spread out
+    assert min(delays) >= 50 and max(delays) <= 100
+
+
+def test_retry_after_from_the_server_wins_when_longer() -> None:
+    d = policy(base_s=1, jitter=0).decide(RateLimited(retry_after=37.0), attempt=1)
+    assert (d.action, d.delay_s) == (Action.RETRY, 37)
+
+
+def test_blocked_ip_waits_at_least_its_floor() -> None:
+    d = policy(base_s=1, jitter=0).decide(RequestBlocked(), attempt=1)
+    assert d.delay_s >= 15 * 60
+
+
+def test_delay_never_exceeds_cloudflare_limit() -> None:
+    d = policy(base_s=1, cap_s=43_200, jitter=0).decide(RateLimited(retry_after=10**9), 1)
+    assert d.delay_s == MAX_DELAY_S
+
+
+@pytest.mark.parametrize(("attempt", "action"), [(1, Action.RETRY), (3, Action.RETRY),
+                                                 (4, Action.DEAD), (9, Action.DEAD)])
+def test_out_of_retries_means_dead_letter(attempt: int, action: Action) -> None:
+    assert policy(max_retries=3).decide(UnexpectedError("boom"), attempt).action is action

@@ -1,0 +1,3 @@
+from tubeq.cli.main import run
+
+run()

@@ -1,0 +1,129 @@
+"""``tubeq backfill REF``: enqueue every video of a channel or playlist."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from producer.backfill import BackfillReport, backfill
+from shared.errors import TubeqError
+from shared.factory import build_analyzer, build_queue, build_results
+from tubeq.cli.context import console, fail, load_settings
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--since {value!r} is not a date: use YYYY-MM-DD, e.g. --since 2024-01-31")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
+
+def summary_table(report: BackfillReport) -> Table:
+    name = report.title or report.id
+    table = Table(title=f"backfill of {report.kind} {name} ({report.id})", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("videos found", str(report.found))
+    table.add_row("private or deleted", str(report.unavailable))
+    table.add_row("already analysed (skipped)", str(report.skipped_done))
+    table.add_row("failed before (skipped)", str(report.skipped_failed))
+    table.add_row("already queued (skipped)", str(report.already_queued))
+    verb = "would enqueue" if report.dry_run else "enqueued"
+    table.add_row(verb, f"[bold]{report.enqueued}[/]")
+    table.add_row("estimated input tokens", f"{report.estimated_input_tokens:,}")
+    table.add_row("estimated output tokens", f"{report.estimated_output_tokens:,}")
+    table.add_row("estimated model calls", f"{report.estimated_model_calls:,}")
+    table.add_row("estimated cost", f"${report.estimated_cost_usd:,.4f}")
+    table.add_row("estimated duration at the rate limit", _duration(report.estimated_duration_s))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("backfill")
+    def backfill_command(
+        ref: Annotated[
+            str,
+            typer.Argument(
+                help="Channel (URL, @handle, UC… id) or playlist (URL with list=, or id)."
+            ),
+        ],
+        since: Annotated[
+            str | None, typer.Option(help="Only videos published on or after YYYY-MM-DD.")
+        ] = None,
+        limit: Annotated[
+            int | None, typer.Option(min=1, help="At most this many videos (newest first).")
+        ] = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="List and estimate; enqueue nothing.")
+        ] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Re-analyse videos already done or failed.")
+        ] = False,
+        skip_done: Annotated[
+            bool,
+            typer.Option(
+                "--skip-done/--no-skip-done", help="Skip videos analysed with this version."
+            ),
+        ] = True,
+    ) -> None:
+        """Enqueue every video of a channel or playlist (listed through the Data API)."""
+        settings = load_settings()
+        since_date = _parse_date(since)
+        try:
+            queue = build_queue(settings)
+            results = build_results(settings)
+            analyzer = build_analyzer(settings)
+            # only its version is needed (the idempotency key the done-check uses)
+            version = analyzer.analysis_version
+            close_analyzer = getattr(analyzer, "close", None)
+            if callable(close_analyzer):
+                close_analyzer()
+        except TubeqError as exc:
+            fail(exc.message)
+        try:
+            with Progress(
+                TextColumn("enqueueing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("enqueue", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                report = backfill(
+                    settings,
+                    queue,
+                    results,
+                    ref,
+                    since=since_date,
+                    limit=limit,
+                    skip_done=skip_done,
+                    dry_run=dry_run,
+                    force=force,
+                    on_progress=progress,
+                    analysis_version=version,
+                )
+        except TubeqError as exc:
+            fail(exc.message)
+        finally:
+            queue.close()
+            results.close()
+        console.print(summary_table(report))
+        if dry_run:
+            console.print("dry run: nothing was enqueued")

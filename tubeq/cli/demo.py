@@ -1,0 +1,135 @@
+"""`tubeq demo`: the whole pipeline on the embedded backends, no accounts, no network."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from consumer.main import build_consumer, install_signal_handlers
+from consumer.runner import MessageResult
+from producer.enqueue import enqueue_refs
+from shared import factory
+from shared.adapters.directory_transcripts import DirectoryTranscriptSource
+from shared.models import VideoStatus
+from tubeq.cli.context import console, fail, load_settings
+
+FINAL = {"done", "skipped", "failed", "dead"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+
+
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo's SQLite files and artifacts go.")
+    ] = Path(".tubeq/demo"),
+    keep: Annotated[
+        bool, typer.Option(help="Keep earlier demo data (shows that nothing is redone).")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
+) -> None:
+    """Enqueue the bundled samples, consume them, and show what came out."""
+    if not keep and data_dir.exists():
+        shutil.rmtree(data_dir)
+    # The embedded backends whatever the environment says, and short retry delays so the
+    # simulated outage reaches the dead-letter queue in seconds rather than hours.
+    settings = load_settings(
+        data_dir=data_dir,
+        queue_backend="sqlite",
+        transcript_backend="directory",
+        analyzer_backend="extractive",
+        results_backend="sqlite",
+        artifacts_backend="local",
+        queue_path=None,
+        results_path=None,
+        artifacts_dir=None,
+        concurrency=concurrency,
+        retry_base_s=1.0,
+        retry_cap_s=2.0,
+        retry_jitter=0.0,
+        poll_interval_s=0.1,
+        visibility_timeout_s=120.0,
+    )
+    source = DirectoryTranscriptSource.from_settings(settings)
+    ids = source.list_ids()
+    if not ids:
+        fail(f"no sample transcripts in {settings.transcripts_dir}")
+    started = time.monotonic()
+    queue = factory.build_queue(settings)
+    reader = factory.build_results(settings)
+    enqueue_refs(queue, reader, ids, source="demo")
+    console.print(
+        f"enqueued {len(ids)} sample videos into {settings.queue_file}", highlight=False
+    )
+
+    with Progress(
+        TextColumn("[bold]analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("", total=len(ids))
+        counts: dict[str, int] = {}
+
+        def on_result(result: MessageResult) -> None:
+            counts[result.action] = counts.get(result.action, 0) + 1
+            if result.action in FINAL:
+                bar.advance(task)
+            bar.update(task, description=", ".join(f"{k} {v}" for k, v in counts.items()))
+
+        consumer = build_consumer(settings, on_result=on_result)
+        install_signal_handlers(consumer.runner)
+        consumer.runner.run(burst=True, burst_wait_s=10.0)
+        consumer.close()
+
+    elapsed = time.monotonic() - started
+    rows = [reader.get_video(v) for v in ids]
+    console.print(results_table([r for r in rows if r is not None]))
+    dead = queue.dead_letters()
+    queue.close()
+    reader.close()
+    done = sum(1 for r in rows if r is not None and r.state.value == "done")
+    console.print(
+        f"\n{done}/{len(ids)} analysed, {len(ids) - done} recorded as failures, "
+        f"{len(dead)} in the dead-letter queue, in {elapsed:.1f} s\n"
+        f"results:   {settings.results_file}\n"
+        f"queue:     {settings.queue_file}\n"
+        f"artifacts: {settings.artifacts_folder.resolve()}\n"
+        f"next:      TUBEQ_DATA_DIR={data_dir} tubeq show {ids[0]}   "
+        f"(also: tubeq status, tubeq dlq list)",
+        highlight=False,
+    )
+
+
+def results_table(rows: list[VideoStatus]) -> Table:
+    table = Table(title="results")
+    for col in ("video", "title", "lang", "min", "state", "topics / reason"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        title = (r.meta.title if r.meta else None) or "-"
+        minutes = f"{r.meta.duration_s / 60:.0f}" if r.meta and r.meta.duration_s else "-"
+        if r.analysis is not None:
+            detail = ", ".join(r.analysis.topics[:4])
+            lang = r.analysis.language
+        else:
+            detail = f"[red]{r.error_code}[/]: {r.error}" if r.error_code else "-"
+            lang = r.transcript_language or "-"
+        style = {"done": "green", "failed": "red", "dead": "magenta"}.get(r.state.value, "")
+        table.add_row(
+            r.video_id,
+            title[:48],
+            lang,
+            minutes,
+            f"[{style}]{r.state.value}[/]" if style else r.state.value,
+            detail,
+        )
+    return table

@@ -1,0 +1,73 @@
+"""`tubeq dlq list` / `tubeq dlq redrive`: dead letters are data you can query and requeue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shared import factory
+from shared.errors import TubeqError
+from shared.models import VideoJob
+from tubeq.cli.context import console, fail, load_settings
+
+dlq_app = typer.Typer(help="Dead letters: messages that ran out of retries.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def list_dead(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> None:
+    """List dead letters with their last error."""
+    settings = load_settings()
+    queue = factory.build_queue(settings)
+    try:
+        dead = queue.dead_letters(limit)
+    except TubeqError as exc:
+        fail(exc.message)
+    finally:
+        queue.close()
+    if not dead:
+        console.print("no dead letters")
+        return
+    table = Table(title=f"dead letters ({len(dead)})")
+    for col in ("message", "video", "attempts", "dead since", "last error"):
+        table.add_column(col)
+    for d in dead:
+        video = d.body.video_id if isinstance(d.body, VideoJob) else str(d.body)[:40]
+        table.add_row(
+            d.message_id,
+            video,
+            str(d.attempts),
+            d.dead_at.isoformat(timespec="seconds") if d.dead_at else "-",
+            d.last_error or "-",
+        )
+    console.print(table)
+
+
+@dlq_app.command("redrive")
+def redrive(
+    message_ids: Annotated[
+        list[str] | None, typer.Argument(help="Message ids to redrive (from `dlq list`).")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Redrive every dead letter.")] = False,
+) -> None:
+    """Put dead letters back on the queue with fresh attempts."""
+    if not message_ids and not all_:
+        fail("say which: give message ids (see `tubeq dlq list`) or --all")
+    if message_ids and all_:
+        fail("give message ids or --all, not both")
+    settings = load_settings()
+    queue = factory.build_queue(settings)
+    try:
+        moved = queue.redrive(None if all_ else message_ids)
+    except TubeqError as exc:
+        fail(exc.message)
+    finally:
+        queue.close()
+    console.print(f"redrove {moved} message(s)")
+    if message_ids and moved < len(message_ids):
+        fail(f"{len(message_ids) - moved} of the given ids are not dead letters", code=1)
