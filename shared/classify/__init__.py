@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.classify import gemini, http, storage, youtube
+from shared.classify import gemini, http, sqlite, storage, youtube
 from shared.errors import TubeqError, UnexpectedError
 
 Mapper = Callable[[BaseException], TubeqError | None]
@@ -21,6 +21,7 @@ MAPPERS: tuple[Mapper, ...] = (
     youtube.map_exception,
     gemini.map_exception,
     storage.map_exception,
+    sqlite.map_exception,
     http.map_exception,
 )
 

@@ -55,3 +55,18 @@ def test_delay_never_exceeds_cloudflare_limit() -> None:
                                                  (4, Action.DEAD), (9, Action.DEAD)])
 def test_out_of_retries_means_dead_letter(attempt: int, action: Action) -> None:
     assert policy(max_retries=3).decide(UnexpectedError("boom"), attempt).action is action
+
+
+def test_sqlite_errors_are_classified() -> None:
+    import sqlite3
+
+    from shared.classify import classify
+    from shared.errors import ConfigError, UpstreamUnavailable
+
+    busy = sqlite3.OperationalError("database is locked")
+    assert isinstance(classify(busy), UpstreamUnavailable)
+    try:
+        sqlite3.connect("/proc/definitely/not/here.db")
+    except sqlite3.OperationalError as exc:
+        assert isinstance(classify(exc), ConfigError)
+        assert "TUBEQ_DATA_DIR" in str(classify(exc))
