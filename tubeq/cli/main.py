@@ -17,6 +17,7 @@ app = typer.Typer(
 # Each module has `register(app)`; the order is the order of `tubeq --help`.
 _COMMAND_MODULES = (
     "tubeq.cli.jobs",
+    "tubeq.cli.backfill",
     "tubeq.cli.demo",
     "tubeq.cli.dlq",
 )

@@ -1,0 +1,221 @@
+"""Channel and playlist backfills: list every video, skip what is done or already queued,
+estimate the cost, and enqueue the rest in batches.
+
+Re-running an interrupted backfill enqueues nothing twice: videos analysed with the
+current version are skipped (``reader.done_ids``), and so are videos the result store
+knows as queued, processing or retrying (``reader.get_video``), because every chunk is
+noted with ``reader.mark_queued`` right after it is sent. A crash between a chunk's send
+and its mark can re-send that one chunk (≤ 100 jobs) on the re-run; the consumer's skip of
+finished videos and reuse of saved analyses keep that from costing a second model call.
+Marking before sending would close that window but could lose jobs for good (marked
+"queued", never sent), which is worse than a harmless duplicate.
+
+Estimates: people speak about 150 words a minute, which Gemini counts as about 200 tokens
+(≈ 1.3 tokens a word); each call adds the prompt around the transcript and ~800 output
+tokens. A video of unknown length counts as ``DEFAULT_DURATION_S``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import date
+from itertools import islice
+
+from pydantic import BaseModel, Field
+
+from producer.youtube_data_api import PlaylistEntry, YouTubeDataApi, parse_listing_ref
+from shared.errors import InvalidInput
+from shared.models import VideoJob, VideoMeta, VideoState
+from shared.ports import Queue, ResultReader
+from shared.settings import Settings
+
+SEND_CHUNK = 100  # Cloudflare Queues' sendBatch limit; the SQLite queue takes any size
+TOKENS_PER_MINUTE_OF_SPEECH = 200
+PROMPT_OVERHEAD_TOKENS = 1_000
+OUTPUT_TOKENS_PER_CALL = 800
+DEFAULT_DURATION_S = 600
+_IN_FLIGHT = {VideoState.QUEUED, VideoState.PROCESSING, VideoState.RETRYING}
+# failed for good, or dead-lettered (its redrive is the operator's call); --force resends
+_GAVE_UP = {VideoState.FAILED, VideoState.DEAD}
+
+
+class BackfillReport(BaseModel):
+    kind: str = Field(description="'channel' or 'playlist'")
+    id: str
+    title: str | None
+    playlist_id: str
+    found: int = Field(description="videos listed (after --since and --limit)")
+    unavailable: int = Field(0, description="listed but private or deleted")
+    skipped_done: int = 0
+    skipped_failed: int = Field(
+        0, description="failed for good or dead-lettered before; --force sends them again"
+    )
+    already_queued: int = 0
+    enqueued: int = Field(description="sent to the queue (on a dry run: would be)")
+    estimated_input_tokens: int
+    estimated_output_tokens: int
+    estimated_cost_usd: float
+    estimated_model_calls: int
+    estimated_duration_s: float
+    dry_run: bool
+
+
+class Estimate(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+    cost_usd: float = 0.0
+    duration_s: float = 0.0
+
+
+def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
+    """Tokens, cost and wall time to analyse these videos under the shared Gemini budget."""
+    input_tokens = output_tokens = calls = 0
+    for meta in metas:
+        seconds = meta.duration_s if meta.duration_s is not None else DEFAULT_DURATION_S
+        transcript = math.ceil(seconds / 60 * TOKENS_PER_MINUTE_OF_SPEECH)
+        # long transcripts are analysed in chunks, then merged: one more call
+        chunks = max(1, math.ceil(transcript / settings.gemini_chunk_tokens))
+        video_calls = chunks + (1 if chunks > 1 else 0)
+        calls += video_calls
+        input_tokens += transcript + video_calls * PROMPT_OVERHEAD_TOKENS
+        output_tokens += video_calls * OUTPUT_TOKENS_PER_CALL
+    cost = (
+        input_tokens * settings.gemini_price_input_per_m
+        + output_tokens * settings.gemini_price_output_per_m
+    ) / 1_000_000
+    # the slower of the two budgets decides
+    minutes = max(calls / settings.gemini_rpm, input_tokens / settings.gemini_tpm)
+    return Estimate(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        calls=calls,
+        cost_usd=round(cost, 6),
+        duration_s=round(minutes * 60, 1),
+    )
+
+
+def _list_entries(
+    api: YouTubeDataApi, playlist_id: str, since: date | None, limit: int | None
+) -> list[PlaylistEntry]:
+    def wanted(entry: PlaylistEntry) -> bool:
+        if since is None:
+            return True
+        # entries without a date are private/deleted; keep them so they count as unavailable
+        return entry.published_at is None or entry.published_at.date() >= since
+
+    unique: dict[str, PlaylistEntry] = {}
+    for entry in filter(wanted, api.playlist_entries(playlist_id)):
+        unique.setdefault(entry.video_id, entry)
+        # the iterator is lazy: stopping here saves the remaining pages' quota
+        if limit is not None and len(unique) >= limit:
+            break
+    return list(islice(unique.values(), limit))
+
+
+def _published_since(meta: VideoMeta, since: date | None) -> bool:
+    return since is None or meta.published_at is None or meta.published_at.date() >= since
+
+
+def _default_analysis_version(settings: Settings) -> str:
+    from shared.factory import build_analyzer  # composition root, only when not given
+
+    return build_analyzer(settings).analysis_version
+
+
+def backfill(
+    settings: Settings,
+    queue: Queue,
+    reader: ResultReader,
+    ref: str,
+    *,
+    since: date | None = None,
+    limit: int | None = None,
+    skip_done: bool = True,
+    dry_run: bool = False,
+    force: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    analysis_version: str | None = None,
+    api: YouTubeDataApi | None = None,
+) -> BackfillReport:
+    """List a channel's or playlist's videos and enqueue the ones still to analyse.
+
+    ``force`` re-analyses done and permanently failed videos (jobs carry ``force=True``);
+    ``skip_done=False`` enqueues done videos too (the consumer still skips them unless the
+    analysis version changed). Videos already queued are never sent twice.
+    """
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"--limit must be at least 1 (got {limit})")
+    listing_ref = parse_listing_ref(ref)
+    own_api = api is None
+    client = api or YouTubeDataApi.from_settings(settings)
+    try:
+        target = client.resolve(listing_ref)
+        entries = _list_entries(client, target.playlist_id, since, limit)
+        metas = client.videos([e.video_id for e in entries])
+    finally:
+        if own_api:
+            client.close()
+
+    # since: the playlist's date is the video's publish date; videos.list is the authority
+    listed = [
+        metas[e.video_id]
+        for e in entries
+        if e.video_id in metas and _published_since(metas[e.video_id], since)
+    ]
+    unavailable = sum(1 for e in entries if e.video_id not in metas)
+    ids = [m.video_id for m in listed]
+
+    done: set[str] = set()
+    if skip_done and not force and ids:
+        version = analysis_version or _default_analysis_version(settings)
+        done = reader.done_ids(ids, version)
+    already_queued = failed = 0
+    to_send: list[VideoMeta] = []
+    for meta in listed:
+        if meta.video_id in done:
+            continue
+        status = reader.get_video(meta.video_id)
+        if status is not None and status.state in _IN_FLIGHT:
+            already_queued += 1
+        elif status is not None and status.state in _GAVE_UP and not force:
+            failed += 1
+        else:
+            to_send.append(meta)
+
+    est = estimate(to_send, settings)
+    report = BackfillReport(
+        kind=target.kind,
+        id=target.id,
+        title=target.title,
+        playlist_id=target.playlist_id,
+        found=len(entries),
+        unavailable=unavailable,
+        skipped_done=len(done),
+        skipped_failed=failed,
+        already_queued=already_queued,
+        enqueued=len(to_send),
+        estimated_input_tokens=est.input_tokens,
+        estimated_output_tokens=est.output_tokens,
+        estimated_cost_usd=est.cost_usd,
+        estimated_model_calls=est.calls,
+        estimated_duration_s=est.duration_s,
+        dry_run=dry_run,
+    )
+    if dry_run or not to_send:
+        return report
+
+    source = f"backfill:{target.id}"
+    sent = 0
+    for start in range(0, len(to_send), SEND_CHUNK):
+        jobs = [
+            VideoJob(video_id=m.video_id, force=force, source=source, meta=m)
+            for m in to_send[start : start + SEND_CHUNK]
+        ]
+        queue.send(jobs)
+        reader.mark_queued(jobs)
+        sent += len(jobs)
+        if on_progress is not None:
+            on_progress(sent, len(to_send))
+    return report

@@ -1,0 +1,211 @@
+"""Transcripts from YouTube through youtube-transcript-api 1.2.x.
+
+One ``YouTubeTranscriptApi`` per source (one source per process, built by the factory).
+The library's own docstring says it is not thread-safe: every fetch goes through one
+``requests.Session`` whose cookie jar it mutates (the consent cookie) and whose proxies
+and mounts it sets. The consumer runs a thread pool, so fetches take a lock. A fetch is
+three short requests, small next to the model call that follows, so the lock costs little.
+
+Every request gets a timeout and, when ``youtube_base_url`` is not YouTube, is re-routed to
+that origin (a stub server in tests and e2e runs) by a transport adapter mounted on the
+session: the library hard-codes ``https://www.youtube.com``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, Self
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import Retry
+from youtube_transcript_api import (
+    NoTranscriptFound,
+    TranscriptList,
+    YouTubeTranscriptApi,
+)
+from youtube_transcript_api import (
+    Transcript as YtTranscript,
+)
+from youtube_transcript_api.proxies import GenericProxyConfig, ProxyConfig, WebshareProxyConfig
+
+from shared.classify import classify
+from shared.errors import ConfigError
+from shared.logging import redact_text
+from shared.models import Segment, Transcript
+from shared.settings import Settings
+
+YOUTUBE_ORIGIN = "https://www.youtube.com"
+
+
+class RoutingTimeoutAdapter(HTTPAdapter):
+    """Gives every request a timeout and sends YouTube's origin to ``base_url``."""
+
+    def __init__(self, *, timeout_s: float, base_url: str, max_retries: Retry | int = 0) -> None:
+        super().__init__(max_retries=max_retries)
+        self.timeout_s = timeout_s
+        self.base_url = base_url.rstrip("/")
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        url = request.url or ""
+        if self.base_url != YOUTUBE_ORIGIN and url.startswith(YOUTUBE_ORIGIN):
+            # Cookies were already attached for www.youtube.com by the session; only the
+            # connection target changes.
+            request.url = self.base_url + url[len(YOUTUBE_ORIGIN) :]
+        return super().send(
+            request,
+            stream=stream,
+            timeout=timeout if timeout is not None else self.timeout_s,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+def proxy_config_from_settings(settings: Settings) -> ProxyConfig | None:
+    if settings.youtube_proxy == "webshare":
+        if not settings.webshare_proxy_username or settings.webshare_proxy_password is None:
+            raise ConfigError(
+                "TUBEQ_YOUTUBE_PROXY=webshare needs TUBEQ_WEBSHARE_PROXY_USERNAME and "
+                "TUBEQ_WEBSHARE_PROXY_PASSWORD (from dashboard.webshare.io/proxy/settings)"
+            )
+        return WebshareProxyConfig(
+            proxy_username=settings.webshare_proxy_username,
+            proxy_password=settings.webshare_proxy_password.get_secret_value(),
+            filter_ip_locations=list(settings.webshare_proxy_locations) or None,
+        )
+    if settings.youtube_proxy == "generic":
+        http = settings.http_proxy.get_secret_value() if settings.http_proxy else None
+        https = settings.https_proxy.get_secret_value() if settings.https_proxy else None
+        if not http and not https:
+            raise ConfigError(
+                "TUBEQ_YOUTUBE_PROXY=generic needs TUBEQ_HTTP_PROXY or TUBEQ_HTTPS_PROXY"
+            )
+        return GenericProxyConfig(http_url=http, https_url=https)
+    return None
+
+
+class YouTubeTranscriptSource:
+    """``TranscriptSource`` over youtube-transcript-api: language preference, manual first,
+    optional translation, timed segments kept."""
+
+    name = "youtube"
+
+    def __init__(
+        self,
+        *,
+        languages: list[str],
+        prefer_manual: bool = True,
+        translate_to: str | None = None,
+        proxy_config: ProxyConfig | None = None,
+        timeout_s: float = 30.0,
+        base_url: str = YOUTUBE_ORIGIN,
+    ) -> None:
+        if not languages:
+            raise ConfigError("TUBEQ_YOUTUBE_LANGUAGES is empty: list at least one code, e.g. en")
+        self.languages = list(languages)
+        self.prefer_manual = prefer_manual
+        self.translate_to = translate_to or None
+        self._secrets = _proxy_secrets(proxy_config)
+        session = requests.Session()
+        # Proxies come from settings only; a stray HTTPS_PROXY in the environment must not
+        # silently reroute (or break) YouTube traffic.
+        session.trust_env = False
+        self._api = YouTubeTranscriptApi(proxy_config=proxy_config, http_client=session)
+        # Mounted after the library, which mounts its own retrying adapter for rotating
+        # proxies; ours keeps that retry policy and adds the timeout and routing.
+        retries = proxy_config.retries_when_blocked if proxy_config else 0
+        retry: Retry | int = Retry(total=retries, status_forcelist=[429]) if retries else 0
+        adapter = RoutingTimeoutAdapter(timeout_s=timeout_s, base_url=base_url, max_retries=retry)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._session = session
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(
+            languages=list(settings.youtube_languages),
+            prefer_manual=settings.youtube_prefer_manual,
+            translate_to=settings.youtube_translate_to,
+            proxy_config=proxy_config_from_settings(settings),
+            timeout_s=settings.youtube_timeout_s,
+            base_url=settings.youtube_base_url,
+        )
+
+    def fetch(self, video_id: str) -> Transcript:
+        try:
+            with self._lock:
+                listing = self._api.list(video_id)
+                chosen = self._choose(listing)
+                translated_from: str | None = None
+                if self.translate_to and chosen.language_code != self.translate_to:
+                    translated_from = chosen.language_code
+                    original_generated = chosen.is_generated
+                    chosen = chosen.translate(self.translate_to)
+                else:
+                    original_generated = chosen.is_generated
+                fetched = chosen.fetch()
+        except Exception as exc:
+            raise self._classified(exc) from exc
+        return Transcript(
+            video_id=video_id,
+            language=fetched.language_code,
+            language_name=fetched.language,
+            # the library marks every translation as generated; keep what the source was
+            is_generated=original_generated,
+            translated_from=translated_from,
+            segments=tuple(
+                Segment(start=max(0.0, s.start), duration=max(0.0, s.duration), text=s.text)
+                for s in fetched.snippets
+            ),
+            source=self.name,
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _choose(self, listing: TranscriptList) -> YtTranscript:
+        try:
+            if self.prefer_manual:
+                # a manual transcript in any wanted language beats an auto-generated one
+                try:
+                    return listing.find_manually_created_transcript(self.languages)
+                except NoTranscriptFound:
+                    return listing.find_generated_transcript(self.languages)
+            return listing.find_transcript(self.languages)
+        except NoTranscriptFound:
+            if not self.translate_to:
+                raise
+            # None in the wanted languages, but any translatable one will do when a
+            # translation target is set (manual ones first: the library iterates them first).
+            for candidate in listing:
+                if candidate.is_translatable:
+                    return candidate
+            raise
+
+    def _classified(self, exc: BaseException) -> Exception:
+        err = classify(exc)
+        # Proxy URLs carry passwords and a requests error may quote them.
+        text = redact_text(err.message)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        err.args = (text,)
+        return err
+
+
+def _proxy_secrets(proxy_config: ProxyConfig | None) -> list[str]:
+    if isinstance(proxy_config, WebshareProxyConfig):
+        return [proxy_config.proxy_password]
+    if isinstance(proxy_config, GenericProxyConfig):
+        return [u for u in (proxy_config.http_url, proxy_config.https_url) if u]
+    return []
