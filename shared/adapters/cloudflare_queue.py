@@ -1,0 +1,514 @@
+"""Cloudflare Queues as tubeq's queue: publish over REST, consume as an HTTP pull consumer.
+
+Why plain httpx rather than the official ``cloudflare`` package: the adapter needs five
+POSTs and one GET, and it needs exact control over three things the SDK hides — which calls
+are replayed after a failure (the SDK retries everything twice by default, including
+``pull``, which strands leases), the raw Cloudflare envelope (``errors[]``,
+``message_backlog_count``), and per-call timeouts. httpx is already a dependency; the SDK
+would add a large generated client for no gain.
+
+How the port maps onto Cloudflare:
+
+- ``send`` → ``POST …/messages`` (one job) or ``…/messages/batch``, chunked to ≤ 100
+  messages and ≤ 256 KB per request; a job over 128 KB is refused before anything is sent.
+- ``pull`` → ``…/messages/pull``; json bodies arrive base64-encoded (a body that arrives as
+  plain JSON is accepted too). A body that is not a ``VideoJob`` is moved to the DLQ at once
+  (publish there, then ack) so one poison message never blocks or fails a batch.
+- ``ack`` / ``retry`` → ``…/messages/ack`` with ``acks`` / ``retries``. Cloudflare keeps no
+  error text: the DLQ holds only the body and an attempt count, so the pipeline records the
+  error in the result store, not here.
+- Dead-lettering is Cloudflare's: the ``max_retries`` of the queue's http_pull consumer in
+  wrangler.toml decides; ``TUBEQ_MAX_RETRIES`` is informative only and should match it.
+- ``extend`` → ``False``: the pull API has no way to push a lease out (the only lever, a
+  retry, gives the lease up). Choose a visibility timeout that covers the slowest video.
+- ``dead_letters`` / ``redrive`` pull from the DLQ (a second queue with its own http_pull
+  consumer). Listing releases the leases at once (retry, delay 0) so nothing is consumed —
+  but every listing adds one to those messages' attempts *in the DLQ*, and the DLQ's own
+  consumer deletes a message past its max_retries: give the DLQ consumer
+  ``max_retries = 100`` and list sparingly. A dead letter's ``attempts`` is inferred as
+  ``TUBEQ_MAX_RETRIES + 1`` (the DLQ keeps no count of the original deliveries) and its
+  ``last_error`` is None. ``redrive`` publishes first, then acks on the DLQ (at-least-once:
+  a crash between the two leaves a copy in both, never in neither).
+- ``stats`` → ``GET …/queues/{id}/metrics`` (``backlog_count``: every unacknowledged
+  message — ready, delayed and in flight together, Cloudflare does not split them, so all
+  of it is reported as ``ready``), falling back to the last ``message_backlog_count`` a pull
+  returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from shared.classify import classify
+from shared.classify.http import from_status, parse_retry_after
+from shared.errors import (
+    ConfigError,
+    InvalidInput,
+    TransientError,
+    TubeqError,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from shared.logging import get_logger
+from shared.models import DeadLetter, Delivery, QueueStats, VideoJob
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+# Cloudflare's documented limits (the Workers binding reports them in decimal bytes).
+MAX_BATCH_MESSAGES = 100
+MAX_BATCH_BYTES = 256_000
+MAX_MESSAGE_BYTES = 128_000
+MAX_DELAY_S = 43_200
+MAX_VISIBILITY_MS = 43_200_000
+#: listing the DLQ hides its messages only this long if the release call fails
+DLQ_PEEK_VISIBILITY_MS = 30_000
+#: redrive holds DLQ leases while it publishes; long enough for a large DLQ
+REDRIVE_VISIBILITY_MS = 300_000
+#: a queue that ignored leases would make a drain loop endless; 1,000 pulls = 100k messages
+MAX_DRAIN_PULLS = 1_000
+SERVICE = "Cloudflare Queues"
+
+
+class _CallFailedError(Exception):
+    """Carries a classified error through the tenacity loop, with what is safe to replay."""
+
+    def __init__(self, error: TubeqError, *, not_processed: bool = False) -> None:
+        super().__init__(error.message)
+        self.error = error
+        #: the request surely never reached the queue (connect failure, 429): always replayable
+        self.not_processed = not_processed
+
+
+class CloudflareQueue:
+    """A Cloudflare queue (and its dead-letter queue) through the REST API."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        api_token: SecretStr,
+        queue_id: str,
+        dlq_id: str | None = None,
+        api_url: str = "https://api.cloudflare.com/client/v4",
+        max_retries: int = 3,
+        timeout_s: float = 30.0,
+        http_attempts: int = 3,
+        http_backoff_s: float = 0.5,
+        http_max_wait_s: float = 10.0,
+    ) -> None:
+        for name, value in (("CF_ACCOUNT_ID", account_id), ("CF_QUEUE_ID", queue_id)):
+            if not value or "/" in value:
+                raise ConfigError(f"TUBEQ_{name} must be a Cloudflare id, got {value!r}")
+        if not api_token.get_secret_value():
+            raise ConfigError("TUBEQ_CF_API_TOKEN is empty: create a token with Queues Edit")
+        self._account_id = account_id
+        self._queue_id = queue_id
+        self._dlq_id = dlq_id or None
+        #: informative only: the consumer's max_retries in wrangler.toml decides dead-lettering
+        self.max_retries = max_retries
+        self._attempts = max(1, http_attempts)
+        self._backoff_s = http_backoff_s
+        self._max_wait_s = http_max_wait_s
+        self._backlog: dict[str, int] = {}
+        self._http = httpx.Client(
+            base_url=api_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_token.get_secret_value()}"},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        missing = [
+            "TUBEQ_" + name.upper()
+            for name in ("cf_account_id", "cf_api_token", "cf_queue_id")
+            if not getattr(settings, name)
+        ]
+        if missing or settings.cf_api_token is None:
+            raise ConfigError("the cloudflare queue needs " + ", ".join(missing))
+        return cls(
+            account_id=settings.cf_account_id or "",
+            api_token=settings.cf_api_token,
+            queue_id=settings.cf_queue_id or "",
+            dlq_id=settings.cf_dlq_id,
+            api_url=settings.cf_api_url,
+            max_retries=settings.max_retries,
+            timeout_s=settings.cf_timeout_s,
+        )
+
+    # ---- the port -------------------------------------------------------------------
+
+    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int:
+        delay = _check_delay(delay_s)
+        # Check every job before sending any, so a bad one never leaves a half-sent batch.
+        entries = [_entry(job.model_dump(mode="json"), "json", delay, job.video_id) for job in jobs]
+        self._publish(self._queue_id, entries)
+        return len(entries)
+
+    def pull(self, batch_size: int, visibility_timeout_s: float) -> list[Delivery]:
+        if not 1 <= batch_size <= MAX_BATCH_MESSAGES:
+            raise InvalidInput(f"batch_size must be 1..{MAX_BATCH_MESSAGES}, got {batch_size}")
+        vt_ms = min(MAX_VISIBILITY_MS, max(1, round(visibility_timeout_s * 1000)))
+        messages = self._pull_raw(self._queue_id, batch_size, vt_ms)
+        expires = datetime.now(UTC) + timedelta(milliseconds=vt_ms)
+        deliveries: list[Delivery] = []
+        poison: list[Mapping[str, Any]] = []
+        for raw in messages:
+            try:
+                job = VideoJob.model_validate(_decode_body(raw)[0])
+            except ValueError as exc:
+                log.warning("cf_queue.poison_message", message_id=raw.get("id"), error=str(exc))
+                poison.append(raw)
+                continue
+            deliveries.append(
+                Delivery(
+                    message_id=str(raw.get("id")),
+                    lease_id=str(raw.get("lease_id")),
+                    body=job,
+                    attempts=max(1, int(raw.get("attempts") or 1)),
+                    enqueued_at=_from_ms(raw.get("timestamp_ms")),
+                    lease_expires_at=expires,
+                )
+            )
+        if poison:
+            self._quarantine(poison)
+        return deliveries
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._ack_raw(self._queue_id, acks=[d.lease_id for d in deliveries])
+
+    def retry(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        """Hand the message back for redelivery after ``delay_s``. ``error`` is not sent:
+        Cloudflare keeps none, so it is only logged here (the result store records it)."""
+        delay = min(MAX_DELAY_S, max(0, int(delay_s)))
+        log.info(
+            "cf_queue.retry",
+            message_id=delivery.message_id,
+            video_id=delivery.body.video_id,
+            attempt=delivery.attempts,
+            delay_s=delay,
+            error=error[:300],
+        )
+        self._ack_raw(self._queue_id, retries=[(delivery.lease_id, delay)])
+
+    def extend(self, delivery: Delivery, visibility_timeout_s: float) -> bool:
+        # Cloudflare's pull API has no lease extension; a retry would give the lease up.
+        return False
+
+    def stats(self) -> QueueStats:
+        dead = self._backlog_of(self._dlq_id) if self._dlq_id else 0
+        return QueueStats(ready=self._backlog_of(self._queue_id), dead=dead)
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Peek at the DLQ: pull, then release at once (adds one to their DLQ attempts)."""
+        dlq = self._require_dlq()
+        letters: dict[str, DeadLetter] = {}
+        leases: list[str] = []
+        try:
+            for _ in range(MAX_DRAIN_PULLS):
+                if len(letters) >= limit:
+                    break
+                want = min(MAX_BATCH_MESSAGES, limit - len(letters))
+                batch = self._pull_raw(dlq, want, DLQ_PEEK_VISIBILITY_MS)
+                if not batch:
+                    break
+                for raw in batch:
+                    leases.append(str(raw.get("lease_id")))
+                    letters.setdefault(str(raw.get("id")), _dead_letter(raw, self.max_retries + 1))
+        finally:
+            self._release(dlq, leases)
+        return list(letters.values())[:limit]
+
+    def redrive(self, message_ids: Sequence[str] | None = None) -> int:
+        """Move dead letters (all, or these ids) back to the jobs queue with fresh attempts."""
+        dlq = self._require_dlq()
+        wanted = set(message_ids) if message_ids is not None else None
+        if wanted is not None and not wanted:
+            return 0
+        take: dict[str, Mapping[str, Any]] = {}
+        keep: list[str] = []
+        moved = False
+        try:
+            for _ in range(MAX_DRAIN_PULLS):
+                batch = self._pull_raw(dlq, MAX_BATCH_MESSAGES, REDRIVE_VISIBILITY_MS)
+                for raw in batch:
+                    msg_id = str(raw.get("id"))
+                    if (wanted is None or msg_id in wanted) and msg_id not in take:
+                        take[msg_id] = raw
+                    else:
+                        keep.append(str(raw.get("lease_id")))
+                if not batch or (wanted is not None and wanted <= take.keys()):
+                    break
+            entries = [_entry(*_decode_body(raw), 0, msg_id) for msg_id, raw in take.items()]
+            # Publish first, then ack on the DLQ: at-least-once, never lost in between.
+            self._publish(self._queue_id, entries)
+            moved = True
+            self._ack_raw(dlq, acks=[str(raw.get("lease_id")) for raw in take.values()])
+        finally:
+            unmoved = [] if moved else [str(raw.get("lease_id")) for raw in take.values()]
+            self._release(dlq, keep + unmoved)
+        log.info("cf_queue.redrive", moved=len(take))
+        return len(take)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- REST calls -----------------------------------------------------------------
+
+    def _path(self, queue_id: str, tail: str = "") -> str:
+        base = f"/accounts/{self._account_id}/queues/{queue_id}"
+        return f"{base}/{tail}" if tail else base
+
+    def _publish(self, queue_id: str, entries: Sequence[tuple[dict[str, Any], int]]) -> None:
+        # A publish replayed after an ambiguous failure may enqueue a job twice; every step
+        # of the pipeline is idempotent, so a duplicate costs a skip, a lost job costs data.
+        for chunk in _chunks(entries):
+            if len(chunk) == 1:
+                self._call("POST", self._path(queue_id, "messages"), chunk[0], replay=True)
+            else:
+                body = {"messages": list(chunk)}
+                self._call("POST", self._path(queue_id, "messages/batch"), body, replay=True)
+
+    def _pull_raw(self, queue_id: str, batch_size: int, vt_ms: int) -> list[Mapping[str, Any]]:
+        # Never replayed after an ambiguous failure (5xx, read timeout): the lost reply may
+        # have leased messages that would then sit hidden for the whole visibility timeout
+        # while we pulled others. The runner simply polls again.
+        body = {"batch_size": batch_size, "visibility_timeout_ms": vt_ms}
+        result = self._call("POST", self._path(queue_id, "messages/pull"), body, replay=False)
+        if not isinstance(result, Mapping):
+            return []
+        if isinstance(result.get("message_backlog_count"), int | float):
+            self._backlog[queue_id] = int(result["message_backlog_count"])
+        messages = result.get("messages") or []
+        return [m for m in messages if isinstance(m, Mapping) and m.get("lease_id")]
+
+    def _ack_raw(
+        self, queue_id: str, *, acks: Sequence[str] = (), retries: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        # Replaying an ack is safe: a lease already acked or retried is simply not found
+        # again, and an expired lease cannot touch the message's next delivery.
+        items = [("acks", {"lease_id": lease}) for lease in acks] + [
+            ("retries", {"lease_id": lease, "delay_seconds": d}) for lease, d in retries
+        ]
+        for start in range(0, len(items), MAX_BATCH_MESSAGES):
+            body: dict[str, list[dict[str, Any]]] = {"acks": [], "retries": []}
+            for key, item in items[start : start + MAX_BATCH_MESSAGES]:
+                body[key].append(item)
+            self._call("POST", self._path(queue_id, "messages/ack"), body, replay=True)
+
+    def _release(self, queue_id: str, leases: Sequence[str]) -> None:
+        """Give leases back at once; if that fails they come back when the lease expires."""
+        if not leases:
+            return
+        try:
+            self._ack_raw(queue_id, retries=[(lease, 0) for lease in leases])
+        except TubeqError as exc:
+            log.warning("cf_queue.release_failed", count=len(leases), error=exc.message)
+
+    def _backlog_of(self, queue_id: str) -> int:
+        try:
+            result = self._call("GET", self._path(queue_id, "metrics"), None, replay=True)
+        except UpstreamRejected:
+            # no metrics endpoint on this account/API version: the last pull's count will do
+            return self._backlog.get(queue_id, 0)
+        if isinstance(result, Mapping) and isinstance(result.get("backlog_count"), int | float):
+            self._backlog[queue_id] = int(result["backlog_count"])
+        return self._backlog.get(queue_id, 0)
+
+    def _quarantine(self, poison: Sequence[Mapping[str, Any]]) -> None:
+        """Unreadable bodies go straight to the DLQ (or back after a minute, without one)."""
+        leases = [str(raw.get("lease_id")) for raw in poison]
+        try:
+            if self._dlq_id:
+                entries = [_entry(*_decode_body(r), 0, str(r.get("id"))) for r in poison]
+                self._publish(self._dlq_id, entries)
+                self._ack_raw(self._queue_id, acks=leases)
+            else:
+                self._ack_raw(self._queue_id, retries=[(lease, 60) for lease in leases])
+        except TubeqError as exc:
+            # they come back after the visibility timeout and are tried again then
+            log.warning("cf_queue.quarantine_failed", count=len(poison), error=exc.message)
+
+    def _require_dlq(self) -> str:
+        if not self._dlq_id:
+            raise ConfigError(
+                "TUBEQ_CF_DLQ_ID is not set: the dead-letter queue's id is needed to list or "
+                "redrive dead letters (`wrangler queues info <dlq-name>` shows it)"
+            )
+        return self._dlq_id
+
+    def _call(self, method: str, path: str, body: Any, *, replay: bool) -> Any:
+        """One API call with a small replay loop; returns the envelope's ``result``."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=self._wait,
+            retry=retry_if_exception(self._replayable(replay)),
+            reraise=True,
+        )
+        try:
+            return retrying(self._call_once, method, path, body)
+        except _CallFailedError as failed:
+            raise failed.error from failed.__cause__
+
+    def _replayable(self, ambiguous_ok: bool) -> Callable[[BaseException], bool]:
+        def check(exc: BaseException) -> bool:
+            if not isinstance(exc, _CallFailedError) or not isinstance(exc.error, TransientError):
+                return False
+            wait = exc.error.retry_after
+            if wait is not None and wait > self._max_wait_s:
+                return False  # the server wants a long pause: let the caller's backoff take it
+            return exc.not_processed or ambiguous_ok
+
+        return check
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff: float = self._backoff_s * 2 ** (state.attempt_number - 1)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _CallFailedError) and isinstance(exc.error, TransientError):
+            return max(backoff, exc.error.retry_after or 0.0)
+        return backoff
+
+    def _call_once(self, method: str, path: str, body: Any) -> Any:
+        try:
+            resp = self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            surely_unsent = isinstance(
+                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+            )
+            raise _CallFailedError(classify(exc), not_processed=surely_unsent) from exc
+        envelope = _envelope(resp)
+        reason = _cf_errors(envelope) or resp.reason_phrase
+        if resp.status_code in (401, 403):
+            raise _CallFailedError(
+                UpstreamRejected(
+                    f"{SERVICE} refused the API token (HTTP {resp.status_code}: {reason}); "
+                    "check TUBEQ_CF_API_TOKEN: it needs Queues Edit on account "
+                    f"{self._account_id}"
+                )
+            )
+        if resp.status_code >= 400:
+            retry_after = parse_retry_after(resp.headers.get("retry-after"))
+            error = from_status(
+                resp.status_code, f"{reason} ({method} {path})", retry_after, service=SERVICE
+            )
+            raise _CallFailedError(error, not_processed=resp.status_code == 429)
+        if envelope is None:
+            raise _CallFailedError(
+                UpstreamUnavailable(f"{SERVICE} sent a reply that is not its JSON envelope")
+            )
+        if envelope.get("success") is not True:
+            raise _CallFailedError(UpstreamRejected(f"{SERVICE} refused {method} {path}: {reason}"))
+        return envelope.get("result")
+
+
+# ---- message bodies and limits ------------------------------------------------------
+
+
+def _entry(body: Any, content_type: str, delay: int, label: str) -> tuple[dict[str, Any], int]:
+    """A publish entry and its serialised size; refuses a message over Cloudflare's 128 KB."""
+    encoded = body.encode() if isinstance(body, str) and content_type == "text" else None
+    size = len(encoded) if encoded is not None else len(json.dumps(body).encode())
+    if size > MAX_MESSAGE_BYTES:
+        raise InvalidInput(
+            f"the message for {label} is {size:,} bytes; Cloudflare Queues takes at most "
+            f"{MAX_MESSAGE_BYTES:,} bytes per message — a job carries an id and options, "
+            "never a transcript; trim its meta"
+        )
+    entry: dict[str, Any] = {"body": body, "content_type": content_type}
+    if delay:
+        entry["delay_seconds"] = delay
+    return entry, len(json.dumps(entry).encode())
+
+
+def _chunks(entries: Sequence[tuple[dict[str, Any], int]]) -> Iterator[list[dict[str, Any]]]:
+    """Greedy chunks of ≤ 100 entries whose request body stays ≤ 256 KB."""
+    overhead = len(b'{"messages": []}')
+    chunk: list[dict[str, Any]] = []
+    size = overhead
+    for entry, entry_size in entries:
+        if chunk and (len(chunk) >= MAX_BATCH_MESSAGES or size + entry_size + 2 > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], overhead
+        chunk.append(entry)
+        size += entry_size + 2  # ", " between entries
+    if chunk:
+        yield chunk
+
+
+def _decode_body(raw: Mapping[str, Any]) -> tuple[Any, str]:
+    """A pulled body and its content type: base64 JSON (the json type), plain JSON, or text."""
+    body = raw.get("body")
+    metadata = raw.get("metadata")
+    declared = metadata.get("CF-Content-Type") if isinstance(metadata, Mapping) else None
+    if not isinstance(body, str):
+        return body, "json"
+    if declared == "text":
+        return body, "text"
+    try:
+        return json.loads(base64.b64decode(body, validate=True).decode("utf-8")), "json"
+    except (binascii.Error, ValueError):
+        pass  # not base64 of JSON: maybe the JSON itself
+    try:
+        return json.loads(body), "json"
+    except ValueError:
+        return body, "text"
+
+
+def _dead_letter(raw: Mapping[str, Any], attempts: int) -> DeadLetter:
+    body, _ = _decode_body(raw)
+    parsed: VideoJob | dict[str, Any]
+    try:
+        parsed = VideoJob.model_validate(body)
+    except ValueError:
+        parsed = body if isinstance(body, dict) else {"raw": body}
+    return DeadLetter(
+        message_id=str(raw.get("id")),
+        body=parsed,
+        # Cloudflare dead-letters after exactly max_retries + 1 deliveries and the DLQ keeps
+        # no count of them (its own ``attempts`` counts listings), so it is inferred.
+        attempts=attempts,
+        last_error=None,  # Cloudflare keeps no error text; the result store has it
+        enqueued_at=_from_ms(raw.get("timestamp_ms")),
+        dead_at=None,
+    )
+
+
+def _envelope(resp: httpx.Response) -> dict[str, Any] | None:
+    try:
+        data = resp.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _cf_errors(envelope: Mapping[str, Any] | None) -> str:
+    errors = envelope.get("errors") if envelope else None
+    if not isinstance(errors, list):
+        return ""
+    parts = [
+        f"[{e.get('code')}] {e.get('message')}" if isinstance(e, Mapping) else str(e)
+        for e in errors
+    ]
+    return "; ".join(parts)[:500]
+
+
+def _check_delay(delay_s: int) -> int:
+    if not 0 <= delay_s <= MAX_DELAY_S:
+        raise InvalidInput(f"delay_s must be 0..{MAX_DELAY_S} seconds (12 h), got {delay_s}")
+    return int(delay_s)
+
+
+def _from_ms(value: Any) -> datetime:
+    if isinstance(value, int | float) and value > 0:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return datetime.now(UTC)
