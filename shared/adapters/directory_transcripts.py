@@ -132,12 +132,11 @@ class DirectoryTranscriptSource:
     def fetch(self, video_id: str) -> Transcript:
         doc = self._load(video_id)
         if doc.error is not None:
-            title = f" ({doc.video.title})" if doc.video.title else ""
             error_cls = ERROR_CLASSES[doc.error]
             detail = (error_cls.__doc__ or doc.error).strip()
             if doc.error == UpstreamUnavailable.code:
-                detail = "simulated outage of the transcript service: " + detail
-            raise error_cls(f"video {video_id}{title}: {detail} [{self._path(video_id).name}]")
+                detail = "simulated outage of the transcript service (sample file)"
+            raise error_cls(detail)
         # The validator guarantees these are set when there is no error.
         assert doc.language is not None and doc.is_generated is not None
         assert doc.segments is not None

@@ -47,7 +47,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def _tubeq(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tubeq", *args],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path, **env),
@@ -73,8 +73,8 @@ def _make_videos(tmp_path: Path, count: int) -> list[str]:
 
 
 def _enqueue(tmp_path: Path, ids: list[str]) -> None:
-    proc = _tubeq(tmp_path, "enqueue", *ids)
-    _, err = proc.communicate(timeout=60)
+    with _tubeq(tmp_path, "enqueue", *ids) as proc:
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
 
 
@@ -89,13 +89,14 @@ class LogReader:
         self.thread.start()
 
     def _read(self, stream: object) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            with self.lock:
-                self.events.append(event)
+        with stream:  # type: ignore[attr-defined]
+            for line in stream:  # type: ignore[attr-defined]
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                with self.lock:
+                    self.events.append(event)
 
     def count(self, name: str) -> int:
         with self.lock:

@@ -14,7 +14,7 @@ import typer
 
 from shared.errors import InvalidInput, TubeqError
 from shared.exports import check_link_lifetime, export_channel, parse_link_lifetime
-from shared.factory import build_artifacts, build_results
+from shared.factory import _ResultBackend, build_artifacts, build_results
 from shared.models import VideoState
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
@@ -50,6 +50,13 @@ def _lifetime(text: str | None, settings: Settings) -> timedelta:
         fail(f"--expires: {exc.message}")
 
 
+def _open_results(settings: Settings) -> _ResultBackend:
+    try:
+        return build_results(settings)
+    except TubeqError as exc:
+        fail(exc.message)
+
+
 def export_command(
     channel: Annotated[str, typer.Argument(help="YouTube channel id, e.g. UCxxxx.")],
     expires: ExpiresOption = None,
@@ -57,7 +64,7 @@ def export_command(
     """Export all analyses of a channel as CSV and JSONL, and print links to both."""
     settings = load_settings()
     lifetime = _lifetime(expires, settings)
-    results = build_results(settings)
+    results = _open_results(settings)
     try:
         store = build_artifacts(settings)
         export = export_channel(results, store, channel)
@@ -98,7 +105,7 @@ def url_command(
         video_id = parse_video_ref(video)
     except InvalidInput as exc:
         fail(exc.message)
-    results = build_results(settings)
+    results = _open_results(settings)
     try:
         status = results.get_video(video_id)
     except TubeqError as exc:

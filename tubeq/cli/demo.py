@@ -34,6 +34,7 @@ def demo(
         bool, typer.Option(help="Keep earlier demo data (shows that nothing is redone).")
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
+    verbose: Annotated[bool, typer.Option(help="Show the consumer's log lines too.")] = False,
 ) -> None:
     """Enqueue the bundled samples, consume them, and show what came out."""
     if not keep and data_dir.exists():
@@ -56,6 +57,7 @@ def demo(
         retry_jitter=0.0,
         poll_interval_s=0.1,
         visibility_timeout_s=120.0,
+        log_level="INFO" if verbose else "ERROR",
     )
     source = DirectoryTranscriptSource.from_settings(settings)
     ids = source.list_ids()
@@ -64,7 +66,8 @@ def demo(
     started = time.monotonic()
     queue = factory.build_queue(settings)
     reader = factory.build_results(settings)
-    enqueue_refs(queue, reader, ids, source="demo")
+    # The sample files carry titles and channels, as a backfill's Data API listing would.
+    enqueue_refs(queue, reader, ids, source="demo", meta={v: source.meta(v) for v in ids})
     console.print(
         f"enqueued {len(ids)} sample videos into {settings.queue_file}", highlight=False
     )

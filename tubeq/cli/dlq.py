@@ -34,8 +34,11 @@ def list_dead(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> Non
         console.print("no dead letters")
         return
     table = Table(title=f"dead letters ({len(dead)})")
-    for col in ("message", "video", "attempts", "dead since", "last error"):
-        table.add_column(col)
+    table.add_column("message", no_wrap=True)
+    table.add_column("video", no_wrap=True)
+    table.add_column("attempts", justify="right")
+    table.add_column("dead since", no_wrap=True)
+    table.add_column("last error")
     for d in dead:
         video = d.body.video_id if isinstance(d.body, VideoJob) else str(d.body)[:40]
         table.add_row(
@@ -43,7 +46,7 @@ def list_dead(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> Non
             video,
             str(d.attempts),
             d.dead_at.isoformat(timespec="seconds") if d.dead_at else "-",
-            d.last_error or "-",
+            _short(d.last_error or "-", 90),
         )
     console.print(table)
 
@@ -71,3 +74,7 @@ def redrive(
     console.print(f"redrove {moved} message(s)")
     if message_ids and moved < len(message_ids):
         fail(f"{len(message_ids) - moved} of the given ids are not dead letters", code=1)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

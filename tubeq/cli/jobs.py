@@ -166,10 +166,14 @@ def status(
     )
     if recent:
         ft = Table(title="recent failures")
-        for col in ("video", "state", "attempts", "error"):
-            ft.add_column(col)
+        ft.add_column("video", no_wrap=True)
+        ft.add_column("state")
+        ft.add_column("attempts", justify="right")
+        ft.add_column("error")
         for v in recent:
-            ft.add_row(v.video_id, v.state.value, str(v.attempts), f"{v.error_code}: {v.error}")
+            error = f"{v.error_code}: {v.error}"
+            error = error if len(error) <= 100 else error[:99] + "…"
+            ft.add_row(v.video_id, v.state.value, str(v.attempts), error)
         console.print(ft)
 
 

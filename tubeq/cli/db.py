@@ -1,0 +1,83 @@
+"""`tubeq db migrate` / `tubeq db status`: the Postgres/Supabase schema from sql/*.sql."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import psycopg
+import typer
+from rich.table import Table
+
+from shared import migrations
+from shared.errors import TubeqError
+from tubeq.cli.context import console, fail, load_settings
+
+db_app = typer.Typer(
+    help="The Postgres/Supabase schema: apply the migrations in sql/, show their state.",
+    no_args_is_help=True,
+)
+
+DsnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dsn",
+        help="Postgres DSN (default: TUBEQ_DATABASE_URL). On Supabase use the direct or "
+        "session-pooler connection string of the project.",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+
+def _connect(dsn: str | None) -> psycopg.Connection[Any]:
+    settings = load_settings()
+    if dsn is None:
+        if settings.database_url is None:
+            fail("no database given: pass --dsn or set TUBEQ_DATABASE_URL")
+        dsn = settings.database_url.get_secret_value()
+    try:
+        return migrations.connect(dsn, connect_timeout_s=settings.database_timeout_s)
+    except TubeqError as exc:
+        fail(f"cannot connect to the database: {exc.message}")
+
+
+@db_app.command("migrate")
+def migrate(dsn: DsnOption = None) -> None:
+    """Apply the pending migrations in order (safe to re-run; a no-op when up to date)."""
+    conn = _connect(dsn)
+    try:
+        applied = migrations.migrate(conn)
+    except TubeqError as exc:
+        fail(exc.message)
+    finally:
+        conn.close()
+    if applied:
+        for name in applied:
+            console.print(f"applied {name}")
+    else:
+        console.print("the database is up to date")
+
+
+@db_app.command("status")
+def status(dsn: DsnOption = None) -> None:
+    """Show which migrations are applied, pending, changed since applied, or missing."""
+    conn = _connect(dsn)
+    try:
+        states = migrations.status(conn)
+    except TubeqError as exc:
+        fail(exc.message)
+    finally:
+        conn.close()
+    table = Table(title="migrations")
+    for col in ("migration", "state", "applied at"):
+        table.add_column(col)
+    for s in states:
+        style = {"applied": "green", "pending": "yellow"}.get(s.state, "bold red")
+        at = s.applied_at.isoformat(timespec="seconds") if s.applied_at else ""
+        table.add_row(s.name, f"[{style}]{s.state}[/]", at)
+    console.print(table)
+    if any(s.state == "changed" for s in states):
+        fail("a migration file changed after it was applied: restore it, add a new migration")
