@@ -130,6 +130,10 @@ class Settings(BaseSettings):
         "https://www.youtube.com", description="YouTube's origin; point at a stub for tests."
     )
     youtube_timeout_s: float = Field(30.0, gt=0, description="Timeout per YouTube request.")
+    youtube_prefer_manual: bool = Field(
+        True,
+        description="A manual transcript in any listed language beats an auto-generated one.",
+    )
 
     # ---- YouTube Data API (backfills) ---------------------------------------------------
     youtube_api_key: SecretStr | None = Field(
@@ -137,6 +141,9 @@ class Settings(BaseSettings):
     )
     youtube_api_url: str = Field(
         "https://www.googleapis.com/youtube/v3", description="Data API base URL."
+    )
+    youtube_api_timeout_s: float = Field(
+        20.0, gt=0, description="Timeout per YouTube Data API request."
     )
 
     # ---- Gemini ------------------------------------------------------------------------
@@ -162,13 +169,22 @@ class Settings(BaseSettings):
         200_000, ge=1_000, description="Above this many transcript tokens, analyse in chunks."
     )
     gemini_price_input_per_m: float = Field(
-        0.10, ge=0, description="USD per million input tokens (for cost tracking)."
+        0.25, ge=0, description="USD per million input tokens (3.1 Flash-Lite list price)."
     )
     gemini_price_output_per_m: float = Field(
-        0.40, ge=0, description="USD per million output + thinking tokens."
+        1.50, ge=0, description="USD per million output + thinking tokens (3.1 Flash-Lite)."
     )
     gemini_video_fallback: bool = Field(
         False, description="With no transcript, let Gemini watch the (public) video URL."
+    )
+    gemini_max_output_tokens: int = Field(
+        8192, ge=256, description="Cap on output tokens per Gemini call (bounds the cost)."
+    )
+    gemini_budget_path: Path | None = Field(
+        None, description="Shared rate-budget file (default `<data_dir>/budget.sqlite3`)."
+    )
+    gemini_budget_wait_s: float = Field(
+        30.0, ge=0, description="How long a call may wait for rate budget before retrying later."
     )
 
     # ---- Postgres / Supabase ------------------------------------------------------------
@@ -178,6 +194,15 @@ class Settings(BaseSettings):
     supabase_url: str | None = Field(None, description="Supabase project URL, for `supabase`.")
     supabase_service_role_key: SecretStr | None = Field(
         None, description="Supabase service-role key (server side only, never in a browser)."
+    )
+    database_pool_size: int = Field(
+        4, ge=1, le=64, description="Postgres connections per process (match `concurrency`)."
+    )
+    database_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Connect and statement timeout for Postgres calls."
+    )
+    supabase_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Timeout per Supabase (PostgREST) request."
     )
 
     # ---- R2 -----------------------------------------------------------------------------
@@ -191,6 +216,8 @@ class Settings(BaseSettings):
     presign_expiry_s: int = Field(
         3600, ge=1, le=604_800, description="Default lifetime of presigned links (≤ 7 days)."
     )
+    r2_connect_timeout_s: float = Field(10.0, gt=0, description="Timeout to connect to R2.")
+    r2_read_timeout_s: float = Field(60.0, gt=0, description="Timeout per R2 read, in seconds.")
 
     # ---- Cloudflare Queues --------------------------------------------------------------
     cf_account_id: str | None = Field(None, description="Cloudflare account id for Queues.")
@@ -201,6 +228,9 @@ class Settings(BaseSettings):
     cf_dlq_id: str | None = Field(None, description="Id of the dead-letter queue.")
     cf_api_url: str = Field(
         "https://api.cloudflare.com/client/v4", description="Cloudflare API base URL."
+    )
+    cf_timeout_s: float = Field(
+        30.0, gt=0, le=300, description="Timeout per Cloudflare Queues API call, in seconds."
     )
 
     # ---- HTTP API -----------------------------------------------------------------------

@@ -1,9 +1,118 @@
-"""Failures of the storage client libraries mapped to tubeq's errors (filled in by its adapter's issue)."""
+"""Failures of the storage client libraries mapped to tubeq's errors.
+
+The result stores reach the same SQL functions two ways, and both map to the same rule as
+HTTP: what PostgREST would answer with a 5xx (connection trouble, timeouts, deadlocks,
+server shutdown) is transient; what it would answer with a 4xx (bad payload, missing
+function, no permission) is permanent. psycopg gives a SQLSTATE; supabase-py's
+``APIError`` gives PostgREST's JSON error (a SQLSTATE, a ``PGRSTnnn`` code, or the HTTP
+status when the body was not PostgREST's). Library imports are lazy so the embedded
+default never loads them.
+"""
 
 from __future__ import annotations
 
-from shared.errors import TubeqError
+from shared.classify.http import from_status
+from shared.errors import TubeqError, UpstreamRejected, UpstreamUnavailable
+
+_MIGRATE_HINT = "; is the schema migrated? run `tubeq db migrate`"
 
 
 def map_exception(exc: BaseException) -> TubeqError | None:
+    return _map_psycopg(exc) or _map_postgrest(exc) or _map_botocore(exc)
+
+
+# ---- psycopg / postgrest ---------------------------------------------------------------
+
+# SQLSTATE → the HTTP status PostgREST answers with (its documented table), by exact code
+# first, then by two-character class. Anything else is 400.
+_SQLSTATE_STATUS = {
+    "23503": 409,
+    "23505": 409,
+    "25006": 405,
+    "42883": 404,
+    "42P01": 404,
+    "42501": 403,
+    "P0001": 400,
+}
+_SQLSTATE_CLASS_STATUS = {
+    "08": 503,  # connection exception
+    "09": 500,
+    "0L": 403,
+    "0P": 403,
+    "25": 500,
+    "28": 403,  # invalid authorization
+    "2D": 500,
+    "38": 500,
+    "39": 500,
+    "3B": 500,
+    "40": 500,  # serialization failure, deadlock: retrying helps
+    "53": 503,  # insufficient resources (too many connections, disk full)
+    "54": 500,
+    "55": 500,  # lock not available, object in use
+    "57": 500,  # query canceled (statement timeout), admin shutdown
+    "58": 500,
+    "F0": 500,
+    "HV": 500,
+    "P0": 500,
+    "XX": 500,
+}
+
+
+def status_for_sqlstate(sqlstate: str) -> int:
+    """The HTTP status PostgREST gives a SQLSTATE (or a ``PGRSTnnn`` code)."""
+    if sqlstate.startswith("PGRST"):
+        group = sqlstate[5:6]
+        # PGRST0xx: cannot reach the database; 1xx request; 2xx schema cache; 3xx JWT
+        return {"0": 503, "1": 400, "2": 404, "3": 401}.get(group, 500)
+    if sqlstate in _SQLSTATE_STATUS:
+        return _SQLSTATE_STATUS[sqlstate]
+    return _SQLSTATE_CLASS_STATUS.get(sqlstate[:2], 400)
+
+
+def _hint_for(code: str) -> str:
+    return _MIGRATE_HINT if code in ("42883", "42P01", "PGRST202", "PGRST205") else ""
+
+
+def _map_psycopg(exc: BaseException) -> TubeqError | None:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return None
+    if not isinstance(exc, psycopg.Error):
+        return None
+    sqlstate = exc.sqlstate
+    # the primary message only: psycopg's str() may add context lines with query text
+    text = (exc.diag.message_primary if sqlstate else None) or str(exc).strip()
+    if not sqlstate:
+        # no server verdict: the connection failed, broke or was closed under us
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return UpstreamUnavailable(f"postgres connection failed: {text}")
+        return UpstreamRejected(f"postgres error: {text}")
+    status = status_for_sqlstate(sqlstate)
+    return from_status(status, f"[{sqlstate}] {text}{_hint_for(sqlstate)}", service="postgres")
+
+
+def _map_postgrest(exc: BaseException) -> TubeqError | None:
+    try:
+        from postgrest.exceptions import APIError
+    except ImportError:  # pragma: no cover - supabase is a dependency
+        return None
+    if not isinstance(exc, APIError):
+        return None
+    code = str(exc.code or "")
+    message = exc.message or "no message"
+    if code.isdigit() and len(code) == 3:
+        status = int(code)  # supabase-py puts the HTTP status here for non-PostgREST bodies
+    elif code:
+        status = status_for_sqlstate(code)
+    else:
+        return UpstreamUnavailable(f"supabase answered without an error code: {message}")
+    detail = f" ({exc.hint})" if exc.hint else ""
+    return from_status(status, f"[{code}] {message}{detail}{_hint_for(code)}", service="supabase")
+
+
+# ---- botocore (R2) ---------------------------------------------------------------------
+
+
+def _map_botocore(exc: BaseException) -> TubeqError | None:
     return None

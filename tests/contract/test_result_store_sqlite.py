@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.errors import ConfigError, InvalidInput
+from shared.errors import ConfigError, InvalidInput, UpstreamUnavailable
 from shared.models import VideoState
 from shared.settings import Settings
 from tests.contract.result_store_contract import CountRows, ResultStoreContract
@@ -105,9 +105,9 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
         blocker = sqlite3.connect(store.path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         store._db.execute("PRAGMA busy_timeout = 50")
-        with pytest.raises(Exception, match="locked") as info:
+        with pytest.raises(UpstreamUnavailable, match="busy") as info:
             store.record_success(f.result(n=1))
-        assert getattr(info.value, "code", None) == "unexpected"  # transient: retried
+        assert info.value.code == "upstream_unavailable"  # transient: retried
         blocker.execute("ROLLBACK")
         blocker.close()
         assert store.get_video(f.video_id(1)) is None

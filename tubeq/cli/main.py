@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "tubeq.cli.jobs",
     "tubeq.cli.backfill",
     "tubeq.cli.demo",
+    "tubeq.cli.db",
     "tubeq.cli.dlq",
 )
 

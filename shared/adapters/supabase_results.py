@@ -1,0 +1,159 @@
+"""The result store on Supabase through supabase-py: PostgREST RPC over HTTPS.
+
+Calls the same SQL functions as ``PostgresResultStore`` (``sql/005_functions.sql``) with
+``client.rpc(fn, params).execute()``: ``POST /rest/v1/rpc/<fn>`` with the arguments as a
+JSON object, authenticated with the service-role key (``apikey`` and ``Authorization:
+Bearer`` headers, which supabase-py sets). Each write is one request and, inside the
+database, one transaction.
+
+Errors: a PostgREST error JSON becomes an ``APIError``; ``shared.classify.storage`` maps
+it by the HTTP status PostgREST gives it (4xx permanent, 5xx transient), and httpx
+timeouts and connection errors are transient. supabase-py does not retry POSTs, so the
+queue's retry policy stays the only one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Self
+
+import httpx
+from supabase import Client, ClientOptions, create_client
+
+from shared.adapters.postgres_results import (
+    CHUNK,
+    jobs_payload,
+    page_cursor,
+    parse_analysis,
+    parse_statuses,
+)
+from shared.classify import classify
+from shared.errors import ConfigError
+from shared.models import (
+    Analysis,
+    FailureRecord,
+    Progress,
+    VideoJob,
+    VideoResult,
+    VideoStatus,
+)
+from shared.settings import Settings
+
+
+class SupabaseResultStore:
+    """ResultStore and ResultReader on Supabase; thread-safe (httpx's client is)."""
+
+    name = "supabase"
+
+    def __init__(self, url: str, service_role_key: str, *, timeout_s: float = 30.0) -> None:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"TUBEQ_SUPABASE_URL must be the project URL, like "
+                f"https://<project-ref>.supabase.co (got {url!r})"
+            )
+        if not service_role_key.strip():
+            raise ConfigError("TUBEQ_SUPABASE_SERVICE_ROLE_KEY is empty")
+        # our own httpx client: it carries the timeout (supabase-py's timeout option is
+        # deprecated and truncates to whole seconds) and we own its lifetime
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+        options = ClientOptions(
+            auto_refresh_token=False,
+            persist_session=False,
+            httpx_client=self._http,
+        )
+        try:
+            self._client: Client = create_client(url, service_role_key, options)
+        except Exception as exc:  # supabase raises its own exception for a bad URL/key
+            self._http.close()
+            raise ConfigError(
+                f"cannot set up the Supabase client: {type(exc).__name__}: {exc} "
+                "(check TUBEQ_SUPABASE_URL and TUBEQ_SUPABASE_SERVICE_ROLE_KEY)"
+            ) from None
+        # built lazily by supabase-py; build it now so threads never race to create it
+        self._rest = self._client.postgrest
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        if not settings.supabase_url or settings.supabase_service_role_key is None:
+            raise ConfigError(
+                "the supabase result store needs TUBEQ_SUPABASE_URL and "
+                "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"
+            )
+        return cls(
+            settings.supabase_url,
+            settings.supabase_service_role_key.get_secret_value(),
+            timeout_s=settings.supabase_timeout_s,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(self, function: str, params: dict[str, Any]) -> Any:
+        """One RPC; returns PostgREST's JSON (``None`` for a function returning void)."""
+        try:
+            response = self._rest.rpc(function, params).execute()
+        except Exception as exc:
+            raise classify(exc) from exc
+        data = response.data
+        # a void function answers 204 with no body, which supabase-py turns into []
+        return None if data == [] else data
+
+    # ---- ResultStore ------------------------------------------------------------------
+
+    def find_analysis(self, video_id: str, analysis_version: str) -> Analysis | None:
+        data = self.call(
+            "tubeq_find_analysis",
+            {"p_video_id": video_id, "p_analysis_version": analysis_version},
+        )
+        return parse_analysis(data)
+
+    def save_analysis(self, analysis: Analysis) -> None:
+        self.call("tubeq_save_analysis", {"payload": analysis.model_dump(mode="json")})
+
+    def is_done(self, video_id: str, analysis_version: str) -> bool:
+        return video_id in self.done_ids([video_id], analysis_version)
+
+    def record_success(self, result: VideoResult) -> None:
+        self.call("tubeq_record_success", {"payload": result.model_dump(mode="json")})
+
+    def record_failure(self, failure: FailureRecord) -> None:
+        self.call("tubeq_record_failure", {"payload": failure.model_dump(mode="json")})
+
+    # ---- ResultReader -----------------------------------------------------------------
+
+    def get_video(self, video_id: str) -> VideoStatus | None:
+        data = self.call("tubeq_get_video", {"p_video_id": video_id})
+        return VideoStatus.model_validate(data) if data else None
+
+    def progress(self) -> Progress:
+        return Progress.model_validate(self.call("tubeq_progress", {}))
+
+    def failures(self, limit: int = 50) -> list[VideoStatus]:
+        return parse_statuses(self.call("tubeq_failures", {"p_limit": max(0, limit)}))
+
+    def done_ids(self, video_ids: Sequence[str], analysis_version: str) -> set[str]:
+        ids = list(dict.fromkeys(video_ids))
+        done: set[str] = set()
+        for i in range(0, len(ids), CHUNK * 5):
+            params = {"p_video_ids": ids[i : i + CHUNK * 5], "p_analysis_version": analysis_version}
+            done.update(self.call("tubeq_done_ids", params) or [])
+        return done
+
+    def mark_queued(self, jobs: Sequence[VideoJob]) -> None:
+        for i in range(0, len(jobs), CHUNK):
+            self.call("tubeq_mark_queued", {"payload": jobs_payload(jobs[i : i + CHUNK])})
+
+    def channel_results(self, channel_id: str) -> Iterator[VideoStatus]:
+        after: tuple[str | None, str | None] = (None, None)
+        while True:
+            params = {
+                "p_channel_id": channel_id,
+                "p_after_published": after[0],
+                "p_after_video_id": after[1],
+                "p_limit": CHUNK,
+            }
+            page = parse_statuses(self.call("tubeq_channel_results", params))
+            yield from page
+            if len(page) < CHUNK:
+                return
+            after = page_cursor(page)
