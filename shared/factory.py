@@ -64,12 +64,12 @@ def build_analyzer(settings: Settings) -> Analyzer:
     return analyzer
 
 
-class _ResultBackend(ResultStore, ResultReader):
+class ResultBackend(ResultStore, ResultReader):
     """A result adapter implements both the writer and the reader port."""
 
 
-def build_results(settings: Settings) -> _ResultBackend:
-    store: _ResultBackend = _build(_RESULTS, settings.results_backend, settings)
+def build_results(settings: Settings) -> ResultBackend:
+    store: ResultBackend = _build(_RESULTS, settings.results_backend, settings)
     return store
 
 

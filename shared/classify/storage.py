@@ -115,4 +115,6 @@ def _map_postgrest(exc: BaseException) -> TubeqError | None:
 
 
 def _map_botocore(exc: BaseException) -> TubeqError | None:
-    return None
+    from shared.classify.botocore_map import map_botocore
+
+    return map_botocore(exc)

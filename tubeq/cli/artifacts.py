@@ -14,7 +14,7 @@ import typer
 
 from shared.errors import InvalidInput, TubeqError
 from shared.exports import check_link_lifetime, export_channel, parse_link_lifetime
-from shared.factory import _ResultBackend, build_artifacts, build_results
+from shared.factory import ResultBackend, build_artifacts, build_results
 from shared.models import VideoState
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
@@ -50,7 +50,7 @@ def _lifetime(text: str | None, settings: Settings) -> timedelta:
         fail(f"--expires: {exc.message}")
 
 
-def _open_results(settings: Settings) -> _ResultBackend:
+def _open_results(settings: Settings) -> ResultBackend:
     try:
         return build_results(settings)
     except TubeqError as exc:

@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "tubeq.cli.demo",
     "tubeq.cli.db",
     "tubeq.cli.dlq",
+    "tubeq.cli.artifacts",
 )
 
 for _name in _COMMAND_MODULES:
