@@ -9,6 +9,9 @@ import pytest
 
 from shared.settings import Settings
 
+# The throwaway PostgreSQL cluster (session-wide) and a fresh database per test.
+pytest_plugins = ["tests.support.postgres"]
+
 _KEEP = {"TUBEQ_REQUIRE_SERVICES"}
 
 
