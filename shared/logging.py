@@ -16,7 +16,11 @@ from typing import Any
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"(key|token|secret|password|passwd|authorization|dsn|cookie)", re.I)
+# A key is secret when its last word says so: `api_key`, `cf_api_token`, `password`, but not
+# `prompt_tokens` (a count) or `artifact_key` (a path, listed as safe below).
+_SECRET_KEYS = re.compile(
+    r"(?:^|_)(?:key|token|secret|password|passwd|authorization|dsn|cookie|credentials?)$", re.I
+)
 _SECRET_PATTERNS = [
     # scheme://user:password@host → scheme://user:***@host
     (re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)", re.I), r"\g<pre>***"),
@@ -58,6 +62,19 @@ def redact_processor(
     return event_dict
 
 
+class _StderrLogger:
+    """Writes each line to whatever ``sys.stderr`` is at that moment (tests swap it)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger_factory(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:
     """Set up structlog (and the stdlib root logger, for libraries) once per process."""
     out = stream or sys.stderr
@@ -78,12 +95,12 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
         if use_json
         else [*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        logger_factory=structlog.PrintLoggerFactory(out) if stream else _stderr_logger_factory,
         cache_logger_on_first_use=False,
     )
     # Libraries (httpx, botocore, google-genai) log through the stdlib; keep them quiet
     # and never let them print request headers.
-    logging.basicConfig(level=logging.WARNING, stream=out, force=True)
+    logging.basicConfig(level=logging.WARNING, stream=stream, force=True)
     for noisy in ("httpx", "httpcore", "botocore", "urllib3", "google_genai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

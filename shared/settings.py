@@ -154,7 +154,9 @@ class Settings(BaseSettings):
     gemini_base_url: str | None = Field(
         None, description="Override the Gemini API origin (a stub, a proxy)."
     )
-    gemini_temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature.")
+    gemini_temperature: float = Field(
+        1.0, ge=0, le=2, description="Sampling temperature (Google advises 1.0 for Gemini 3)."
+    )
     gemini_timeout_s: float = Field(120.0, gt=0, description="Timeout per Gemini call.")
     prompt_version: str = Field(
         "p1", description="Prompt version; bump to re-analyse everything (idempotency key)."

@@ -43,3 +43,9 @@ def test_console_format_is_readable() -> None:
     configure_logging("INFO", "console", stream=out)
     get_logger("t").info("video.done", video_id="dQw4w9WgXcQ")
     assert "video.done" in out.getvalue() and "{" not in out.getvalue()
+
+
+def test_counts_named_tokens_are_not_secrets() -> None:
+    line = _log_line(prompt_tokens=1200, output_tokens=300, cf_api_token="cf-secret")
+    assert line["prompt_tokens"] == 1200 and line["output_tokens"] == 300
+    assert line["cf_api_token"] == "***"

@@ -1,0 +1,274 @@
+"""The Gemini analyzer: google-genai, structured JSON output, validated, priced, rate-budgeted.
+
+One video normally costs one call. A transcript above ``chunk_tokens`` (estimated, see
+``shared.gemini.chunking``) is analysed map-reduce: one call per chunk, then one merge call
+that sees only the chunk analyses, so a 6-hour stream costs n + 1 calls. A reply that fails
+validation gets one repair call; a second failure is ``InvalidModelOutput`` with the raw reply.
+
+The client never retries on its own (``HttpRetryOptions(attempts=1)``): a failure becomes a
+tubeq error through ``shared.classify`` and the queue retries the message, honouring the
+server's retry delay. Every call first takes its share of the shared ``RateBudget``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from google import genai
+from google.genai import types
+
+from shared.classify import classify
+from shared.errors import ConfigError, InvalidModelOutput, NoTranscriptFound
+from shared.gemini import prompt
+from shared.gemini.chunking import estimate_tokens, render_segments, split_into_chunks
+from shared.gemini.pricing import Prices, usage_of
+from shared.gemini.validation import InvalidReplyError, check_refusal, parse_content, reply_text
+from shared.logging import get_logger
+from shared.models import Analysis, AnalysisContent, Transcript, Usage, VideoMeta
+from shared.rate_budget import RateBudget, budget_from_settings
+from shared.settings import Settings
+from shared.video_ids import parse_video_ref
+
+log = get_logger(__name__)
+
+#: Video input at low media resolution: ~66 tokens per frame (1 fps) + 32 per second of audio.
+VIDEO_TOKENS_PER_S = 100
+#: Budget guess for a video whose duration is unknown (10 minutes).
+VIDEO_DEFAULT_S = 600
+
+
+@dataclass(frozen=True)
+class GeminiOptions:
+    model: str
+    prompt_version: str
+    temperature: float = 0.2
+    chunk_tokens: int = 200_000
+    max_output_tokens: int = 8192
+    prices: Prices = field(default_factory=lambda: Prices(0.25, 1.50))
+    budget_wait_s: float = 30.0
+
+
+@dataclass
+class _Reply:
+    content: AnalysisContent
+    usage: Usage
+
+
+class GeminiAnalyzer:
+    name = "gemini"
+
+    def __init__(self, client: genai.Client, options: GeminiOptions, budget: RateBudget) -> None:
+        self._client = client
+        self.options = options
+        self._budget = budget
+        self._schema = prompt.response_json_schema()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        if settings.gemini_api_key is None or not settings.gemini_api_key.get_secret_value():
+            raise ConfigError(
+                "TUBEQ_GEMINI_API_KEY is not set: create a key in Google AI Studio "
+                "(https://aistudio.google.com/apikey) and put it in the environment or .env"
+            )
+        http_options = types.HttpOptions(
+            base_url=settings.gemini_base_url,
+            timeout=int(settings.gemini_timeout_s * 1000),  # the SDK takes milliseconds
+            # one attempt: retries belong to the queue, which honours the server's delay
+            retry_options=types.HttpRetryOptions(attempts=1),
+        )
+        client = genai.Client(
+            api_key=settings.gemini_api_key.get_secret_value(), http_options=http_options
+        )
+        options = GeminiOptions(
+            model=settings.gemini_model,
+            prompt_version=settings.prompt_version,
+            temperature=settings.gemini_temperature,
+            chunk_tokens=settings.gemini_chunk_tokens,
+            max_output_tokens=settings.gemini_max_output_tokens,
+            prices=Prices(settings.gemini_price_input_per_m, settings.gemini_price_output_per_m),
+            budget_wait_s=settings.gemini_budget_wait_s,
+        )
+        return cls(client, options, budget_from_settings(settings))
+
+    @property
+    def model(self) -> str:
+        return self.options.model
+
+    @property
+    def analysis_version(self) -> str:
+        return f"gemini:{self.options.model}:{self.options.prompt_version}"
+
+    def close(self) -> None:
+        self._client.close()
+        close_budget = getattr(self._budget, "close", None)
+        if callable(close_budget):
+            close_budget()
+
+    # ---- the port -----------------------------------------------------------------------
+
+    def analyze(self, transcript: Transcript, meta: VideoMeta | None) -> Analysis:
+        text = render_segments(transcript.segments)
+        if not text:
+            raise NoTranscriptFound(f"the transcript of {transcript.video_id} has no text")
+        if estimate_tokens(text) <= self.options.chunk_tokens:
+            reply = self._generate(
+                [types.Part(text=prompt.whole_transcript_prompt(transcript, meta, text))],
+                video_id=transcript.video_id,
+                kind="whole",
+            )
+        else:
+            reply = self._map_reduce(transcript, meta)
+        # the transcript's language is known; the model's guess is not needed
+        content = reply.content.model_copy(update={"language": transcript.language})
+        return self._analysis(transcript.video_id, content, reply.usage)
+
+    def analyze_video(self, video_id: str, meta: VideoMeta | None) -> Analysis:
+        """Analyse a video without a transcript by letting Gemini watch its YouTube URL.
+
+        Only public videos work (Gemini fetches the URL itself; unlisted/private ones fail).
+        Low media resolution keeps an hour of video near 360k tokens. The pipeline calls this
+        only when no transcript exists and ``TUBEQ_GEMINI_VIDEO_FALLBACK`` is on.
+        """
+        vid = parse_video_ref(video_id)
+        url = f"https://www.youtube.com/watch?v={vid}"
+        seconds = meta.duration_s if meta is not None and meta.duration_s else VIDEO_DEFAULT_S
+        reply = self._generate(
+            [
+                types.Part(file_data=types.FileData(file_uri=url)),
+                types.Part(text=prompt.video_prompt(vid, meta)),
+            ],
+            video_id=vid,
+            kind="video",
+            extra_tokens=seconds * VIDEO_TOKENS_PER_S,
+            media_resolution=types.MediaResolution.MEDIA_RESOLUTION_LOW,
+        )
+        return self._analysis(vid, reply.content, reply.usage)
+
+    # ---- steps --------------------------------------------------------------------------
+
+    def _map_reduce(self, transcript: Transcript, meta: VideoMeta | None) -> _Reply:
+        chunks = split_into_chunks(transcript.segments, self.options.chunk_tokens)
+        usage = Usage()
+        parts: list[AnalysisContent] = []
+        for chunk in chunks:
+            reply = self._generate(
+                [types.Part(text=prompt.chunk_prompt(transcript, meta, chunk, len(chunks)))],
+                video_id=transcript.video_id,
+                kind=f"chunk {chunk.index + 1}/{len(chunks)}",
+            )
+            parts.append(reply.content)
+            usage += reply.usage
+        merged = self._generate(
+            [types.Part(text=prompt.merge_prompt(transcript, meta, parts))],
+            video_id=transcript.video_id,
+            kind="merge",
+        )
+        return _Reply(merged.content, usage + merged.usage)
+
+    def _generate(
+        self,
+        parts: list[types.Part],
+        *,
+        video_id: str,
+        kind: str,
+        extra_tokens: int = 0,
+        media_resolution: types.MediaResolution | None = None,
+    ) -> _Reply:
+        """One call, validated; on an invalid reply one repair call, then a permanent error."""
+        history: list[types.Content] = [types.Content(role="user", parts=parts)]
+        response = self._call(history, video_id, kind, extra_tokens, media_resolution)
+        usage = usage_of(response, self.options.prices)
+        check_refusal(response)
+        raw = reply_text(response)
+        try:
+            return _Reply(parse_content(raw), usage)
+        except InvalidReplyError as exc:
+            first = exc
+        log.warning("gemini.invalid_reply", video_id=video_id, kind=kind, error=str(first))
+        # Send the reply back as the model's turn (with its thought signature, if any) and ask
+        # for a correction; the last turn stays the user's, as Gemini 3 models require.
+        candidate = response.candidates[0].content if response.candidates else None
+        if candidate is not None and candidate.parts and raw:
+            model_turn = types.Content(role="model", parts=candidate.parts)
+        else:  # Gemini rejects an empty turn
+            model_turn = types.Content(role="model", parts=[types.Part(text="(empty reply)")])
+        history += [
+            model_turn,
+            types.Content(
+                role="user", parts=[types.Part(text=prompt.REPAIR_REQUEST.format(error=first))]
+            ),
+        ]
+        response = self._call(history, video_id, f"{kind} (repair)", extra_tokens, media_resolution)
+        usage += usage_of(response, self.options.prices)
+        check_refusal(response)
+        raw = reply_text(response)
+        try:
+            return _Reply(parse_content(raw), usage)
+        except InvalidReplyError as second:
+            raise InvalidModelOutput(
+                f"Gemini's reply did not match the analysis schema after one repair attempt "
+                f"({kind}): {second} (first reply: {first})",
+                raw=raw,
+            ) from None
+
+    def _call(
+        self,
+        history: Sequence[types.Content],
+        video_id: str,
+        kind: str,
+        extra_tokens: int,
+        media_resolution: types.MediaResolution | None,
+    ) -> types.GenerateContentResponse:
+        tokens = extra_tokens + estimate_tokens(
+            prompt.SYSTEM_INSTRUCTION
+            + json.dumps(self._schema)
+            + "".join(p.text or "" for c in history for p in (c.parts or []))
+        )
+        self._budget.acquire(tokens, self.options.budget_wait_s)
+        config = types.GenerateContentConfig(
+            system_instruction=prompt.SYSTEM_INSTRUCTION,
+            temperature=self.options.temperature,
+            max_output_tokens=self.options.max_output_tokens,
+            response_mime_type="application/json",
+            response_json_schema=self._schema,
+            media_resolution=media_resolution,
+        )
+        contents: list[Any] = list(history)
+        try:
+            response = self._client.models.generate_content(
+                model=self.options.model, contents=contents, config=config
+            )
+        except Exception as exc:
+            error = classify(exc)
+            log.warning(
+                "gemini.call_failed",
+                video_id=video_id,
+                kind=kind,
+                error_code=error.code,
+                error=error.message,
+            )
+            raise error from exc
+        meta = response.usage_metadata
+        # key names avoid "token": the log redactor masks any key that looks like a secret
+        log.info(
+            "gemini.call",
+            video_id=video_id,
+            kind=kind,
+            input_estimate=tokens,
+            input_used=meta.prompt_token_count if meta else None,
+            output_used=meta.candidates_token_count if meta else None,
+        )
+        return response
+
+    def _analysis(self, video_id: str, content: AnalysisContent, usage: Usage) -> Analysis:
+        return Analysis(
+            **content.model_dump(),
+            video_id=video_id,
+            analysis_version=self.analysis_version,
+            analyzer=self.name,
+            model=self.options.model,
+            usage=usage,
+        )

@@ -1,0 +1,213 @@
+"""A rate budget shared by every consumer that calls Gemini: requests AND input tokens per minute.
+
+Gemini's quota is per project, not per process, so several consumers must spend one budget
+together instead of each discovering the limit through 429s. The rule is a sliding-window log:
+every grant is recorded with its time and token count, and no window of ``window_s`` seconds
+may hold more than ``requests`` grants or ``tokens`` input tokens. Unlike a fixed window it
+never allows a burst of 2x at a window edge; the log holds at most ``requests`` live rows.
+
+Grants are *reservations*: a caller computes the earliest time its grant fits (never before
+the latest grant already reserved), records it at that time, and sleeps until then. That makes
+the budget first-come-first-served across processes (a waiter cannot be starved by a busier
+neighbour winning every race for a freed slot) and costs one short transaction per call.
+Because reserved times never go backwards, checking the one window that ends at the new grant
+is enough to keep every window within the limits.
+
+Two implementations share that rule:
+
+- ``SqliteRateBudget``: a table in a SQLite file, each reservation inside ``BEGIN IMMEDIATE``
+  (one writer at a time), so processes on one machine share it. Default file
+  ``<data_dir>/budget.sqlite3``. Processes on several machines need a budget per machine
+  (split the quota) or a networked one.
+- ``InProcessRateBudget``: the same rule behind a lock, for one process (tests, single runs).
+
+``acquire`` waits up to ``timeout_s``; if the earliest slot is later than that it reserves
+nothing and raises ``RateLimited(retry_after=…)`` at once, so the queue retries the message
+later instead of a worker sleeping on its lease. A process that dies after reserving wastes
+that slot: the budget errs on the safe side.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Self, runtime_checkable
+
+from shared.errors import ConfigError, RateLimited
+from shared.settings import Settings
+
+#: Gemini's quotas are per minute.
+DEFAULT_WINDOW_S = 60.0
+
+
+@runtime_checkable
+class RateBudget(Protocol):
+    def acquire(self, tokens: int, timeout_s: float) -> None:
+        """Take one request and ``tokens`` input tokens from the budget, waiting at most
+        ``timeout_s``; raise ``RateLimited(retry_after=…)`` if that is not enough."""
+        ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    requests: int
+    tokens: int
+    window_s: float = DEFAULT_WINDOW_S
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.tokens < 1 or self.window_s <= 0:
+            raise ConfigError(
+                f"rate budget limits must be positive (requests={self.requests}, "
+                f"tokens={self.tokens}, window_s={self.window_s}); check TUBEQ_GEMINI_RPM "
+                "and TUBEQ_GEMINI_TPM"
+            )
+
+
+def wait_needed(grants: Iterable[tuple[float, int]], tokens: int, now: float, lim: Limits) -> float:
+    """Seconds until a grant of ``tokens`` fits, given the live grants (time, tokens) sorted
+    oldest first; 0.0 means it fits now.
+
+    A request bigger than the whole token limit can never fit beside others; it is let through
+    once the window is empty, because waiting longer would not help (Gemini may still refuse it).
+    """
+    live = [(at, n) for at, n in grants if at > now - lim.window_s]
+    if not live:
+        return 0.0
+    used = sum(n for _, n in live)
+    wait = 0.0
+    if len(live) + 1 > lim.requests:
+        # the grant that must expire for a request slot to open
+        at = live[len(live) - lim.requests][0]
+        wait = max(wait, at + lim.window_s - now)
+    excess = used + min(tokens, lim.tokens) - lim.tokens
+    if excess > 0:
+        freed = 0
+        for at, n in live:
+            freed += n
+            if freed >= excess:
+                wait = max(wait, at + lim.window_s - now)
+                break
+    return wait
+
+
+class _WindowBudget:
+    """Reserve-then-sleep, shared by both implementations; subclasses store the log."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.time) -> None:
+        self.limits = limits
+        self._clock = clock
+
+    def _reserve(self, tokens: int, max_wait_s: float) -> float:
+        """Record a grant at the earliest time it fits and return the delay until then, or
+        raise ``RateLimited`` (recording nothing) when that is more than ``max_wait_s`` away."""
+        raise NotImplementedError
+
+    def _slot(self, grants: Sequence[tuple[float, int]], tokens: int, now: float) -> float:
+        """The earliest time a grant fits, given the live grants sorted by time."""
+        start = max(now, grants[-1][0]) if grants else now
+        return start + wait_needed(grants, tokens, start, self.limits)
+
+    def _too_late(self, delay: float) -> RateLimited:
+        return RateLimited(
+            f"Gemini rate budget exhausted ({self.limits.requests} requests, "
+            f"{self.limits.tokens} input tokens per {self.limits.window_s:g} s); "
+            f"room again in {delay:.1f} s",
+            retry_after=delay,
+        )
+
+    def acquire(self, tokens: int, timeout_s: float) -> None:
+        if tokens < 0:
+            raise ValueError(f"tokens must be >= 0, got {tokens}")
+        delay = self._reserve(tokens, max(0.0, timeout_s))
+        if delay > 0:
+            time.sleep(delay)
+
+
+class InProcessRateBudget(_WindowBudget):
+    """The sliding window for one process, behind a lock."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(limits, clock)
+        self._lock = threading.Lock()
+        self._grants: deque[tuple[float, int]] = deque()
+
+    def _reserve(self, tokens: int, max_wait_s: float) -> float:
+        with self._lock:
+            now = self._clock()
+            while self._grants and self._grants[0][0] <= now - self.limits.window_s:
+                self._grants.popleft()
+            at = self._slot(list(self._grants), tokens, now)
+            if at - now > max_wait_s:
+                raise self._too_late(at - now)
+            self._grants.append((at, tokens))
+            return at - now
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS budget_grants (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS budget_grants_at ON budget_grants (at);
+"""
+
+
+class SqliteRateBudget(_WindowBudget):
+    """The sliding window in a SQLite file shared by every process on this machine."""
+
+    def __init__(self, path: Path, limits: Limits, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(limits, clock)
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves; the busy timeout makes a
+        # second process wait for the write lock instead of failing.
+        self._conn = sqlite3.connect(
+            path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.executescript(_SCHEMA)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        path = settings.gemini_budget_path or settings.data_dir / "budget.sqlite3"
+        return cls(path, Limits(settings.gemini_rpm, settings.gemini_tpm))
+
+    def _reserve(self, tokens: int, max_wait_s: float) -> float:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                now = self._clock()
+                conn.execute(
+                    "DELETE FROM budget_grants WHERE at <= ?", (now - self.limits.window_s,)
+                )
+                rows = conn.execute("SELECT at, tokens FROM budget_grants ORDER BY at, id")
+                at = self._slot(rows.fetchall(), tokens, now)
+                if at - now <= max_wait_s:
+                    conn.execute(
+                        "INSERT INTO budget_grants (at, tokens) VALUES (?, ?)", (at, tokens)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        if at - now > max_wait_s:
+            raise self._too_late(at - now)
+        return at - now
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def budget_from_settings(settings: Settings) -> RateBudget:
+    """The budget every consumer on this machine shares (the SQLite file)."""
+    return SqliteRateBudget.from_settings(settings)

@@ -1,0 +1,299 @@
+"""A local stand-in for the Gemini API (generativelanguage.googleapis.com) on 127.0.0.1.
+
+It speaks the wire format google-genai uses with a custom ``base_url``:
+``POST /{v1|v1beta}/models/{model}:generateContent`` with the key in ``x-goog-api-key``, and
+answers with scripted replies (a ``GenerateContentResponse`` JSON, or a Google API error body).
+Every request is recorded (path, model, headers, parsed JSON body) for assertions.
+
+Replies come from the script queue first (``push``), then from ``responder`` (a function of
+the request body), else a 500 that says the test forgot to script a reply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):generateContent$")
+
+
+@dataclass
+class StubReply:
+    status: int = 200
+    body: dict[str, Any] | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    version: str
+    model: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def system_instruction(self) -> str:
+        parts = (self.body.get("systemInstruction") or {}).get("parts") or []
+        return "".join(p.get("text", "") for p in parts)
+
+    @property
+    def user_texts(self) -> list[str]:
+        """Text parts of the user turns, in order."""
+        return [
+            p["text"]
+            for c in self.body.get("contents", [])
+            if c.get("role", "user") == "user"
+            for p in c.get("parts", [])
+            if "text" in p
+        ]
+
+    @property
+    def generation_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = self.body.get("generationConfig") or {}
+        return config
+
+
+Responder = Callable[[RecordedRequest], StubReply]
+
+
+# ---- reply builders (the shapes the real API sends) --------------------------------------
+
+
+def analysis_dict(**overrides: Any) -> dict[str, Any]:
+    """A valid AnalysisContent as the model would send it."""
+    value: dict[str, Any] = {
+        "summary": "The speaker explains how queues make batch work reliable.",
+        "key_points": ["Queues decouple producers from consumers.", "Retries need backoff."],
+        "topics": ["queues", "reliability"],
+        "quotes": [{"text": "at least once, every time", "start_s": 12.5, "speaker": None}],
+        "language": "en",
+    }
+    value.update(overrides)
+    return value
+
+
+def usage(prompt: int = 1200, output: int = 300, thinking: int = 0) -> dict[str, int]:
+    meta = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": output,
+        "totalTokenCount": prompt + output + thinking,
+    }
+    if thinking:
+        meta["thoughtsTokenCount"] = thinking
+    return meta
+
+
+def ok(
+    content: dict[str, Any] | str,
+    *,
+    prompt_tokens: int = 1200,
+    output_tokens: int = 300,
+    thinking_tokens: int = 0,
+    finish_reason: str = "STOP",
+) -> StubReply:
+    """A 200 with one candidate whose text is ``content`` (a dict is sent as JSON)."""
+    text = content if isinstance(content, str) else json.dumps(content)
+    return StubReply(
+        body={
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": text}]},
+                    "finishReason": finish_reason,
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": usage(prompt_tokens, output_tokens, thinking_tokens),
+            "modelVersion": "stub",
+            "responseId": "stub-response",
+        }
+    )
+
+
+def prompt_blocked(reason: str = "SAFETY") -> StubReply:
+    """The prompt itself was blocked: no candidates, ``promptFeedback.blockReason``."""
+    return StubReply(
+        body={
+            "promptFeedback": {
+                "blockReason": reason,
+                "safetyRatings": [
+                    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH"}
+                ],
+            },
+            "usageMetadata": usage(900, 0),
+        }
+    )
+
+
+def candidate_stopped(reason: str = "SAFETY") -> StubReply:
+    """A candidate with no content that stopped for ``reason``."""
+    return StubReply(
+        body={
+            "candidates": [
+                {
+                    "finishReason": reason,
+                    "index": 0,
+                    "safetyRatings": [
+                        {
+                            "category": "HARM_CATEGORY_HARASSMENT",
+                            "probability": "HIGH",
+                            "blocked": True,
+                        }
+                    ],
+                }
+            ],
+            "usageMetadata": usage(900, 0),
+        }
+    )
+
+
+def api_error(status: int, message: str, grpc_status: str, **extra: Any) -> StubReply:
+    return StubReply(
+        status=status,
+        body={"error": {"code": status, "message": message, "status": grpc_status, **extra}},
+    )
+
+
+def rate_limited(retry_delay: str | None = "17s", retry_after: str | None = None) -> StubReply:
+    details: list[dict[str, Any]] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel",
+                }
+            ],
+        }
+    ]
+    if retry_delay is not None:
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+        )
+    reply = api_error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        "RESOURCE_EXHAUSTED",
+        details=details,
+    )
+    if retry_after is not None:
+        reply.headers["Retry-After"] = retry_after
+    return reply
+
+
+def server_error(status: int = 500) -> StubReply:
+    if status == 503:
+        return api_error(503, "The model is overloaded. Please try again later.", "UNAVAILABLE")
+    return api_error(status, "An internal error has occurred.", "INTERNAL")
+
+
+# ---- the server ----------------------------------------------------------------------------
+
+
+class GeminiStub:
+    def __init__(self, api_key: str = "stub-key") -> None:
+        self.api_key = api_key
+        self.requests: list[RecordedRequest] = []
+        self.script: deque[StubReply] = deque()
+        self.responder: Responder | None = None
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def push(self, *replies: StubReply) -> None:
+        with self._lock:
+            self.script.extend(replies)
+
+    def start(self) -> GeminiStub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> GeminiStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _reply_for(self, request: RecordedRequest) -> StubReply:
+        with self._lock:
+            self.requests.append(request)
+            if self.script:
+                return self.script.popleft()
+            responder = self.responder
+        if responder is not None:
+            return responder(request)
+        return api_error(500, "gemini stub: no scripted reply left for this request", "INTERNAL")
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _send(self, reply: StubReply) -> None:
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                data = raw.encode("utf-8")
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                match = _PATH.match(self.path.split("?", 1)[0])
+                if match is None:
+                    self._send(api_error(404, f"stub: unknown path {self.path}", "NOT_FOUND"))
+                    return
+                if self.headers.get("x-goog-api-key") != stub.api_key:
+                    self._send(
+                        api_error(
+                            400,
+                            "API key not valid. Please pass a valid API key.",
+                            "INVALID_ARGUMENT",
+                        )
+                    )
+                    return
+                body = json.loads(raw or b"{}")
+                request = RecordedRequest(
+                    path=self.path,
+                    version=match["version"],
+                    model=match["model"],
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                self._send(stub._reply_for(request))
+
+        return Handler
