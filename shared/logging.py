@@ -25,8 +25,10 @@ _SECRET_PATTERNS = [
     # scheme://user:password@host → scheme://user:***@host
     (re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)", re.I), r"\g<pre>***"),
     (re.compile(r"(?P<pre>bearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\g<pre>***"),
-    (re.compile(r"(?P<pre>[?&](?:key|api_key|token|signature|X-Amz-Signature)=)[^&\s]+", re.I),
-     r"\g<pre>***"),
+    (
+        re.compile(r"(?P<pre>[?&](?:key|api_key|token|signature|X-Amz-Signature)=)[^&\s]+", re.I),
+        r"\g<pre>***",
+    ),
 ]
 _SAFE_KEYS = {"lease_key", "key", "artifact_key", "idempotency_key"}
 

@@ -282,30 +282,15 @@ class Settings(BaseSettings):
     # ---- checks -------------------------------------------------------------------------
     def missing(self) -> list[str]:
         """The environment variables the selected backends need but do not have."""
-        need: list[str] = []
-
-        def req(name: str) -> None:
-            if getattr(self, name) in (None, "", []):
-                need.append("TUBEQ_" + name.upper())
-
-        if self.queue_backend == "cloudflare":
-            for name in ("cf_account_id", "cf_api_token", "cf_queue_id"):
-                req(name)
-        if self.analyzer_backend == "gemini":
-            req("gemini_api_key")
-        if self.results_backend == "postgres":
-            req("database_url")
-        if self.results_backend == "supabase":
-            req("supabase_url")
-            req("supabase_service_role_key")
-        if self.artifacts_backend == "r2":
-            for name in ("r2_access_key_id", "r2_secret_access_key"):
-                req(name)
-            if not self.r2_endpoint_url:
-                req("r2_account_id")
-        if self.youtube_proxy == "webshare":
-            req("webshare_proxy_username")
-            req("webshare_proxy_password")
+        need = [
+            f"TUBEQ_{name.upper()}"
+            for (setting, value), names in _REQUIRED.items()
+            if getattr(self, setting) == value
+            for name in names
+            if getattr(self, name) in (None, "", [])
+        ]
+        if self.artifacts_backend == "r2" and not (self.r2_endpoint_url or self.r2_account_id):
+            need.append("TUBEQ_R2_ACCOUNT_ID")
         if self.youtube_proxy == "generic" and not (self.http_proxy or self.https_proxy):
             need.append("TUBEQ_HTTP_PROXY or TUBEQ_HTTPS_PROXY")
         return need
@@ -325,6 +310,17 @@ class Settings(BaseSettings):
                 + " (set them in the environment or in .env; see the README's configuration)"
             )
         return settings
+
+
+# (setting, value) → the settings that choice needs.
+_REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("queue_backend", "cloudflare"): ("cf_account_id", "cf_api_token", "cf_queue_id"),
+    ("analyzer_backend", "gemini"): ("gemini_api_key",),
+    ("results_backend", "postgres"): ("database_url",),
+    ("results_backend", "supabase"): ("supabase_url", "supabase_service_role_key"),
+    ("artifacts_backend", "r2"): ("r2_access_key_id", "r2_secret_access_key"),
+    ("youtube_proxy", "webshare"): ("webshare_proxy_username", "webshare_proxy_password"),
+}
 
 
 def _describe(exc: ValidationError) -> str:

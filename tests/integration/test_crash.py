@@ -57,9 +57,7 @@ def _tubeq(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
 
 def _make_videos(tmp_path: Path, count: int) -> list[str]:
     """Copies of the bundled samples under fresh ids (11 characters each)."""
-    src = sorted(
-        p for p in BUNDLED_SAMPLES.glob("*.json") if '"error"' not in p.read_text()[:2000]
-    )
+    src = sorted(p for p in BUNDLED_SAMPLES.glob("*.json") if '"error"' not in p.read_text()[:2000])
     out = tmp_path / "transcripts"
     out.mkdir()
     ids = []

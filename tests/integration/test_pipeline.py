@@ -27,10 +27,14 @@ from shared.settings import BUNDLED_SAMPLES
 
 OK_ID = "tq-sample01"
 DISABLED_ID = next(
-    p.stem for p in sorted(BUNDLED_SAMPLES.glob("*.json")) if "transcripts_disabled" in p.read_text()
+    p.stem
+    for p in sorted(BUNDLED_SAMPLES.glob("*.json"))
+    if "transcripts_disabled" in p.read_text()
 )
 OUTAGE_ID = next(
-    p.stem for p in sorted(BUNDLED_SAMPLES.glob("*.json")) if "upstream_unavailable" in p.read_text()
+    p.stem
+    for p in sorted(BUNDLED_SAMPLES.glob("*.json"))
+    if "upstream_unavailable" in p.read_text()
 )
 
 

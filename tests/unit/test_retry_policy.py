@@ -51,8 +51,10 @@ def test_delay_never_exceeds_cloudflare_limit() -> None:
     assert d.delay_s == MAX_DELAY_S
 
 
-@pytest.mark.parametrize(("attempt", "action"), [(1, Action.RETRY), (3, Action.RETRY),
-                                                 (4, Action.DEAD), (9, Action.DEAD)])
+@pytest.mark.parametrize(
+    ("attempt", "action"),
+    [(1, Action.RETRY), (3, Action.RETRY), (4, Action.DEAD), (9, Action.DEAD)],
+)
 def test_out_of_retries_means_dead_letter(attempt: int, action: Action) -> None:
     assert policy(max_retries=3).decide(UnexpectedError("boom"), attempt).action is action
 

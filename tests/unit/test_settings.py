@@ -11,7 +11,11 @@ from shared.settings import Settings
 def test_defaults_are_the_embedded_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(__file__).parent)  # no stray .env
     s = Settings.load()
-    assert (s.queue_backend, s.results_backend, s.artifacts_backend) == ("sqlite", "sqlite", "local")
+    assert (s.queue_backend, s.results_backend, s.artifacts_backend) == (
+        "sqlite",
+        "sqlite",
+        "local",
+    )
     assert s.queue_file == Path(".tubeq/queue.sqlite3")
 
 
@@ -29,7 +33,10 @@ def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) ->
         ({"analyzer_backend": "gemini"}, ["TUBEQ_GEMINI_API_KEY"]),
         ({"queue_backend": "cloudflare"}, ["TUBEQ_CF_ACCOUNT_ID", "TUBEQ_CF_API_TOKEN"]),
         ({"results_backend": "postgres"}, ["TUBEQ_DATABASE_URL"]),
-        ({"results_backend": "supabase"}, ["TUBEQ_SUPABASE_URL", "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"]),
+        (
+            {"results_backend": "supabase"},
+            ["TUBEQ_SUPABASE_URL", "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"],
+        ),
         ({"artifacts_backend": "r2"}, ["TUBEQ_R2_ACCESS_KEY_ID", "TUBEQ_R2_ACCOUNT_ID"]),
     ],
 )
@@ -67,4 +74,6 @@ def test_readme_configuration_table_is_current() -> None:
     done = subprocess.run(
         [sys.executable, "scripts/settings_table.py", "--check"], cwd=root, check=False
     )
-    assert done.returncode == 0, "README table is stale: run python scripts/settings_table.py --write"
+    assert done.returncode == 0, (
+        "README table is stale: run python scripts/settings_table.py --write"
+    )

@@ -68,9 +68,7 @@ def demo(
     reader = factory.build_results(settings)
     # The sample files carry titles and channels, as a backfill's Data API listing would.
     enqueue_refs(queue, reader, ids, source="demo", meta={v: source.meta(v) for v in ids})
-    console.print(
-        f"enqueued {len(ids)} sample videos into {settings.queue_file}", highlight=False
-    )
+    console.print(f"enqueued {len(ids)} sample videos into {settings.queue_file}", highlight=False)
 
     with Progress(
         TextColumn("[bold]analysing"),

@@ -33,7 +33,9 @@ def _read_file(path: str) -> list[str]:
         return read_lines(sys.stdin.read())
     p = Path(path)
     if not p.is_file():
-        fail(f"{path}: no such file (give a file with one video id or URL per line, or - for stdin)")
+        fail(
+            f"{path}: no such file (give a file with one video id or URL per line, or - for stdin)"
+        )
     try:
         return read_lines(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
