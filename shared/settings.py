@@ -19,7 +19,20 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigError
 
-BUNDLED_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "transcripts"
+def _bundled_samples() -> Path:
+    """The sample transcripts: in a checkout, or shipped in the wheel as ``tubeq_samples``."""
+    repo = Path(__file__).resolve().parent.parent / "samples" / "transcripts"
+    if repo.is_dir():
+        return repo
+    import importlib.util
+
+    spec = importlib.util.find_spec("tubeq_samples")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))) / "transcripts"
+    return repo
+
+
+BUNDLED_SAMPLES = _bundled_samples()
 
 CommaList = Annotated[list[str], NoDecode]
 
