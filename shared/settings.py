@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigError
 
+
 def _bundled_samples() -> Path:
     """The sample transcripts: in a checkout, or shipped in the wheel as ``tubeq_samples``."""
     repo = Path(__file__).resolve().parent.parent / "samples" / "transcripts"

@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "tubeq.cli.db",
     "tubeq.cli.dlq",
     "tubeq.cli.artifacts",
+    "tubeq.cli.serve",
 )
 
 for _name in _COMMAND_MODULES:

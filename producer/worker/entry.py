@@ -1,0 +1,39 @@
+"""The Cloudflare Python Worker's entry (``main`` in wrangler.toml). Thin on purpose.
+
+The Workers runtime cannot start offline (it downloads its Pyodide bundle), so this file
+only forwards to ``producer.worker.bridge``; tests run it in CPython with a fake
+``workers`` module and fake bindings.
+
+- ``fetch``: the same FastAPI app as ``tubeq serve``, through the runtime's ASGI bridge,
+  with the ``JOBS`` queue binding as its queue.
+- ``scheduled``: the cron trigger; polls ``TUBEQ_WATCHED_CHANNELS`` and enqueues uploads
+  newer than the watermark kept in the ``WATCH_STATE`` KV namespace.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workers import Response, WorkerEntrypoint  # type: ignore[import-not-found]
+
+from producer.worker.bridge import ServicesCache, run_schedule
+from shared.errors import ConfigError
+
+services = ServicesCache()
+
+
+class Default(WorkerEntrypoint):  # type: ignore[misc]
+    async def fetch(self, request: Any) -> Any:
+        from workers import asgi
+
+        try:
+            built = services.get(self.env)
+        except ConfigError as exc:
+            # names the variable to set, never a value; the same words `tubeq` would print
+            body = json.dumps({"error": exc.code, "message": exc.message})
+            return Response(body, status=503, headers={"content-type": "application/json"})
+        return await asgi.fetch(built.app, request, self.env)
+
+    async def scheduled(self, controller: Any, env: Any, ctx: Any) -> None:
+        await run_schedule(services.get(env), env)
