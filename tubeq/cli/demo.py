@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -99,14 +100,15 @@ def demo(
     queue.close()
     reader.close()
     done = sum(1 for r in rows if r is not None and r.state.value == "done")
+    cmd = _command_name()
     console.print(
         f"\n{done}/{len(ids)} analysed, {len(ids) - done} recorded as failures, "
         f"{len(dead)} in the dead-letter queue, in {elapsed:.1f} s\n"
         f"results:   {settings.results_file}\n"
         f"queue:     {settings.queue_file}\n"
         f"artifacts: {settings.artifacts_folder.resolve()}\n"
-        f"next:      TUBEQ_DATA_DIR={data_dir} tubeq show {ids[0]}   "
-        f"(also: tubeq status, tubeq dlq list)",
+        f"next:      export TUBEQ_DATA_DIR={data_dir}\n"
+        f"           {cmd} show {ids[0]}   (also: {cmd} status, {cmd} dlq list)",
         highlight=False,
     )
 
@@ -134,3 +136,15 @@ def results_table(rows: list[VideoStatus]) -> Table:
             detail,
         )
     return table
+
+
+def _command_name() -> str:
+    """`tubeq` when it is on PATH (an activated venv), else the path to it (`.venv/bin/tubeq`)."""
+    exe = Path(sys.argv[0])
+    found = shutil.which("tubeq")
+    if exe.name == "tubeq" and not (found and Path(found).resolve() == exe.resolve()):
+        try:
+            return str(exe.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(exe)
+    return "tubeq"
