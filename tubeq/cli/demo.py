@@ -115,8 +115,12 @@ def demo(
 
 def results_table(rows: list[VideoStatus]) -> Table:
     table = Table(title="results")
-    for col in ("video", "title", "lang", "min", "state", "topics / reason"):
-        table.add_column(col, overflow="fold")
+    table.add_column("video", no_wrap=True)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=46)
+    table.add_column("lang", no_wrap=True)
+    table.add_column("min", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("topics / reason", overflow="fold")
     for r in rows:
         title = (r.meta.title if r.meta else None) or "-"
         minutes = f"{r.meta.duration_s / 60:.0f}" if r.meta and r.meta.duration_s else "-"
@@ -129,7 +133,7 @@ def results_table(rows: list[VideoStatus]) -> Table:
         style = {"done": "green", "failed": "red", "dead": "magenta"}.get(r.state.value, "")
         table.add_row(
             r.video_id,
-            title[:48],
+            title,
             lang,
             minutes,
             f"[{style}]{r.state.value}[/]" if style else r.state.value,
