@@ -116,7 +116,7 @@ def demo(
 def results_table(rows: list[VideoStatus]) -> Table:
     table = Table(title="results")
     table.add_column("video", no_wrap=True)
-    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=46)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=36)
     table.add_column("lang", no_wrap=True)
     table.add_column("min", justify="right", no_wrap=True)
     table.add_column("state", no_wrap=True)
