@@ -11,6 +11,9 @@ COPY producer ./producer
 COPY consumer ./consumer
 COPY shared ./shared
 COPY tubeq ./tubeq
+# packaged as tubeq_sql and tubeq_samples: `tubeq db migrate` and `tubeq demo` work in the image
+COPY sql ./sql
+COPY samples ./samples
 RUN python -m venv /opt/tubeq && /opt/tubeq/bin/pip install --no-compile .
 
 FROM python:3.11-slim
