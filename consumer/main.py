@@ -42,6 +42,7 @@ def build_consumer(
         results=results,
         artifacts=factory.build_artifacts(settings),
         video_fallback=settings.gemini_video_fallback,
+        claim_ttl_s=settings.visibility_timeout_s,
     )
     runner = Runner(
         queue=queue,

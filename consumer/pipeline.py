@@ -13,12 +13,26 @@ Delivery is at-least-once, so every step is safe to repeat:
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from shared.artifacts import render_artifacts
-from shared.errors import NoTranscriptFound, TranscriptsDisabled
+from shared.artifacts import (
+    JSON,
+    parse_transcript_json,
+    render_artifacts,
+    render_transcript_json,
+    transcript_keys,
+)
+from shared.errors import (
+    ArtifactNotFound,
+    NoTranscriptFound,
+    TranscriptsDisabled,
+    TransientError,
+)
 from shared.logging import get_logger
 from shared.models import (
     Analysis,
@@ -31,6 +45,12 @@ from shared.models import (
 from shared.ports import Analyzer, ArtifactStore, ResultStore, TranscriptSource
 
 log = get_logger("tubeq.pipeline")
+
+
+class AnalysisInProgress(TransientError):
+    """Another consumer holds the claim on this analysis; retry when it has finished."""
+
+    code = "analysis_in_progress"
 
 
 class Outcome(StrEnum):
@@ -53,6 +73,8 @@ class Pipeline:
     artifacts: ArtifactStore
     #: with no transcript, let the analyzer watch the video (only if it can)
     video_fallback: bool = False
+    #: how long a consumer may hold the right to pay for one analysis (a lease's length)
+    claim_ttl_s: float = 600.0
 
     def process(self, job: VideoJob, attempt: int = 1) -> Outcome:
         video_id = job.video_id
@@ -62,22 +84,18 @@ class Pipeline:
             bound.info("video.skipped", reason="already analysed with this version")
             return Outcome.SKIPPED
 
-        try:
-            transcript = self.transcripts.fetch(video_id)
-            bound.info(
-                "transcript.fetched",
-                language=transcript.language,
-                generated=transcript.is_generated,
-                segments=len(transcript.segments),
-            )
-        except (TranscriptsDisabled, NoTranscriptFound) as exc:
-            if not (self.video_fallback and isinstance(self.analyzer, VideoAnalyzer)):
-                raise
-            bound.info("transcript.missing", reason=exc.code, fallback="video input")
-            transcript = None
-
+        saved = self._reusable(job, version)
+        # A retry after the paid call reads the transcript it was made from, instead of
+        # going back to YouTube (which may block us now, or the video may have gone).
+        transcript = self._saved_transcript(video_id) if saved else None
+        if transcript is None:
+            transcript = self._fetch(job, bound)
         meta = _merge_meta(video_id, job.meta, transcript.meta if transcript else None)
-        analysis = self._analysis(job, transcript, meta, version)
+        if saved is not None:
+            bound.info("analysis.reused", created_at=str(saved.created_at))
+            analysis = saved
+        else:
+            analysis = self._analyse(job, transcript, meta, version)
         if transcript is None:
             # Keep the row shape: an empty transcript says "analysed from the video itself".
             transcript = Transcript(
@@ -101,24 +119,70 @@ class Pipeline:
         bound.info("video.done", artifacts=len(refs), cost_usd=analysis.usage.cost_usd)
         return Outcome.DONE
 
-    def _analysis(
-        self,
-        job: VideoJob,
-        transcript: Transcript | None,
-        meta: VideoMeta,
-        version: str,
-    ) -> Analysis:
+    def _reusable(self, job: VideoJob, version: str) -> Analysis | None:
+        """A saved (paid) analysis this job may use: any, or one newer than a forced job."""
         saved = self.results.find_analysis(job.video_id, version)
         if saved is not None and (not job.force or saved.created_at >= job.requested_at):
-            log.info("analysis.reused", video_id=job.video_id, created_at=str(saved.created_at))
             return saved
-        if transcript is None:
-            assert isinstance(self.analyzer, VideoAnalyzer)  # checked by the caller
-            analysis = self.analyzer.analyze_video(job.video_id, meta)
-        else:
-            analysis = self.analyzer.analyze(transcript, meta)
-        # Saved before anything else can fail: this is the paid part.
-        self.results.save_analysis(analysis)
+        return None
+
+    def _fetch(self, job: VideoJob, bound: Any) -> Transcript | None:
+        """The transcript from the source (None: analyse the video itself, if allowed)."""
+        try:
+            transcript = self.transcripts.fetch(job.video_id)
+        except (TranscriptsDisabled, NoTranscriptFound) as exc:
+            if not (self.video_fallback and isinstance(self.analyzer, VideoAnalyzer)):
+                raise
+            bound.info("transcript.missing", reason=exc.code, fallback="video input")
+            return None
+        bound.info(
+            "transcript.fetched",
+            language=transcript.language,
+            generated=transcript.is_generated,
+            segments=len(transcript.segments),
+        )
+        # Kept before the paid call, so a retry after it need not fetch again.
+        key = transcript_keys(job.video_id)["transcript_json"]
+        self.artifacts.put(key, render_transcript_json(transcript, job.meta), JSON)
+        return transcript
+
+    def _saved_transcript(self, video_id: str) -> Transcript | None:
+        key = transcript_keys(video_id)["transcript_json"]
+        try:
+            return parse_transcript_json(self.artifacts.get(key))
+        except ArtifactNotFound:
+            return None
+        except (ValueError, KeyError) as exc:  # unreadable: fetch it again
+            log.warning("transcript.saved_unreadable", video_id=video_id, error=repr(exc))
+            return None
+
+    def _analyse(
+        self, job: VideoJob, transcript: Transcript | None, meta: VideoMeta, version: str
+    ) -> Analysis:
+        """The paid step: claimed first, so no two consumers pay for the same analysis."""
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        wait = self.results.claim_analysis(job.video_id, version, owner, self.claim_ttl_s)
+        if wait > 0:
+            # Someone else is paying for it right now; they may even have finished.
+            saved = self._reusable(job, version)
+            if saved is not None:
+                return saved
+            raise AnalysisInProgress(
+                f"another consumer is analysing {job.video_id}; retrying when it is done",
+                # one retry when the claim has run out, not a string of early ones that
+                # would use up the message's retries
+                retry_after=wait + 1.0,
+            )
+        try:
+            if transcript is None:
+                assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
+                analysis = self.analyzer.analyze_video(job.video_id, meta)
+            else:
+                analysis = self.analyzer.analyze(transcript, meta)
+            # Saved before anything else can fail: this is the paid part.
+            self.results.save_analysis(analysis)
+        finally:
+            self._release(job.video_id, version, owner)
         log.info(
             "analysis.saved",
             video_id=job.video_id,
@@ -127,6 +191,14 @@ class Pipeline:
             output_tokens=analysis.usage.output_tokens,
         )
         return analysis
+
+    def _release(self, video_id: str, version: str, owner: str) -> None:
+        """Let the claim expire now (a claim of 0 s), so a retry or a forced job need not
+        wait it out; if this fails, the claim simply runs out on its own."""
+        try:
+            self.results.claim_analysis(video_id, version, owner, 0.0)
+        except Exception as exc:
+            log.warning("analysis.claim_release_failed", video_id=video_id, error=repr(exc))
 
     def _store_artifacts(
         self, transcript: Transcript, analysis: Analysis, meta: VideoMeta

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from consumer.pipeline import Outcome
 from shared.classify import classify
-from shared.errors import TubeqError
+from shared.errors import RateLimited, TubeqError
 from shared.logging import get_logger
 from shared.models import Delivery, FailureRecord, VideoJob, VideoState
 from shared.ports import Queue, ResultStore
@@ -78,6 +78,9 @@ class Runner:
         self._leases: dict[str, tuple[Delivery, datetime]] = {}
         self._leases_lock = threading.Lock()
         self._cannot_extend: set[str] = set()
+        # After a 429 the whole consumer holds off pulling: every message it would take
+        # meanwhile would only hit the same limit and use up one of its retries.
+        self._pause_until = 0.0
         self.stats = RunStats()
 
     # ---- control ------------------------------------------------------------------------
@@ -110,6 +113,8 @@ class Runner:
         try:
             while not self._stop.is_set():
                 free = cfg.concurrency - len(in_flight)
+                if time.monotonic() < self._pause_until:
+                    free = 0
                 if max_messages is not None:
                     free = min(free, max_messages - self.stats.pulled)
                     if free <= 0 and not in_flight:
@@ -123,7 +128,8 @@ class Runner:
                 for d in deliveries:
                     self._track(d)
                     in_flight.add(pool.submit(self._handle, d))
-                if not deliveries and not in_flight and burst:
+                paused = time.monotonic() < self._pause_until
+                if not deliveries and not in_flight and burst and not paused:
                     idle_since = idle_since or time.monotonic()
                     waited = time.monotonic() - idle_since
                     if waited >= burst_wait_s or self.queue.stats().delayed == 0:
@@ -212,6 +218,10 @@ class Runner:
             action=decision.action.value,
             delay_s=decision.delay_s,
         )
+        if isinstance(err, RateLimited) and err.retry_after:
+            pause = min(err.retry_after, self.config.visibility_timeout_s)
+            self._pause_until = max(self._pause_until, time.monotonic() + pause)
+            log.warning("runner.paused", reason=err.code, seconds=round(pause, 1))
         detail = getattr(err, "raw", None)
         self.results.record_failure(
             FailureRecord(

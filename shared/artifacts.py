@@ -141,6 +141,22 @@ def render_transcript_json(transcript: Transcript, meta: VideoMeta | None) -> by
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def parse_transcript_json(data: bytes) -> Transcript:
+    """Read back what ``render_transcript_json`` wrote (the pipeline reuses it on a retry)."""
+    doc = json.loads(data)
+    meta = doc.get("meta")
+    return Transcript(
+        video_id=doc["video_id"],
+        language=doc["language"],
+        language_name=doc.get("language_name"),
+        is_generated=doc["is_generated"],
+        translated_from=doc.get("translated_from"),
+        segments=tuple(Segment.model_validate(seg) for seg in doc["segments"]),
+        source=doc.get("source") or "artifact",
+        meta=VideoMeta.model_validate(meta) if meta else None,
+    )
+
+
 def render_transcript_txt(transcript: Transcript) -> bytes:
     lines = [" ".join(_cue_lines(s.text)) for s in transcript.segments]
     return ("\n".join(line for line in lines if line) + "\n").encode("utf-8")

@@ -106,6 +106,17 @@ class ResultStore(Protocol):
 
     def is_done(self, video_id: str, analysis_version: str) -> bool: ...
 
+    def claim_analysis(
+        self, video_id: str, analysis_version: str, owner: str, ttl_s: float
+    ) -> float:
+        """Take (or renew) the right to pay for this analysis for ``ttl_s`` seconds.
+
+        Returns 0 when ``owner`` holds the claim afterwards, else the seconds until the
+        current holder's claim expires. Two copies of one message running at once (at-least
+        -once delivery) then never both call the model.
+        """
+        ...
+
     def record_success(self, result: VideoResult) -> None:
         """Video, transcript, analysis, artifacts and state, in one transaction."""
         ...

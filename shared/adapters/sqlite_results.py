@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +122,13 @@ class SQL:
         updated_at TEXT NOT NULL,
         PRIMARY KEY (video_id, kind)
     );
+    CREATE TABLE IF NOT EXISTS claims (
+        video_id TEXT NOT NULL,
+        analysis_version TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (video_id, analysis_version)
+    );
     CREATE TABLE IF NOT EXISTS failures (
         video_id TEXT NOT NULL REFERENCES videos (video_id),
         attempts INTEGER NOT NULL,
@@ -131,6 +139,17 @@ class SQL:
         at TEXT NOT NULL,
         PRIMARY KEY (video_id, attempts, error_code)
     );
+    """
+
+    # Take the claim when it is free, expired, or already ours; otherwise leave it alone.
+    CLAIM = """
+    INSERT INTO claims (video_id, analysis_version, owner, expires_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (video_id, analysis_version) DO UPDATE SET
+        owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE claims.expires_at <= ? OR claims.owner = excluded.owner
+    """
+    CLAIM_HOLDER = """
+    SELECT owner, expires_at FROM claims WHERE video_id = ? AND analysis_version = ?
     """
 
     UPSERT_CHANNEL = """
@@ -312,6 +331,17 @@ class SqliteResultStore:
             # the analysis row refers to a video; make sure one exists without changing it
             db.execute(SQL.INSERT_VIDEO_IF_MISSING, (analysis.video_id, "processing", now, now))
             db.execute(SQL.UPSERT_ANALYSIS, _analysis_params(analysis, None))
+
+    def claim_analysis(
+        self, video_id: str, analysis_version: str, owner: str, ttl_s: float
+    ) -> float:
+        now = time.time()
+        with self._write() as db:
+            db.execute(SQL.CLAIM, (video_id, analysis_version, owner, now + ttl_s, now))
+            holder, expires_at = db.execute(
+                SQL.CLAIM_HOLDER, (video_id, analysis_version)
+            ).fetchone()
+        return 0.0 if holder == owner else max(0.001, float(expires_at) - now)
 
     def is_done(self, video_id: str, analysis_version: str) -> bool:
         return bool(self.done_ids([video_id], analysis_version))

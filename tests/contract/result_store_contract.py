@@ -323,3 +323,26 @@ class ResultStoreContract:
         assert by_id[f.video_id(4)].analysis is None
         assert [r.video_id for r in store.channel_results(other)] == [f.video_id(5)]
         assert list(store.channel_results("UCnobody")) == []
+
+    # ---- claims: who may pay for an analysis --------------------------------------------
+
+    def test_claim_is_exclusive_until_it_expires(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0
+        wait = store.claim_analysis(vid, V1, "consumer-b", 60)
+        assert 50 < wait <= 60  # b must wait for a's claim to run out
+        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0  # a renews its own
+
+    def test_claim_can_be_taken_over_once_expired(self, store: ResultBackend) -> None:
+        import time
+
+        vid = f.video_id(1)
+        assert store.claim_analysis(vid, V1, "crashed-consumer", 0.2) == 0
+        time.sleep(0.4)
+        assert store.claim_analysis(vid, V1, "consumer-b", 60) == 0
+        assert store.claim_analysis(vid, V1, "crashed-consumer", 60) > 0
+
+    def test_claims_are_per_video_and_version(self, store: ResultBackend) -> None:
+        assert store.claim_analysis(f.video_id(1), V1, "a", 60) == 0
+        assert store.claim_analysis(f.video_id(2), V1, "b", 60) == 0
+        assert store.claim_analysis(f.video_id(1), "another-version", "b", 60) == 0

@@ -77,14 +77,14 @@ class FlakySource:
 
 
 class ExplodingArtifacts(LocalArtifactStore):
-    """Local artifacts that fail N times after the analysis (a crash after the paid call)."""
+    """Local artifacts whose report uploads fail N times: a failure after the paid call."""
 
     def __init__(self, root: Path, failures: int) -> None:
         super().__init__(root)
         self.failures = failures
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        if self.failures > 0:
+        if self.failures > 0 and key.startswith("reports/"):
             self.failures -= 1
             raise TransientError("simulated storage outage")
         super().put(key, data, content_type)
@@ -164,11 +164,42 @@ def test_crash_after_the_paid_call_reuses_the_saved_analysis(
     tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
 ) -> None:
     artifacts = ExplodingArtifacts(tmp_path / "artifacts", failures=1)
-    pipeline = make_pipeline(tmp_path, results, analyzer, artifacts=artifacts)
+    source = FlakySource()
+    pipeline = make_pipeline(tmp_path, results, analyzer, source=source, artifacts=artifacts)
     with pytest.raises(TransientError):
         pipeline.process(VideoJob(video_id=OK_ID), 1)
     assert results.find_analysis(OK_ID, analyzer.analysis_version) is not None
     assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
+    assert analyzer.calls[OK_ID] == 1
+    assert source.fetches[OK_ID] == 1  # the retry read the saved transcript, not YouTube
+
+
+def test_two_copies_of_one_video_at_once_pay_once(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    """At-least-once delivery can run one video twice at the same moment: one pays, the
+    other waits for it (a transient 'in progress' error) and then reuses its analysis."""
+    from consumer.pipeline import AnalysisInProgress
+
+    pipeline = make_pipeline(tmp_path, results, analyzer)
+    inside, release = threading.Event(), threading.Event()
+    real_analyze = analyzer.analyze
+
+    def slow_analyze(transcript: Transcript, meta: VideoMeta | None) -> Analysis:
+        inside.set()
+        release.wait(5)
+        return real_analyze(transcript, meta)
+
+    analyzer.analyze = slow_analyze  # type: ignore[method-assign]
+    first = threading.Thread(target=pipeline.process, args=(VideoJob(video_id=OK_ID), 1))
+    first.start()
+    assert inside.wait(5)
+    with pytest.raises(AnalysisInProgress) as info:
+        pipeline.process(VideoJob(video_id=OK_ID), 1)  # the duplicate, meanwhile
+    assert info.value.retry_after is not None and info.value.retry_after > 1
+    release.set()
+    first.join(5)
+    assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.SKIPPED
     assert analyzer.calls[OK_ID] == 1
 
 
@@ -286,3 +317,31 @@ def test_long_work_keeps_its_lease(
     thread.join(10)
     assert stolen == []
     assert runner.stats.done == 1 and queue.stats().backlog == 0
+
+
+def test_a_rate_limit_pauses_pulling_instead_of_burning_retries(tmp_path: Path) -> None:
+    """After a 429 the consumer stops taking messages until the server's delay has passed."""
+    import time
+
+    from shared.errors import RateLimited
+
+    queue = SqliteQueue(tmp_path / "q.sqlite3")
+    started: list[tuple[str, float]] = []
+
+    def process(job: VideoJob, attempt: int) -> Outcome:
+        started.append((job.video_id, time.monotonic()))
+        if len(started) == 1:
+            raise RateLimited("429 from the model", retry_after=1.0)
+        return Outcome.DONE
+
+    runner = Runner(
+        queue=queue,
+        process=process,
+        results=SqliteResultStore(tmp_path / "r.sqlite3"),
+        policy=RetryPolicy(base_s=1, jitter=0),
+        config=RunnerConfig(concurrency=1, poll_interval_s=0.02),
+    )
+    queue.send([VideoJob(video_id=f"ratelimit{i:02d}") for i in range(3)])
+    stats = runner.run(burst=True, burst_wait_s=5)
+    assert stats.retried == 1 and stats.done == 3
+    assert started[1][1] - started[0][1] >= 0.9, "pulled again before the 429's delay"
