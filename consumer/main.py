@@ -29,6 +29,10 @@ class Consumer:
     def close(self) -> None:
         self.queue.close()
         self.pipeline.results.close()
+        for part in (self.pipeline.analyzer, self.pipeline.artifacts, self.pipeline.transcripts):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
 
 
 def build_consumer(

@@ -51,6 +51,7 @@ class AnalysisInProgress(TransientError):
     """Another consumer holds the claim on this analysis; retry when it has finished."""
 
     code = "analysis_in_progress"
+    records_failure = False
 
 
 class Outcome(StrEnum):

@@ -6,8 +6,14 @@
 - Each message gets its own outcome: done → ack; permanent failure → recorded, ack;
   transient → recorded, retry with backoff; out of retries → the queue dead-letters it.
   One bad message never fails or retries its batch.
+  A failure the result store cannot record is never acked: the message is retried so
+  the record is written later.
+- A 429 pauses pulling for the server's delay; a queue outage pauses it with backoff
+  (the consumer keeps running). A systemic error — a refused key, a bad setting — stops
+  the consumer (``fatal``) and keeps its message, instead of failing the whole backlog.
 - ``stop()`` (first SIGTERM/SIGINT): stop pulling, let in-flight work finish within the
-  grace period. Whatever is unfinished after that keeps its lease, which simply expires.
+  grace period, leases still extended. Whatever is unfinished after that keeps its lease,
+  which simply expires.
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
+from consumer.leases import LeaseKeeper
 from consumer.pipeline import Outcome
 from shared.classify import classify
-from shared.errors import RateLimited, TubeqError
+from shared.errors import RateLimited, TubeqError, UnexpectedError
 from shared.logging import get_logger
 from shared.models import Delivery, FailureRecord, VideoJob, VideoState
 from shared.ports import Queue, ResultStore
@@ -40,6 +46,7 @@ class RunStats:
     failed: int = 0  # permanent
     retried: int = 0
     dead: int = 0
+    lease_lost: int = 0  # left to its lease: the queue will deliver it again
     unfinished: int = 0  # still running when the grace period ran out
 
     @property
@@ -53,6 +60,16 @@ class MessageResult:
     action: str  # "done", "skipped", "failed", "retry", "dead", "lease_lost"
     error: TubeqError | None = None
     delay_s: int = 0
+
+
+_COUNTERS = {
+    "done": "done",
+    "skipped": "skipped",
+    "failed": "failed",
+    "retry": "retried",
+    "dead": "dead",
+    "lease_lost": "lease_lost",
+}
 
 
 @dataclass
@@ -75,13 +92,14 @@ class Runner:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._leases: dict[str, tuple[Delivery, datetime]] = {}
-        self._leases_lock = threading.Lock()
-        self._cannot_extend: set[str] = set()
-        # After a 429 the whole consumer holds off pulling: every message it would take
-        # meanwhile would only hit the same limit and use up one of its retries.
+        self.leases = LeaseKeeper(self.queue, self.config.visibility_timeout_s)
+        # After a 429, or when the queue itself fails, the whole consumer holds off pulling:
+        # every message it would take meanwhile would only fail the same way.
         self._pause_until = 0.0
+        self._pull_failures = 0
         self.stats = RunStats()
+        #: set when a systemic error (bad key, bad setting) stopped the runner
+        self.fatal: TubeqError | None = None
 
     # ---- control ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -94,6 +112,10 @@ class Runner:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def _pause(self, seconds: float, reason: str) -> None:
+        self._pause_until = max(self._pause_until, time.monotonic() + seconds)
+        log.warning("runner.paused", reason=reason, seconds=round(seconds, 1))
+
     # ---- the loop -----------------------------------------------------------------------
     def run(
         self, *, burst: bool = False, burst_wait_s: float = 0.0, max_messages: int | None = None
@@ -103,54 +125,90 @@ class Runner:
         With ``burst``: until nothing is ready or in flight here; delayed messages (retries
         waiting out their backoff) are waited for up to ``burst_wait_s`` of idleness.
         """
-        cfg = self.config
-        log.info("runner.started", burst=burst, concurrency=cfg.concurrency)
-        heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
-        heartbeat.start()
-        pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="video")
+        log.info("runner.started", burst=burst, concurrency=self.config.concurrency)
+        self.leases.start()
+        pool = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="video")
         in_flight: set[Future[MessageResult]] = set()
-        idle_since: float | None = None
         try:
-            while not self._stop.is_set():
-                free = cfg.concurrency - len(in_flight)
-                if time.monotonic() < self._pause_until:
-                    free = 0
-                if max_messages is not None:
-                    free = min(free, max_messages - self.stats.pulled)
-                    if free <= 0 and not in_flight:
-                        break
-                deliveries = (
-                    self.queue.pull(min(free, cfg.batch_size), cfg.visibility_timeout_s)
-                    if free > 0
-                    else []
-                )
-                self.stats.pulled += len(deliveries)
-                for d in deliveries:
-                    self._track(d)
-                    in_flight.add(pool.submit(self._handle, d))
-                paused = time.monotonic() < self._pause_until
-                if not deliveries and not in_flight and burst and not paused:
-                    idle_since = idle_since or time.monotonic()
-                    waited = time.monotonic() - idle_since
-                    if waited >= burst_wait_s or self.queue.stats().delayed == 0:
-                        break
-                elif deliveries or in_flight:
-                    idle_since = None
-                if in_flight:
-                    timeout = 0 if (deliveries and free > len(deliveries)) else cfg.poll_interval_s
-                    done, in_flight = _wait_some(in_flight, timeout)
-                    self._collect(done)
-                elif not deliveries:
-                    self._stop.wait(cfg.poll_interval_s)
+            in_flight = self._loop(pool, burst, burst_wait_s, max_messages)
             self._drain(in_flight)
         finally:
             # Unfinished threads keep running only until the process exits; their leases
             # expire and the messages are redelivered.
             pool.shutdown(wait=False, cancel_futures=True)
             self._stop.set()
-            heartbeat.join(timeout=1)
+            self.leases.stop()
         log.info("runner.stopped", **self.stats.__dict__)
         return self.stats
+
+    def _loop(
+        self,
+        pool: ThreadPoolExecutor,
+        burst: bool,
+        burst_wait_s: float,
+        max_messages: int | None,
+    ) -> set[Future[MessageResult]]:
+        cfg = self.config
+        in_flight: set[Future[MessageResult]] = set()
+        idle_since: float | None = None
+        while not self._stop.is_set():
+            free = cfg.concurrency - len(in_flight)
+            if max_messages is not None:
+                free = min(free, max_messages - self.stats.pulled)
+                if free <= 0 and not in_flight:
+                    break
+            deliveries = self._pull(free)
+            for d in deliveries:
+                self.leases.track(d)
+                in_flight.add(pool.submit(self._handle, d))
+            if deliveries or in_flight:
+                idle_since = None
+            elif burst:
+                idle_since = idle_since or time.monotonic()
+                if self._drained(time.monotonic() - idle_since, burst_wait_s):
+                    break
+            if in_flight:
+                eager = deliveries and free > len(deliveries)  # the queue may have more
+                done, in_flight = _wait_some(in_flight, 0 if eager else cfg.poll_interval_s)
+                self._collect(done)
+            elif not deliveries:
+                self._stop.wait(cfg.poll_interval_s)
+        return in_flight
+
+    def _pull(self, free: int) -> list[Delivery]:
+        if free <= 0 or time.monotonic() < self._pause_until:
+            return []
+        try:
+            deliveries = self.queue.pull(
+                min(free, self.config.batch_size), self.config.visibility_timeout_s
+            )
+        except Exception as exc:
+            err = classify(exc)
+            if err.systemic:
+                self._fail_fast(err)
+                return []
+            # A queue outage must not kill the consumer: back off and try again.
+            self._pull_failures += 1
+            asked = getattr(err, "retry_after", None) or 0.0
+            backoff = max(asked, min(2.0**self._pull_failures, 60.0))
+            log.warning("queue.pull_failed", error_code=err.code, error=err.message)
+            self._pause(backoff, "queue unavailable")
+            return []
+        self._pull_failures = 0
+        self.stats.pulled += len(deliveries)
+        return deliveries
+
+    def _drained(self, idle_s: float, burst_wait_s: float) -> bool:
+        """Burst mode: is there nothing left worth waiting for?"""
+        if time.monotonic() < self._pause_until:
+            return False  # paused, not drained
+        if idle_s >= burst_wait_s:
+            return True
+        try:
+            return self.queue.stats().delayed == 0
+        except Exception as exc:
+            log.warning("queue.stats_failed", error=repr(exc))
+            return False
 
     def _drain(self, in_flight: set[Future[MessageResult]]) -> None:
         if not in_flight:
@@ -166,32 +224,32 @@ class Runner:
     def _collect(self, done: set[Future[MessageResult]]) -> None:
         for fut in done:
             result = fut.result()  # _handle never raises
-            counter = {
-                "done": "done",
-                "skipped": "skipped",
-                "failed": "failed",
-                "retry": "retried",
-                "dead": "dead",
-            }.get(result.action)
+            counter = _COUNTERS.get(result.action)
             if counter:
                 setattr(self.stats, counter, getattr(self.stats, counter) + 1)
             if self.on_result is not None:
                 self.on_result(result)
 
+    def _fail_fast(self, err: TubeqError) -> None:
+        if self.fatal is None:
+            self.fatal = err
+            log.error("runner.fatal", error_code=err.code, error=err.message)
+        self.stop()
+
     # ---- one message --------------------------------------------------------------------
     def _handle(self, d: Delivery) -> MessageResult:
         try:
             return self._handle_inner(d)
-        except Exception as exc:  # a broken queue or store: leave the lease to expire
-            log.error("message.unhandled", video_id=d.body.video_id, error=repr(exc))
-            return MessageResult(d, "lease_lost", classify(exc))
+        except Exception as exc:  # the queue failed on ack/retry: leave it to its lease
+            err = classify(exc)
+            log.error("message.lease_left", video_id=d.body.video_id, error=err.message)
+            return MessageResult(d, "lease_lost", err)
         finally:
-            with self._leases_lock:
-                self._leases.pop(d.message_id, None)
+            self.leases.forget(d)
 
     def _handle_inner(self, d: Delivery) -> MessageResult:
         bound = log.bind(video_id=d.body.video_id, attempt=d.attempts, message_id=d.message_id)
-        if self._lease_expired(d):
+        if self.leases.expired(d):
             bound.warning("message.lease_expired_before_start")
             return MessageResult(d, "lease_lost")
         try:
@@ -203,12 +261,14 @@ class Runner:
         return MessageResult(d, "done" if outcome is Outcome.DONE else "skipped")
 
     def _on_error(self, d: Delivery, err: TubeqError) -> MessageResult:
+        if err.systemic:
+            # Nothing can succeed until someone fixes the key or setting: keep the message
+            # (retried later, not failed) and stop, rather than fail the whole backlog.
+            self._fail_fast(err)
+            delay = max(60, self.policy.decide(UnexpectedError(), 1).delay_s)
+            self.queue.retry(d, delay_s=delay, error=f"{err.code}: {err.message}"[:2000])
+            return MessageResult(d, "retry", err, delay)
         decision = self.policy.decide(err, d.attempts)
-        state = {
-            Action.ACK: VideoState.FAILED,
-            Action.RETRY: VideoState.RETRYING,
-            Action.DEAD: VideoState.DEAD,
-        }[decision.action]
         log.warning(
             "message.failed",
             video_id=d.body.video_id,
@@ -219,64 +279,50 @@ class Runner:
             delay_s=decision.delay_s,
         )
         if isinstance(err, RateLimited) and err.retry_after:
-            pause = min(err.retry_after, self.config.visibility_timeout_s)
-            self._pause_until = max(self._pause_until, time.monotonic() + pause)
-            log.warning("runner.paused", reason=err.code, seconds=round(pause, 1))
-        detail = getattr(err, "raw", None)
-        self.results.record_failure(
-            FailureRecord(
-                video_id=d.body.video_id,
-                state=state,
-                error_code=err.code,
-                error=err.message[:2000],
-                attempts=d.attempts,
-                detail=detail if isinstance(detail, str) else None,
-                meta=d.body.meta,
-            )
-        )
-        if decision.action is Action.ACK:
+            self._pause(min(err.retry_after, self.config.visibility_timeout_s), err.code)
+        recorded = self._record(d, err, decision.action)
+        if decision.action is Action.ACK and recorded:
             self.queue.ack([d])
             return MessageResult(d, "failed", err)
+        if decision.action is Action.ACK:
+            # Permanent, but the result store could not take the record: keep the message
+            # so the failure is written on a later delivery instead of vanishing.
+            decision = self.policy.decide(UnexpectedError(), d.attempts)
         self.queue.retry(d, delay_s=decision.delay_s, error=f"{err.code}: {err.message}"[:2000])
         action = "dead" if decision.action is Action.DEAD else "retry"
         return MessageResult(d, action, err, decision.delay_s)
 
-    # ---- leases -------------------------------------------------------------------------
-    def _track(self, d: Delivery) -> None:
-        with self._leases_lock:
-            self._leases[d.message_id] = (d, d.lease_expires_at)
-
-    def _lease_expired(self, d: Delivery) -> bool:
-        with self._leases_lock:
-            entry = self._leases.get(d.message_id)
-        expires = entry[1] if entry else d.lease_expires_at
-        return datetime.now(UTC) >= expires
-
-    def _heartbeat(self) -> None:
-        """Extend leases that are half gone, for videos that take long (a 6-hour stream)."""
-        lease = self.config.visibility_timeout_s
-        interval = max(0.05, min(lease / 4, 30.0))
-        while not self._stop.wait(interval):
-            now = datetime.now(UTC)
-            with self._leases_lock:
-                due = [
-                    d
-                    for d, exp in self._leases.values()
-                    if exp - now < timedelta(seconds=lease / 2)
-                    and d.message_id not in self._cannot_extend
-                ]
-            for d in due:
-                try:
-                    extended = self.queue.extend(d, lease)
-                except Exception as exc:  # keep beating for the others
-                    log.warning("lease.extend_failed", video_id=d.body.video_id, error=repr(exc))
-                    continue
-                if not extended:
-                    # The backend cannot (Cloudflare) or the lease is gone: keep to it.
-                    self._cannot_extend.add(d.message_id)
-                    continue
-                    if d.message_id in self._leases:
-                        self._leases[d.message_id] = (d, now + timedelta(seconds=lease))
+    def _record(self, d: Delivery, err: TubeqError, action: Action) -> bool:
+        """Record the failure in the result store; False if the store is down too."""
+        if not err.records_failure:
+            return True
+        state = {
+            Action.ACK: VideoState.FAILED,
+            Action.RETRY: VideoState.RETRYING,
+            Action.DEAD: VideoState.DEAD,
+        }[action]
+        detail = getattr(err, "raw", None)
+        try:
+            self.results.record_failure(
+                FailureRecord(
+                    video_id=d.body.video_id,
+                    state=state,
+                    error_code=err.code,
+                    error=err.message[:2000],
+                    attempts=d.attempts,
+                    detail=detail if isinstance(detail, str) else None,
+                    meta=d.body.meta,
+                )
+            )
+        except Exception as exc:
+            log.error(
+                "failure.not_recorded",
+                video_id=d.body.video_id,
+                error_code=err.code,
+                store_error=repr(exc),
+            )
+            return False
+        return True
 
 
 def _wait_some(

@@ -15,6 +15,12 @@ class TubeqError(Exception):
 
     #: short, stable machine code stored with failures (``failures.error_code``)
     code: ClassVar[str] = "error"
+    #: systemic: no message can succeed until an operator fixes something (a setting, a
+    #: key); the consumer stops instead of failing its whole backlog one message at a time
+    systemic: ClassVar[bool] = False
+    #: whether a failure of this kind is written to the result store (a video waiting for
+    #: another consumer's analysis has not failed)
+    records_failure: ClassVar[bool] = True
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or self.code).strip())
@@ -28,6 +34,14 @@ class ConfigError(TubeqError):
     """The settings are wrong; the message names the setting to fix."""
 
     code = "config"
+    systemic = True
+
+
+class AccessDenied(TubeqError):
+    """An outside service refused our credentials (HTTP 401/403): fix the key, then restart."""
+
+    code = "access_denied"
+    systemic = True
 
 
 class InvalidInput(TubeqError, ValueError):
@@ -124,6 +138,14 @@ class ArtifactNotFound(PermanentError):
     """No artifact is stored under this key."""
 
     code = "artifact_not_found"
+
+
+class NoTranscriptInLanguages(PermanentError):
+    """The video has transcripts, but none in the wanted languages (or translatable to the
+    target). Deliberately not a ``NoTranscriptFound``: the video fallback, ~20x the cost of a
+    transcript, is only for videos with no transcript at all."""
+
+    code = "no_transcript_in_languages"
 
 
 # ---- transient -------------------------------------------------------------------------

@@ -83,11 +83,12 @@ def enqueue(
 
 def consume(
     burst: Annotated[
-        bool, typer.Option(help="Drain the queue and exit instead of waiting for more.")
+        bool,
+        typer.Option(help="Exit once nothing is ready, instead of waiting for more work."),
     ] = False,
     burst_wait: Annotated[
         float,
-        typer.Option(help="With --burst: seconds to wait for delayed retries before exiting."),
+        typer.Option(help="With --burst: also wait up to this many seconds for delayed retries."),
     ] = 0.0,
     max_messages: Annotated[
         int | None, typer.Option(help="Stop after this many messages.", min=1)
@@ -96,7 +97,11 @@ def consume(
         int | None, typer.Option(help="Videos at once (default TUBEQ_CONCURRENCY).", min=1)
     ] = None,
 ) -> None:
-    """Take videos off the queue and analyse them (until SIGTERM, or drained with --burst)."""
+    """Take videos off the queue and analyse them (until SIGTERM, or drained with --burst).
+
+    Exit code: 0 stopped cleanly, 3 in-flight work outlived the grace period (its leases
+    expire and the messages come back), 4 stopped by a refused key or a bad setting.
+    """
     overrides: dict[str, object] = {}
     if concurrency is not None:
         overrides["concurrency"] = concurrency
@@ -119,9 +124,16 @@ def consume(
     consumer.close()
     console.print(
         f"done {stats.done}, skipped {stats.skipped}, failed {stats.failed}, "
-        f"retried {stats.retried}, dead-lettered {stats.dead}",
+        f"retried {stats.retried}, dead-lettered {stats.dead}"
+        + (f", left to their lease {stats.lease_lost}" if stats.lease_lost else ""),
         highlight=False,
     )
+    fatal = consumer.runner.fatal
+    if fatal is not None:
+        fail(
+            f"stopped: {fatal.message} (the messages are kept; fix this and start again)",
+            code=4,
+        )
     if stats.unfinished:
         err_console.print(f"{stats.unfinished} unfinished: their leases will expire")
         sys.stdout.flush()
