@@ -102,19 +102,26 @@ def test_show_unknown_and_dlq_usage(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
-    done = tubeq(tmp_path, "demo", "--data-dir", str(tmp_path / "demo"), env={"COLUMNS": "200"})
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "thesis.txt").write_text("not the demo's to delete")
+    done = tubeq(tmp_path, "demo", "--data-dir", str(tmp_path / "demo"), env={"COLUMNS": "80"})
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
+    assert (tmp_path / "demo" / "thesis.txt").exists(), "the demo deleted a file it did not write"
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80 and len(lines) < 120, "unreadable at 80 cols"
     assert "results" in out and "tq-sample01" in out
-    assert "transcripts_disabled" in out and "video_unavailable" in out
+    assert "failed" in out and "dead" in out
     assert "1 in the dead-letter queue" in out
 
     db = sqlite3.connect(tmp_path / "demo" / "results.sqlite3")
     states = dict(db.execute("select state, count(*) from videos group by state").fetchall())
+    codes = {r[0] for r in db.execute("select error_code from videos where state != 'done'")}
     analyses = db.execute("select count(*) from analyses").fetchone()[0]
     db.close()
     samples = len(list((Path(__file__).parents[2] / "samples" / "transcripts").glob("*.json")))
     assert states.get("failed") == 2 and states.get("dead") == 1
+    assert codes == {"transcripts_disabled", "video_unavailable", "upstream_unavailable"}
     assert states.get("done") == samples - 3 == analyses
     reports = list((tmp_path / "demo" / "artifacts" / "reports").rglob("*.md"))
     assert len(reports) == analyses

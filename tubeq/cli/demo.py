@@ -38,8 +38,8 @@ def demo(
     verbose: Annotated[bool, typer.Option(help="Show the consumer's log lines too.")] = False,
 ) -> None:
     """Enqueue the bundled samples, consume them, and show what came out."""
-    if not keep and data_dir.exists():
-        shutil.rmtree(data_dir)
+    if not keep:
+        _reset(data_dir)
     # The embedded backends whatever the environment says, and short retry delays so the
     # simulated outage reaches the dead-letter queue in seconds rather than hours.
     settings = load_settings(
@@ -95,7 +95,7 @@ def demo(
 
     elapsed = time.monotonic() - started
     rows = [reader.get_video(v) for v in ids]
-    console.print(results_table([r for r in rows if r is not None]))
+    console.print(results_table([r for r in rows if r is not None], console.width))
     dead = queue.dead_letters()
     queue.close()
     reader.close()
@@ -113,10 +113,26 @@ def demo(
     )
 
 
-def results_table(rows: list[VideoStatus]) -> Table:
+_DEMO_FILES = ("queue.sqlite3", "results.sqlite3", "budget.sqlite3")
+
+
+def _reset(data_dir: Path) -> None:
+    """Remove what an earlier demo wrote there, and nothing else (never the folder itself:
+    `--data-dir .` must not wipe a checkout)."""
+    for name in _DEMO_FILES:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (data_dir / f"{name}{suffix}").unlink(missing_ok=True)
+    artifacts = data_dir / "artifacts"
+    if (artifacts / "transcripts").is_dir() or (artifacts / "reports").is_dir():
+        shutil.rmtree(artifacts)
+
+
+def results_table(rows: list[VideoStatus], width: int = 120) -> Table:
     table = Table(title="results")
+    # Fits an 80-column terminal: the title gives way first, the reason keeps room to read.
+    title_width = max(10, min(36, (width - 44) // 2))
     table.add_column("video", no_wrap=True)
-    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=36)
+    table.add_column("title", no_wrap=True, width=title_width)
     table.add_column("lang", no_wrap=True)
     table.add_column("min", justify="right", no_wrap=True)
     table.add_column("state", no_wrap=True)
@@ -133,7 +149,7 @@ def results_table(rows: list[VideoStatus]) -> Table:
         style = {"done": "green", "failed": "red", "dead": "magenta"}.get(r.state.value, "")
         table.add_row(
             r.video_id,
-            title,
+            title if len(title) <= title_width else title[: title_width - 1] + "…",
             lang,
             minutes,
             f"[{style}]{r.state.value}[/]" if style else r.state.value,
