@@ -54,21 +54,5 @@ as $$
     end
 $$;
 
--- The searchable form of a text: its exact words ('simple': any language, names, numbers)
--- followed by its stemmed words in its own language. So 'simple' queries find exact
--- phrases in every language, and e.g. german queries also find inflected forms.
-create or replace function tubeq_search_vector(lang text, body text)
-returns tsvector
-language sql
-immutable
-parallel safe
-set search_path = pg_catalog
-as $$
-    select to_tsvector('simple'::regconfig, coalesce(body, ''))
-        || to_tsvector(public.tubeq_ts_config(lang), coalesce(body, ''))
-$$;
-
 revoke all on function tubeq_ts_config(text) from public, anon;
-revoke all on function tubeq_search_vector(text, text) from public, anon;
 grant execute on function tubeq_ts_config(text) to authenticated, service_role;
-grant execute on function tubeq_search_vector(text, text) to authenticated, service_role;

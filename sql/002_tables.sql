@@ -46,13 +46,37 @@ create table transcripts (
     segments        jsonb not null check (jsonb_typeof(segments) = 'array'),
     word_count      integer not null default 0,
     duration_s      double precision not null default 0,
-    search          tsvector generated always as (tubeq_search_vector(language, text)) stored,
     created_at      timestamptz not null default now(),
     updated_at      timestamptz not null default now()
 );
 
-create index transcripts_search_idx on transcripts using gin (search);
 create index transcripts_language_idx on transcripts (language);
+
+-- Full-text search over transcripts, one row per ~1,000 words (tubeq_record_success fills
+-- it). Why chunks: a tsvector caps word positions at 16383 (and keeps at most 256 positions
+-- per word), so one vector per 2-hour transcript (~17,000 words) piles the tail's positions
+-- up at the cap and phrase search ("a <-> b") silently stops matching there. Each chunk
+-- also indexes the first words of the next one (`overlap`), so a phrase that straddles a
+-- boundary is still found. Two vectors: exact words ('simple') and stems in the
+-- transcript's own language; tubeq_search picks one by its config argument.
+create table transcript_chunks (
+    video_id     text not null references transcripts (video_id) on delete cascade,
+    chunk        integer not null check (chunk >= 0),
+    language     text not null,
+    start_s      double precision not null default 0,
+    text         text not null,
+    overlap      text not null default '',
+    search_exact tsvector generated always as (
+        to_tsvector('simple'::regconfig, text || ' ' || overlap)
+    ) stored,
+    search_stem  tsvector generated always as (
+        to_tsvector(tubeq_ts_config(language), text || ' ' || overlap)
+    ) stored,
+    primary key (video_id, chunk)
+);
+
+create index transcript_chunks_exact_idx on transcript_chunks using gin (search_exact);
+create index transcript_chunks_stem_idx on transcript_chunks using gin (search_stem);
 
 -- What of an analysis is searchable. array_to_string is only STABLE in general (element
 -- types' output functions); for text[] it cannot change, so this wrapper is IMMUTABLE.
@@ -91,15 +115,20 @@ create table analyses (
     created_at       timestamptz not null,
     -- set once the whole video was recorded with this analysis (the "done" marker)
     completed_at     timestamptz,
-    search           tsvector generated always as (
-        tubeq_search_vector(language, tubeq_analysis_text(summary, key_points, topics))
+    -- summaries are short, so one vector each is far from the 16383-position cap
+    search_exact     tsvector generated always as (
+        to_tsvector('simple'::regconfig, tubeq_analysis_text(summary, key_points, topics))
+    ) stored,
+    search_stem      tsvector generated always as (
+        to_tsvector(tubeq_ts_config(language), tubeq_analysis_text(summary, key_points, topics))
     ) stored,
     primary key (video_id, analysis_version)
 );
 
 create index analyses_created_idx on analyses (created_at desc);
 create index analyses_topics_idx on analyses using gin (topics);
-create index analyses_search_idx on analyses using gin (search);
+create index analyses_search_exact_idx on analyses using gin (search_exact);
+create index analyses_search_stem_idx on analyses using gin (search_stem);
 
 -- Artifacts in the artifact store (R2): one per video and kind; keys are deterministic.
 create table artifacts (

@@ -28,7 +28,9 @@ $$;
 
 -- Make sure the channel and the video exist and merge what is known about them. A new
 -- video starts in p_state; an existing one keeps its state (each writer decides that).
--- Known metadata is never erased by a payload that lacks it.
+-- Known metadata is never erased by a payload that lacks it. A row that already says all
+-- the payload says is left alone: no new row version, and for the channel (shared by all
+-- its videos, so every writer of the channel would queue on it) no row lock either.
 create or replace function tubeq__merge_video(p_video_id text, meta jsonb, p_state text,
                                               p_at timestamptz)
 returns void
@@ -38,14 +40,20 @@ as $$
 declare
     ch text := nullif(meta ->> 'channel_id', '');
 begin
-    if ch is not null then
+    -- a plain read takes no lock; ON CONFLICT DO UPDATE locks the row even when its WHERE
+    -- is false, so only go there when there is something to add
+    if ch is not null and not exists (
+        select 1 from channels c
+         where c.channel_id = ch
+           and (meta ->> 'channel_title' is null or c.title = meta ->> 'channel_title')
+    ) then
         insert into channels as c (channel_id, title)
         values (ch, meta ->> 'channel_title')
         on conflict (channel_id) do update
-            set title = coalesce(excluded.title, c.title),
-                updated_at = case when excluded.title is distinct from c.title
-                                   and excluded.title is not null
-                                  then now() else c.updated_at end;
+            set title = excluded.title,
+                updated_at = now()
+            where excluded.title is not null
+              and excluded.title is distinct from c.title;
     end if;
     insert into videos as v (video_id, channel_id, title, published_at, duration_s, state,
                              created_at, updated_at)
@@ -56,7 +64,13 @@ begin
         set channel_id   = coalesce(excluded.channel_id, v.channel_id),
             title        = coalesce(excluded.title, v.title),
             published_at = coalesce(excluded.published_at, v.published_at),
-            duration_s   = coalesce(excluded.duration_s, v.duration_s);
+            duration_s   = coalesce(excluded.duration_s, v.duration_s)
+        where (excluded.channel_id is not null and excluded.channel_id is distinct from v.channel_id)
+           or (excluded.title is not null and excluded.title is distinct from v.title)
+           or (excluded.published_at is not null
+               and excluded.published_at is distinct from v.published_at)
+           or (excluded.duration_s is not null
+               and excluded.duration_s is distinct from v.duration_s);
 end
 $$;
 
@@ -175,6 +189,46 @@ as $$
         'updated_at', v.updated_at)
 $$;
 
+-- (Re)build a transcript's search chunks (see transcript_chunks in 002): its words in
+-- order, 1,000 per chunk, each chunk with the start time of its first segment and the
+-- next chunk's first 32 words as overlap. Split by words, not segments, so one huge
+-- segment cannot make an oversized chunk.
+create or replace function tubeq__index_transcript(p_video_id text, p_language text,
+                                                   p_segments jsonb)
+returns void
+language plpgsql
+set search_path = public, pg_temp
+as $$
+declare
+    per_chunk constant integer := 1000;
+    overlap   constant integer := 32;
+begin
+    delete from transcript_chunks where video_id = p_video_id;
+    with words as (
+        select row_number() over (order by s.i, w.j) as n, w.word, s.start_s
+          from jsonb_array_elements(coalesce(p_segments, '[]')) with ordinality as s0(seg, i)
+         cross join lateral (select s0.i, coalesce((s0.seg ->> 'start')::double precision, 0)
+                                    as start_s,
+                                    btrim(s0.seg ->> 'text', E' \t\n\r\f\v') as body) s
+         cross join lateral regexp_split_to_table(s.body, '\s+') with ordinality as w(word, j)
+         where w.word <> ''
+    ),
+    placed as (
+        select (n - 1) / per_chunk as chunk, true as own, n, word, start_s from words
+        union all
+        select (n - 1) / per_chunk - 1, false, n, word, start_s from words
+         where n > per_chunk and (n - 1) % per_chunk < overlap
+    )
+    insert into transcript_chunks (video_id, chunk, language, start_s, text, overlap)
+    select p_video_id, chunk::integer, p_language,
+           min(start_s) filter (where own),
+           string_agg(word, ' ' order by n) filter (where own),
+           coalesce(string_agg(word, ' ' order by n) filter (where not own), '')
+      from placed
+     group by chunk;
+end
+$$;
+
 -- ---- writers ------------------------------------------------------------------------
 
 -- A finished video (shared.models.VideoResult): channel, video, transcript, analysis,
@@ -191,6 +245,7 @@ declare
     a        jsonb := payload -> 'analysis';
     finished timestamptz := coalesce((payload ->> 'finished_at')::timestamptz, now());
     body     text;
+    changed  integer;
 begin
     if tubeq__require(payload, '{transcript,video_id}', 'transcript video id') <> vid
        or tubeq__require(payload, '{analysis,video_id}', 'analysis video id') <> vid then
@@ -246,7 +301,17 @@ begin
             segments        = excluded.segments,
             word_count      = excluded.word_count,
             duration_s      = excluded.duration_s,
-            updated_at      = excluded.updated_at;
+            updated_at      = excluded.updated_at
+        -- a redelivery of the same transcript rewrites nothing and re-indexes nothing
+        where (tr.language, tr.language_name, tr.is_generated, tr.translated_from, tr.source,
+               tr.text, tr.segments)
+              is distinct from
+              (excluded.language, excluded.language_name, excluded.is_generated,
+               excluded.translated_from, excluded.source, excluded.text, excluded.segments);
+    get diagnostics changed = row_count;
+    if changed > 0 then
+        perform tubeq__index_transcript(vid, t ->> 'language', t -> 'segments');
+    end if;
 
     perform tubeq__upsert_analysis(a, finished);
 
@@ -266,7 +331,10 @@ begin
             content_type = excluded.content_type,
             size         = excluded.size,
             position     = excluded.position,
-            updated_at   = excluded.updated_at;
+            updated_at   = excluded.updated_at
+        where (r.key, r.content_type, r.size, r.position)
+              is distinct from
+              (excluded.key, excluded.content_type, excluded.size, excluded.position);
 end
 $$;
 
@@ -453,8 +521,10 @@ as $$
 $$;
 
 -- Full-text search over transcripts for analysts: websearch syntax ("exact phrase",
--- or, -not). 'simple' matches exact words in any language; a language config
--- ('german', 'english') also matches inflected forms in transcripts of that language.
+-- or, -not). 'simple' (the default) matches exact words in transcripts of any language
+-- whose words are separated by spaces; a language config ('german', 'english') matches
+-- inflected forms too, in transcripts of that language. One row per video: its best
+-- matching chunk, with where in the video that chunk starts (at_s) and a snippet.
 create or replace function tubeq_search(
     p_query text,
     p_channel_id text default null,
@@ -462,21 +532,37 @@ create or replace function tubeq_search(
     p_limit integer default 50
 )
 returns table (video_id text, title text, channel_id text, published_at timestamptz,
-               language text, rank real, snippet text)
-language sql
+               language text, rank real, at_s double precision, snippet text)
+language plpgsql
 stable
 set search_path = public, pg_temp
 as $$
-    select v.video_id, v.title, v.channel_id, v.published_at, t.language,
-           ts_rank(t.search, q) as rank,
-           ts_headline(p_config, t.text, q, 'MaxFragments=2, MinWords=5, MaxWords=20')
-      from transcripts t
-      join videos v on v.video_id = t.video_id
-     cross join websearch_to_tsquery(p_config, p_query) q
-     where t.search @@ q
-       and (p_channel_id is null or v.channel_id = p_channel_id)
-     order by rank desc, v.published_at desc nulls last
-     limit greatest(p_limit, 1)
+begin
+    -- each vector has its own GIN index; naming the column in the query text (rather than
+    -- a CASE over both) lets the planner use it
+    return query execute format($q$
+        with hits as (
+            select distinct on (c.video_id)
+                   c.video_id, c.language, c.start_s, c.text || ' ' || c.overlap as body,
+                   ts_rank(c.%1$I, q) as rank, q
+              from transcript_chunks c
+             cross join websearch_to_tsquery($1, $2) q
+             where c.%1$I @@ q
+               and ($1 = 'simple'::regconfig or tubeq_ts_config(c.language) = $1)
+             order by c.video_id, ts_rank(c.%1$I, q) desc, c.chunk
+        )
+        select v.video_id, v.title, v.channel_id, v.published_at, h.language, h.rank,
+               h.start_s,
+               ts_headline($1, h.body, h.q, 'MaxFragments=2, MinWords=5, MaxWords=20')
+          from hits h
+          join videos v on v.video_id = h.video_id
+         where $3::text is null or v.channel_id = $3
+         order by h.rank desc, v.published_at desc nulls last, v.video_id
+         limit greatest($4, 1)
+        $q$,
+        case when p_config = 'simple'::regconfig then 'search_exact' else 'search_stem' end)
+    using p_config, p_query, p_channel_id, p_limit;
+end
 $$;
 
 -- ---- who may call what --------------------------------------------------------------
@@ -492,6 +578,8 @@ revoke all on function tubeq_record_success(jsonb) from public, anon, authentica
 revoke all on function tubeq_record_failure(jsonb) from public, anon, authenticated;
 revoke all on function tubeq_save_analysis(jsonb) from public, anon, authenticated;
 revoke all on function tubeq_mark_queued(jsonb) from public, anon, authenticated;
+revoke all on function tubeq__index_transcript(text, text, jsonb) from public, anon,
+    authenticated;
 revoke all on function tubeq_find_analysis(text, text) from public, anon;
 revoke all on function tubeq_done_ids(text[], text) from public, anon;
 revoke all on function tubeq_get_video(text) from public, anon;
@@ -508,6 +596,7 @@ grant execute on function tubeq_record_success(jsonb) to service_role;
 grant execute on function tubeq_record_failure(jsonb) to service_role;
 grant execute on function tubeq_save_analysis(jsonb) to service_role;
 grant execute on function tubeq_mark_queued(jsonb) to service_role;
+grant execute on function tubeq__index_transcript(text, text, jsonb) to service_role;
 
 grant execute on function tubeq__analysis_json(analyses) to authenticated, service_role;
 grant execute on function tubeq__status_json(videos) to authenticated, service_role;

@@ -24,7 +24,7 @@ from psycopg import pq, sql
 from psycopg.types.json import Jsonb
 
 from shared.classify import classify
-from shared.errors import ConfigError, UpstreamUnavailable
+from shared.errors import ConfigError, InvalidInput, UpstreamUnavailable
 from shared.models import (
     Analysis,
     FailureRecord,
@@ -44,6 +44,33 @@ CHUNK = 200
 
 def jobs_payload(jobs: Sequence[VideoJob]) -> dict[str, Any]:
     return {"jobs": [job.model_dump(mode="json") for job in jobs]}
+
+
+#: the longest claim tubeq_claim_analysis accepts (a week); a claim is meant to cover one
+#: analysis, and an owner that died holding it delays the video this long at most
+MAX_CLAIM_TTL_S = 7 * 86400.0
+
+
+def claim_payload(video_id: str, analysis_version: str, owner: str, ttl_s: float) -> dict[str, Any]:
+    """The tubeq_claim_analysis payload; refuses what the function would refuse, earlier."""
+    # 0 is allowed: the owner lets its claim expire now (a release)
+    if not (0 <= ttl_s <= MAX_CLAIM_TTL_S):  # also false for NaN
+        raise InvalidInput(
+            f"claim ttl_s must be from 0 to {MAX_CLAIM_TTL_S:.0f} seconds, got {ttl_s!r}"
+        )
+    for name, value in (
+        ("video_id", video_id),
+        ("analysis_version", analysis_version),
+        ("owner", owner),
+    ):
+        if not value:
+            raise InvalidInput(f"claim {name} is empty")
+    return {
+        "video_id": video_id,
+        "analysis_version": analysis_version,
+        "owner": owner,
+        "ttl_s": float(ttl_s),
+    }
 
 
 def parse_analysis(data: Any) -> Analysis | None:
@@ -189,6 +216,14 @@ class PostgresResultStore:
 
     def record_failure(self, failure: FailureRecord) -> None:
         self.call("tubeq_record_failure", Jsonb(failure.model_dump(mode="json")))
+
+    def claim_analysis(
+        self, video_id: str, analysis_version: str, owner: str, ttl_s: float
+    ) -> float:
+        """Claim the model call for this video and version: 0.0 when ours, else the
+        seconds until the current holder's claim expires (see ``tubeq_claim_analysis``)."""
+        payload = claim_payload(video_id, analysis_version, owner, ttl_s)
+        return float(self.call("tubeq_claim_analysis", Jsonb(payload)))
 
     # ---- ResultReader -----------------------------------------------------------------
 

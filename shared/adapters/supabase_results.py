@@ -6,28 +6,36 @@ JSON object, authenticated with the service-role key (``apikey`` and ``Authoriza
 Bearer`` headers, which supabase-py sets). Each write is one request and, inside the
 database, one transaction.
 
-Errors: a PostgREST error JSON becomes an ``APIError``; ``shared.classify.storage`` maps
-it by the HTTP status PostgREST gives it (4xx permanent, 5xx transient), and httpx
-timeouts and connection errors are transient. supabase-py does not retry POSTs, so the
-queue's retry policy stays the only one.
+Errors: supabase-py turns any non-2xx reply into an ``APIError`` that keeps only the body,
+and Supabase's API gateway answers a bad key (401) or a rate limit (429) with a body that
+has no error code. So a response hook on our httpx client notes each reply's status and
+Retry-After (per thread: the client is shared by the consumer's threads), and
+``shared.classify.storage`` maps by that status: 401/403 permanent (naming the key
+setting), 429 rate limited, 5xx transient, other 4xx permanent. httpx timeouts and
+connection errors are transient. supabase-py does not retry POSTs, so the queue's retry
+policy stays the only one.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Self
 
 import httpx
+from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
 from shared.adapters.postgres_results import (
     CHUNK,
+    claim_payload,
     jobs_payload,
     page_cursor,
     parse_analysis,
     parse_statuses,
 )
 from shared.classify import classify
+from shared.classify.storage import SupabaseReplyError
 from shared.errors import ConfigError
 from shared.models import (
     Analysis,
@@ -54,8 +62,14 @@ class SupabaseResultStore:
         if not service_role_key.strip():
             raise ConfigError("TUBEQ_SUPABASE_SERVICE_ROLE_KEY is empty")
         # our own httpx client: it carries the timeout (supabase-py's timeout option is
-        # deprecated and truncates to whole seconds) and we own its lifetime
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+        # deprecated and truncates to whole seconds), we own its lifetime, and its hook
+        # keeps the HTTP status that supabase-py's APIError drops
+        self._last_reply = threading.local()
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            event_hooks={"response": [self._note_reply]},
+        )
         options = ClientOptions(
             auto_refresh_token=False,
             persist_session=False,
@@ -88,10 +102,20 @@ class SupabaseResultStore:
     def close(self) -> None:
         self._http.close()
 
+    def _note_reply(self, response: httpx.Response) -> None:
+        # runs in the thread that sent the request, before supabase-py reads the body
+        self._last_reply.reply = (response.status_code, response.headers.get("retry-after"))
+
     def call(self, function: str, params: dict[str, Any]) -> Any:
         """One RPC; returns PostgREST's JSON (``None`` for a function returning void)."""
+        self._last_reply.reply = None
         try:
             response = self._rest.rpc(function, params).execute()
+        except APIError as exc:
+            reply: tuple[int, str | None] | None = self._last_reply.reply
+            if reply is None:
+                raise classify(exc) from exc
+            raise classify(SupabaseReplyError(exc, *reply)) from exc
         except Exception as exc:
             raise classify(exc) from exc
         data = response.data
@@ -118,6 +142,14 @@ class SupabaseResultStore:
 
     def record_failure(self, failure: FailureRecord) -> None:
         self.call("tubeq_record_failure", {"payload": failure.model_dump(mode="json")})
+
+    def claim_analysis(
+        self, video_id: str, analysis_version: str, owner: str, ttl_s: float
+    ) -> float:
+        """Claim the model call for this video and version: 0.0 when ours, else the
+        seconds until the current holder's claim expires (see ``tubeq_claim_analysis``)."""
+        payload = claim_payload(video_id, analysis_version, owner, ttl_s)
+        return float(self.call("tubeq_claim_analysis", {"payload": payload}))
 
     # ---- ResultReader -----------------------------------------------------------------
 

@@ -3,21 +3,45 @@
 The result stores reach the same SQL functions two ways, and both map to the same rule as
 HTTP: what PostgREST would answer with a 5xx (connection trouble, timeouts, deadlocks,
 server shutdown) is transient; what it would answer with a 4xx (bad payload, missing
-function, no permission) is permanent. psycopg gives a SQLSTATE; supabase-py's
-``APIError`` gives PostgREST's JSON error (a SQLSTATE, a ``PGRSTnnn`` code, or the HTTP
-status when the body was not PostgREST's). Library imports are lazy so the embedded
-default never loads them.
+function, no permission) is permanent; 429 is rate limited (honouring Retry-After).
+psycopg gives a SQLSTATE. supabase-py's ``APIError`` gives only the body: PostgREST's
+JSON error (a SQLSTATE or a ``PGRSTnnn`` code), or, from Supabase's API gateway (a bad
+key, a rate limit), a body with no code at all. So the Supabase adapter records the HTTP
+status of each reply and hands it over wrapped in ``SupabaseReplyError``; the status, when
+known, decides. Library imports are lazy so the embedded default never loads them.
 """
 
 from __future__ import annotations
 
-from shared.classify.http import from_status
+from shared.classify.http import from_status, parse_retry_after
 from shared.errors import TubeqError, UpstreamRejected, UpstreamUnavailable
+
+_KEY_HINT = (
+    "; check TUBEQ_SUPABASE_SERVICE_ROLE_KEY: it must be the project's service_role key "
+    "(Supabase dashboard → Project Settings → API), not the anon key"
+)
+
+
+class SupabaseReplyError(Exception):
+    """A supabase-py ``APIError`` with the HTTP reply it came from (status, Retry-After).
+
+    Built by ``SupabaseResultStore`` from a response hook on its own httpx client, since
+    ``APIError`` does not keep the status.
+    """
+
+    def __init__(self, error: BaseException, status: int, retry_after: str | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.status = status
+        self.retry_after = retry_after
+
 
 _MIGRATE_HINT = "; is the schema migrated? run `tubeq db migrate`"
 
 
 def map_exception(exc: BaseException) -> TubeqError | None:
+    if isinstance(exc, SupabaseReplyError):
+        return _map_postgrest(exc.error, exc.status, exc.retry_after)
     return _map_psycopg(exc) or _map_postgrest(exc) or _map_botocore(exc)
 
 
@@ -92,7 +116,9 @@ def _map_psycopg(exc: BaseException) -> TubeqError | None:
     return from_status(status, f"[{sqlstate}] {text}{_hint_for(sqlstate)}", service="postgres")
 
 
-def _map_postgrest(exc: BaseException) -> TubeqError | None:
+def _map_postgrest(
+    exc: BaseException, http_status: int | None = None, retry_after: str | None = None
+) -> TubeqError | None:
     try:
         from postgrest.exceptions import APIError
     except ImportError:  # pragma: no cover - supabase is a dependency
@@ -101,14 +127,25 @@ def _map_postgrest(exc: BaseException) -> TubeqError | None:
         return None
     code = str(exc.code or "")
     message = exc.message or "no message"
-    if code.isdigit() and len(code) == 3:
+    if http_status is not None:
+        status = http_status  # what really came back, whatever the body says
+    elif code.isdigit() and len(code) == 3:
         status = int(code)  # supabase-py puts the HTTP status here for non-PostgREST bodies
     elif code:
         status = status_for_sqlstate(code)
     else:
         return UpstreamUnavailable(f"supabase answered without an error code: {message}")
     detail = f" ({exc.hint})" if exc.hint else ""
-    return from_status(status, f"[{code}] {message}{detail}{_hint_for(code)}", service="supabase")
+    label = f"[{code}] " if code else ""
+    # 401/403: the gateway refused the key, or PostgREST's role may not do this; retrying
+    # with the same key cannot help
+    fix = _KEY_HINT if status in (401, 403) else _hint_for(code)
+    return from_status(
+        status,
+        f"{label}{message}{detail}{fix}",
+        parse_retry_after(retry_after),
+        service="supabase",
+    )
 
 
 # ---- botocore (R2) ---------------------------------------------------------------------

@@ -3,15 +3,24 @@ configuration, error classification, timeouts, lost connections, threads."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import pytest
 from pydantic import SecretStr
 
 from shared.adapters.postgres_results import PostgresResultStore
-from shared.errors import ConfigError, PermanentError, TransientError, UpstreamUnavailable
+from shared.errors import (
+    ConfigError,
+    InvalidInput,
+    PermanentError,
+    TransientError,
+    UpstreamUnavailable,
+)
 from shared.settings import Settings
 from tests.support import factories as f
 from tests.support.postgres import PgCluster, pg_cluster, pg_dsn  # noqa: F401
@@ -129,3 +138,109 @@ def test_closed_store_says_so(pg_dsn: str) -> None:  # noqa: F811
     s.close()
     with pytest.raises(ConfigError, match="closed"):
         s.progress()
+
+
+# ---- the analysis claim ----------------------------------------------------------------
+
+
+def test_claim_analysis_first_wins_owner_renews_expired_is_taken(
+    store: PostgresResultStore,
+) -> None:
+    vid = f.video_id(1)
+    assert store.claim_analysis(vid, V1, "consumer-a", 30) == 0.0
+    waited = store.claim_analysis(vid, V1, "consumer-b", 30)
+    assert 25 < waited <= 30
+    assert store.claim_analysis(vid, V1, "consumer-a", 30) == 0.0  # renewing is fine
+    assert store.claim_analysis(vid, "other:version", "consumer-b", 30) == 0.0  # own key
+    assert store.claim_analysis(vid, V1, "consumer-c", 30) > 0
+    # a short claim runs out, and then another owner takes it
+    assert store.claim_analysis(f.video_id(2), V1, "consumer-a", 0.2) == 0.0
+    assert store.claim_analysis(f.video_id(2), V1, "consumer-b", 30) > 0
+    time.sleep(0.3)
+    assert store.claim_analysis(f.video_id(2), V1, "consumer-b", 30) == 0.0
+    assert store.claim_analysis(f.video_id(2), V1, "consumer-a", 30) > 25
+
+
+def test_a_claim_of_zero_seconds_releases_only_ones_own_claim(store: PostgresResultStore) -> None:
+    vid = f.video_id(1)
+    assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0.0
+    assert store.claim_analysis(vid, V1, "consumer-b", 0) > 55  # not b's to release
+    assert store.claim_analysis(vid, V1, "consumer-a", 0) == 0.0  # a is done with it
+    assert store.claim_analysis(vid, V1, "consumer-b", 60) == 0.0  # no wait for b
+
+
+def test_claim_analysis_refuses_a_bad_ttl(store: PostgresResultStore) -> None:
+    for ttl in (-1, -0.001, float("nan"), float("inf"), 8 * 86400):
+        with pytest.raises(InvalidInput, match="ttl_s"):
+            store.claim_analysis(f.video_id(1), V1, "consumer-a", ttl)
+    # the function refuses it too, for callers that skip the Python check
+    payload = {"video_id": f.video_id(1), "analysis_version": V1, "owner": "x", "ttl_s": -5}
+    with pytest.raises(PermanentError, match="ttl_s"):
+        store.call("tubeq_claim_analysis", psycopg.types.json.Jsonb(payload))
+
+
+def _claim_sql(conn: psycopg.Connection[Any], owner: str, ttl_s: float = 30) -> float:
+    payload = {"video_id": f.video_id(1), "analysis_version": V1, "owner": owner, "ttl_s": ttl_s}
+    row = conn.execute(
+        "SELECT tubeq_claim_analysis(%s)", (psycopg.types.json.Jsonb(payload),)
+    ).fetchone()
+    assert row is not None
+    return float(row[0])
+
+
+def test_two_connections_racing_for_a_claim_exactly_one_wins(pg_dsn: str) -> None:  # noqa: F811
+    # deterministic interleaving: A has inserted the claim but not committed when B asks;
+    # B must wait for A, then see A's claim (newer than B's snapshot) and lose
+    with (
+        psycopg.connect(pg_dsn) as a,
+        psycopg.connect(pg_dsn, autocommit=True) as b,
+    ):
+        assert _claim_sql(a, "consumer-a") == 0.0  # inside A's open transaction
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            b_result = pool.submit(_claim_sql, b, "consumer-b")
+            time.sleep(0.3)
+            assert not b_result.done()  # B waits on A's row
+            a.commit()
+            assert 25 < b_result.result(timeout=10) <= 30
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT owner FROM claims").fetchall() == [("consumer-a",)]
+
+
+def test_many_consumers_racing_for_a_claim_exactly_one_wins(pg_dsn: str) -> None:  # noqa: F811
+    racers = 8
+    start = threading.Barrier(racers)
+    stores = [PostgresResultStore(pg_dsn, pool_size=1, timeout_s=10) for _ in range(racers)]
+
+    def race(i: int) -> float:
+        stores[i].progress()  # connect before the start line
+        start.wait(timeout=10)
+        return stores[i].claim_analysis(f.video_id(1), V1, f"consumer-{i}", 30)
+
+    try:
+        with ThreadPoolExecutor(max_workers=racers) as pool:
+            waits = list(pool.map(race, range(racers)))
+    finally:
+        for s in stores:
+            s.close()
+    assert sorted(waits)[0] == 0.0
+    assert all(w > 0 for w in sorted(waits)[1:]), waits
+    winner = f"consumer-{waits.index(0.0)}"
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT owner FROM claims").fetchall() == [(winner,)]
+
+
+def test_claims_are_for_the_service_role_only(pg_dsn: str) -> None:  # noqa: F811
+    payload = {"video_id": f.video_id(1), "analysis_version": V1, "owner": "x", "ttl_s": 5}
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        for role in ("anon", "authenticated"):
+            for query in ("SELECT * FROM claims", "SELECT tubeq_claim_analysis(%s)"):
+                with conn.transaction(force_rollback=True):
+                    conn.execute(f"SET LOCAL ROLE {role}")
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute(
+                            query, (psycopg.types.json.Jsonb(payload),) if "%s" in query else None
+                        )
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET LOCAL ROLE service_role")
+            assert _claim_sql(conn, "x") == 0.0
+            assert conn.execute("SELECT count(*) FROM claims").fetchone() == (1,)

@@ -1,5 +1,6 @@
 """SupabaseResultStore (supabase-py) against the PostgREST stub on a real PostgreSQL:
-the requests it sends, and how PostgREST's errors and timeouts are classified."""
+the requests it sends, and how PostgREST's and Supabase's gateway's errors (which may have
+no error code: then only the HTTP status tells) and timeouts are classified."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pydantic import SecretStr
 from shared.adapters.supabase_results import SupabaseResultStore
 from shared.errors import (
     ConfigError,
+    InvalidInput,
     PermanentError,
+    RateLimited,
     TransientError,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -20,7 +23,13 @@ from shared.errors import (
 from shared.settings import Settings
 from tests.support import factories as f
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
-from tests.support.postgrest_stub import Fault, PostgrestStub, anon_key, service_role_key
+from tests.support.postgrest_stub import (
+    Fault,
+    PostgrestStub,
+    anon_key,
+    make_jwt,
+    service_role_key,
+)
 
 pytestmark = pytest.mark.services
 V1 = "gemini:test-model:p1"
@@ -70,26 +79,95 @@ def test_readers_send_named_arguments(stub: PostgrestStub, store: SupabaseResult
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
-def test_4xx_is_permanent(stub: PostgrestStub, store: SupabaseResultStore, status: int) -> None:
-    body = {"code": "PGRST100", "message": "bad request", "details": None, "hint": None}
-    if status == 400:
-        body["code"] = "22023"
+@pytest.mark.parametrize("code", ["PGRST100", "22023", None])
+def test_4xx_is_permanent(
+    stub: PostgrestStub, store: SupabaseResultStore, status: int, code: str | None
+) -> None:
+    # None: a body without a code, as Supabase's gateway sends: the status must decide
+    body = {"message": "bad request", "hint": None} | ({"code": code} if code else {})
     stub.inject(Fault(status=status, body=body))
-    with pytest.raises(PermanentError):
+    with pytest.raises(PermanentError) as info:
         store.record_failure(f.failure(n=1))
+    assert f"HTTP {status}" in info.value.message
+    if status in (401, 403):
+        assert "TUBEQ_SUPABASE_SERVICE_ROLE_KEY" in info.value.message
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(500, "XX000"), (503, "PGRST000"), (500, "57014"), (502, None)]
+    ("status", "code"),
+    [
+        (500, "XX000"),
+        (503, "PGRST000"),
+        (500, "57014"),
+        (502, None),
+        (503, "no-code"),  # the gateway's JSON without a code
+        (504, "PGRST100"),  # a code that reads as a 4xx: the real status wins
+    ],
 )
 def test_5xx_is_transient(
     stub: PostgrestStub, store: SupabaseResultStore, status: int, code: str | None
 ) -> None:
-    body = {"code": code, "message": "server trouble", "details": None, "hint": None}
+    body: dict[str, object] = {"message": "server trouble", "details": None, "hint": None}
+    if code and code != "no-code":
+        body["code"] = code
     html = "<html><body>502 Bad Gateway</body></html>"
     stub.inject(Fault(status=status, body=body if code else html))
     with pytest.raises(TransientError):
         store.record_success(f.result(n=1))
+
+
+def test_a_wrong_key_is_permanent_and_names_the_setting(pg_dsn: str) -> None:  # noqa: F811
+    wrong = make_jwt("service_role").rsplit(".", 1)[0] + ".d3JvbmctcHJvamVjdA"
+    with PostgrestStub(pg_dsn, api_keys=frozenset({service_role_key(), anon_key()})) as gw:
+        s = SupabaseResultStore(gw.url, wrong, timeout_s=5)
+        try:
+            with pytest.raises(UpstreamRejected) as info:
+                s.record_success(f.result(n=1))
+        finally:
+            s.close()
+        assert len(gw.requests) == 1  # refused by the gateway, before PostgREST
+    message = info.value.message
+    assert "HTTP 401" in message and "Invalid API key" in message
+    assert "TUBEQ_SUPABASE_SERVICE_ROLE_KEY" in message
+    assert wrong not in message and wrong not in str(info.value)
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [("7", 7.0), (None, None)])
+def test_a_429_without_a_code_is_rate_limited_with_its_retry_after(
+    stub: PostgrestStub,
+    store: SupabaseResultStore,
+    retry_after: str | None,
+    expected: float | None,
+) -> None:
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    stub.inject(Fault(status=429, body={"message": "API rate limit exceeded"}, headers=headers))
+    with pytest.raises(RateLimited) as info:
+        store.record_success(f.result(n=1))
+    assert info.value.retry_after == expected
+    store.record_success(f.result(n=1))  # the next call is not haunted by the last status
+    assert store.is_done(f.video_id(1), V1)
+
+
+def test_claim_analysis_is_one_rpc(stub: PostgrestStub, store: SupabaseResultStore) -> None:
+    assert store.claim_analysis(f.video_id(1), V1, "consumer-a", 60) == 0.0
+    waited = store.claim_analysis(f.video_id(1), V1, "consumer-b", 60)
+    assert 55 < waited <= 60
+    assert store.claim_analysis(f.video_id(1), V1, "consumer-a", 60) == 0.0  # renewed
+    first = stub.requests[0]
+    assert (first.path, first.body) == (
+        "/rest/v1/rpc/tubeq_claim_analysis",
+        {
+            "payload": {
+                "video_id": f.video_id(1),
+                "analysis_version": V1,
+                "owner": "consumer-a",
+                "ttl_s": 60,
+            }
+        },
+    )
+    with pytest.raises(InvalidInput, match="ttl_s"):
+        store.claim_analysis(f.video_id(1), V1, "consumer-a", -1)
+    assert len(stub.requests) == 3
 
 
 def test_a_slow_reply_times_out_as_transient(stub: PostgrestStub) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shared.migrations import connect, migrate
+from shared.migrations import connect, load_migrations, migrate
 from tests.support.services import free_port, unavailable
 
 TEMPLATE_DB = "tubeq_template"
@@ -135,8 +135,11 @@ class PgCluster:
         with psycopg.connect(self.dsn(), autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
         conn = connect(self.dsn(TEMPLATE_DB))
+        # TUBEQ_TEST_SQL_DIR: build the template from other migration files (e.g. an older
+        # revision's sql/, to show that a new test fails without the fix)
+        other = os.environ.get("TUBEQ_TEST_SQL_DIR")
         try:
-            migrate(conn)
+            migrate(conn, load_migrations(Path(other)) if other else None)
         finally:
             conn.close()
 

@@ -11,10 +11,14 @@ PostgREST itself is not installable here. This stub answers what supabase-py sen
 * replies as PostgREST does: the function's value as JSON (200), 204 for ``void``, an
   array of rows for set-returning functions, and errors as PostgREST's error JSON
   (``code``/``message``/``details``/``hint``) with the HTTP status PostgREST gives that
-  SQLSTATE (its documented table, kept here independent of tubeq's classifier).
+  SQLSTATE (its documented table, kept here independent of tubeq's classifier);
+* in front of it, like Supabase's API gateway: with ``api_keys`` given, an ``apikey`` not
+  among them gets 401 ``{"message": "Invalid API key", "hint": …}``, a body with NO
+  PostgREST code (so only the HTTP status tells what happened).
 
 Each request is recorded (method, path, headers, JSON body) for the tests to check, and
-faults can be queued: a status with an error body, or a slow reply to trip a timeout.
+faults can be queued: a status with an error body and headers (e.g. the gateway's 429 with
+Retry-After and no code), or a slow reply to trip a timeout.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ class Fault:
     #: a dict is sent as PostgREST's JSON error; a str as an HTML page (a proxy's error)
     body: dict[str, Any] | str | None = None
     delay_s: float = 0.0
+    #: extra reply headers, e.g. {"Retry-After": "7"}
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,9 +97,18 @@ def _postgrest_status(sqlstate: str, role: str) -> int:
     return _STATUS_BY_CODE.get(sqlstate) or _STATUS_BY_CLASS.get(sqlstate[:2], 400)
 
 
+#: what Supabase's gateway (Kong) answers to an unknown apikey, before PostgREST sees it
+INVALID_KEY_BODY = {
+    "message": "Invalid API key",
+    "hint": "Double check your Supabase `anon` or `service_role` API key.",
+}
+
+
 @dataclass
 class PostgrestStub:
     dsn: str
+    #: the project's keys; None accepts any apikey (the role then comes from the JWT)
+    api_keys: frozenset[str] | None = None
     requests: list[Recorded] = field(default_factory=list)
     _faults: deque[Fault] = field(default_factory=deque)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -266,6 +281,8 @@ def _answer(stub: PostgrestStub, path: str, headers: dict[str, str], body: Any) 
         return 404, _error("PGRST125", "Invalid path specified in request URL")
     if "apikey" not in headers:
         return 401, {"message": "No API key found in request", "hint": None}
+    if stub.api_keys is not None and headers["apikey"] not in stub.api_keys:
+        return 401, dict(INVALID_KEY_BODY)
     role = _role_from(headers)
     if role is None:
         return 401, _error("PGRST301", "JWSError JWSInvalidSignature")
@@ -295,11 +312,11 @@ def _handler_for(stub: PostgrestStub) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.delay_s:
                 stub.wait(fault.delay_s)
             if fault is not None and fault.status is not None:
-                self._reply(fault.status, fault.body)
+                self._reply(fault.status, fault.body, fault.headers)
                 return
             self._reply(*_answer(stub, self.path, headers, body))
 
-        def _reply(self, status: int, body: Any) -> None:
+        def _reply(self, status: int, body: Any, extra: dict[str, str] | None = None) -> None:
             is_html = isinstance(body, str)
             if status == 204:
                 payload = b""
@@ -311,6 +328,8 @@ def _handler_for(stub: PostgrestStub) -> type[BaseHTTPRequestHandler]:
                     kind = "text/html" if is_html else "application/json"
                     self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in (extra or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):

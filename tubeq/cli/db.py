@@ -21,8 +21,12 @@ DsnOption = Annotated[
     str | None,
     typer.Option(
         "--dsn",
-        help="Postgres DSN (default: TUBEQ_DATABASE_URL). On Supabase use the direct or "
-        "session-pooler connection string of the project.",
+        help="Postgres DSN (default: TUBEQ_DATABASE_URL). On Supabase use the SESSION "
+        "pooler string (Connect → Session pooler: port 5432 on "
+        "aws-0-<region>.pooler.supabase.com, user postgres.<project-ref>; works over "
+        "IPv4). The transaction pooler (port 6543) is for TUBEQ_DATABASE_URL at run time; "
+        "the direct db.<project-ref>.supabase.co host is IPv6-only unless the project has "
+        "the IPv4 add-on. See sql/README.md.",
         show_default=False,
     ),
 ]
