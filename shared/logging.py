@@ -18,13 +18,21 @@ import structlog
 
 # A key is secret when its last word says so: `api_key`, `cf_api_token`, `password`, but not
 # `prompt_tokens` (a count) or `artifact_key` (a path, listed as safe below).
+# Header spellings too: `apikey` (Supabase), `x-goog-api-key`, `X-Api-Key`.
 _SECRET_KEYS = re.compile(
-    r"(?:^|_)(?:key|token|secret|password|passwd|authorization|dsn|cookie|credentials?)$", re.I
+    r"(?:^|[_-])(?:key|apikey|token|secret|password|passwd|authorization|dsn|cookie"
+    r"|credentials?)$",
+    re.I,
 )
 _SECRET_PATTERNS = [
     # scheme://user:password@host → scheme://user:***@host
     (re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)", re.I), r"\g<pre>***"),
     (re.compile(r"(?P<pre>bearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\g<pre>***"),
+    # keyword DSNs and config dumps: password=… / secret: …
+    (
+        re.compile(r"(?P<pre>\b(?:password|passwd|secret|api_?key)\s*[=:]\s*)[^\s&;,'\"]+", re.I),
+        r"\g<pre>***",
+    ),
     (
         re.compile(r"(?P<pre>[?&](?:key|api_key|token|signature|X-Amz-Signature)=)[^&\s]+", re.I),
         r"\g<pre>***",
@@ -81,21 +89,21 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
     """Set up structlog (and the stdlib root logger, for libraries) once per process."""
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
-    shared: list[Any] = [
+    pre: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact_processor,
     ]
+    post: list[Any] = [redact_processor]
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer]
-        if use_json
-        else [*shared, renderer],
+        # Tracebacks become text before redaction, so a secret inside an exception's
+        # message (a DSN, a URL with ?key=) is masked like any other field.
+        processors=[*pre, structlog.processors.format_exc_info, *post, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(out) if stream else _stderr_logger_factory,
         cache_logger_on_first_use=False,

@@ -49,3 +49,27 @@ def test_counts_named_tokens_are_not_secrets() -> None:
     line = _log_line(prompt_tokens=1200, output_tokens=300, cf_api_token="cf-secret")
     assert line["prompt_tokens"] == 1200 and line["output_tokens"] == 300
     assert line["cf_api_token"] == "***"
+
+
+def test_secrets_inside_exceptions_are_masked() -> None:
+    for fmt in ("json", "console"):
+        out = io.StringIO()
+        configure_logging("INFO", fmt, stream=out)
+        try:
+            raise ConnectionError("cannot reach https://user:S3CRET@db.example/x?key=AIzaLEAK")
+        except ConnectionError:
+            get_logger("t").exception("call.failed")
+        text = out.getvalue()
+        assert "S3CRET" not in text and "AIzaLEAK" not in text, fmt
+        assert "ConnectionError" in text
+
+
+def test_header_spellings_and_keyword_dsns_are_masked() -> None:
+    line = _log_line(
+        headers={"apikey": "sb-1", "x-goog-api-key": "g-2", "X-Api-Key": "x-3"},
+        dsn_text="host=db port=5432 password=hunter2 user=app",
+    )
+    text = json.dumps(line)
+    for secret in ("sb-1", "g-2", "x-3", "hunter2"):
+        assert secret not in text
+    assert "user=app" in text
