@@ -12,12 +12,14 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, TubeqError
+from shared.logging import get_logger
 from shared.models import VideoJob, VideoMeta
 from shared.ports import Queue, ResultReader
 from shared.video_ids import parse_video_ref
 
 _COMMENT = re.compile(r"\s#")
+log = get_logger("tubeq.enqueue")
 
 
 class Rejected(BaseModel):
@@ -83,6 +85,11 @@ def enqueue_refs(
         for v in parsed.video_ids
     ]
     queue.send(jobs)
+    # Sent first: a backfill skips videos marked queued, so a mark without a send could
+    # lose them. Once sent, a failure to mark is only a stale state, not a failed enqueue.
     if reader is not None:
-        reader.mark_queued(jobs)
+        try:
+            reader.mark_queued(jobs)
+        except TubeqError as exc:
+            log.warning("enqueue.not_marked", videos=len(jobs), error=exc.message)
     return EnqueueReport(accepted=parsed.video_ids, rejected=parsed.rejected)

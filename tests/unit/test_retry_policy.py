@@ -72,3 +72,5 @@ def test_sqlite_errors_are_classified() -> None:
     except sqlite3.OperationalError as exc:
         assert isinstance(classify(exc), ConfigError)
         assert "TUBEQ_DATA_DIR" in str(classify(exc))
+    else:
+        raise AssertionError("opening a file in a missing folder should have failed")
