@@ -6,23 +6,35 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# Reinstall when pyproject.toml changes (hashed with Python: no sha1sum on macOS).
+HASH := $(shell $(PYTHON) -c 'import hashlib; print(hashlib.sha1(open("pyproject.toml", "rb").read()).hexdigest()[:12])')
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+STAMP := $(VENV)/.installed-dev-$(HASH)
 
 .PHONY: help install demo test test-fast check lint typecheck format bench services all clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tubeq needs Python 3.11+: set PYTHON=python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@touch $@
+
+# tubeq alone: enough for the demo
+$(RUN_STAMP): pyproject.toml | $(VENV)/.created
+	$(PY) -m pip install --quiet -e .
+	@rm -f $(VENV)/.installed-run-* && touch $@
+
+# tubeq with its test and lint tools
+$(STAMP): pyproject.toml | $(VENV)/.created
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@rm -f $(VENV)/.installed-* && touch $@
+	@rm -f $(VENV)/.installed-* && touch $@ $(RUN_STAMP)
 
 install: $(STAMP)  ## create .venv and install tubeq with its dev tools
 
-demo: $(STAMP)  ## run the whole pipeline on the bundled samples, offline
+demo: $(RUN_STAMP)  ## run the whole pipeline on the bundled samples, offline
 	$(BIN)/tubeq demo
 
 services:  ## install the local servers the integration tests start (PostgreSQL 15)

@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# Makes sure the servers the integration tests start are installed (they start and stop
-# them themselves). PostgreSQL 15 comes from Debian's packages; S3 servers (moto,
-# SeaweedFS) come from PyPI through pyproject's dev extras.
-set -euo pipefail
+# Makes sure the servers the integration tests start are installed (the tests start and
+# stop them themselves). PostgreSQL (15 or newer) comes from the system's packages; the S3
+# servers (moto, SeaweedFS) come from PyPI through pyproject's dev extras.
+#
+# Never fails `make test` by itself: if PostgreSQL cannot be installed, the Postgres tests
+# skip with a clear reason (or fail, under TUBEQ_REQUIRE_SERVICES=1 as in CI).
+set -uo pipefail
 
-PG_BIN=/usr/lib/postgresql/15/bin
-if [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/postgres" ]]; then
-  exit 0
-fi
-if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  echo "installing PostgreSQL 15 server binaries (apt-get install postgresql-15)…"
+have_pg() {
+  local dir
+  for dir in "${TUBEQ_PG_BIN:-}" /usr/lib/postgresql/*/bin /usr/local/pgsql/bin \
+             "$(command -v pg_config >/dev/null 2>&1 && pg_config --bindir)"; do
+    [[ -n "$dir" && -x "$dir/initdb" && -x "$dir/pg_ctl" ]] && return 0
+  done
+  return 1
+}
+
+have_pg && exit 0
+
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing the PostgreSQL server binaries (apt-get install postgresql)…"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
-  # The package starts a cluster of its own; the tests run their own throwaway one.
-  (command -v pg_ctlcluster >/dev/null && pg_ctlcluster 15 main stop) 2>/dev/null || true
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; then
+    # The package may start a cluster of its own; the tests run their own throwaway one.
+    (command -v pg_ctlcluster >/dev/null && pg_ctlcluster --help >/dev/null 2>&1 &&
+      for v in /etc/postgresql/*/main; do pg_ctlcluster "$(basename "$(dirname "$v")")" main stop; done) \
+      >/dev/null 2>&1 || true
+    have_pg && exit 0
+  fi
+  echo "warning: could not install PostgreSQL; the Postgres tests will skip" >&2
 else
-  echo "PostgreSQL 15 server binaries not found in $PG_BIN and not root:" >&2
-  echo "  install them (sudo apt-get install postgresql-15); the Postgres tests skip until then" >&2
+  echo "warning: no PostgreSQL server binaries found (initdb, pg_ctl) and cannot install them" >&2
+  echo "  (install your system's postgresql package, or set TUBEQ_PG_BIN to its bin folder);" >&2
+  echo "  the Postgres tests will skip" >&2
 fi
+exit 0
