@@ -40,6 +40,7 @@ from typing import Any, Self
 import structlog
 from pydantic import ValidationError
 
+from shared.adapters.sqlite_wal import enable_wal
 from shared.classify import classify
 from shared.errors import InvalidInput, TubeqError
 from shared.models import DeadLetter, Delivery, QueueStats, VideoJob
@@ -172,14 +173,7 @@ class SqliteQueue:
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Switching to WAL needs a moment of exclusive access; racing openers may see BUSY.
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError as exc:
-                if attempt == 49 or exc.sqlite_errorname not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
-                    raise
-                time.sleep(0.05)
+        enable_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives process crashes
         return conn
 

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from shared.adapters.sqlite_wal import enable_wal
 from shared.classify import classify
 from shared.errors import ConfigError, InvalidInput
 from shared.models import (
@@ -286,7 +287,7 @@ class SqliteResultStore:
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            enable_wal(self._db)
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             with self._write() as db:
