@@ -24,14 +24,14 @@ def _open(path: str, kind: str, out: mp.Queue) -> None:  # type: ignore[type-arg
 
 
 def test_racing_openers_all_succeed(tmp_path: Path) -> None:
-    ctx = mp.get_context("fork")
-    for round_, kind in enumerate(["results", "queue", "results", "queue"]):
+    ctx = mp.get_context("spawn")  # fork from a threaded pytest is unsafe
+    for round_, kind in enumerate(["results", "queue"]):
         path = str(tmp_path / f"{kind}-{round_}.sqlite3")
         out = ctx.Queue()
-        procs = [ctx.Process(target=_open, args=(path, kind, out)) for _ in range(8)]
+        procs = [ctx.Process(target=_open, args=(path, kind, out)) for _ in range(6)]
         for p in procs:
             p.start()
         for p in procs:
             p.join(30)
         results = [out.get(timeout=5) for _ in procs]
-        assert results == ["ok"] * 8, results
+        assert results == ["ok"] * 6, results
