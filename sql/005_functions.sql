@@ -412,6 +412,12 @@ begin
             added := added + 1;
         end if;
         perform tubeq__merge_video(vid, job -> 'meta', 'queued', now());
+        -- enqueued again: a failed video will be tried again; a done one only if forced
+        update videos
+           set state = 'queued', updated_at = now()
+         where video_id = vid
+           and (state in ('failed', 'dead', 'retrying')
+                or (state = 'done' and coalesce((job ->> 'force')::boolean, false)));
         update videos
            set queued_at = coalesce((job ->> 'requested_at')::timestamptz, now()),
                source = coalesce(job ->> 'source', source)

@@ -169,6 +169,11 @@ class SQL:
         published_at = COALESCE(excluded.published_at, videos.published_at),
         duration_s = COALESCE(excluded.duration_s, videos.duration_s)
     """
+    # Enqueued again: a failed video will be tried again; a done one only if forced.
+    REQUEUE = """
+    UPDATE videos SET state = 'queued', updated_at = ?
+    WHERE video_id = ? AND (state IN ('failed', 'dead', 'retrying') OR (state = 'done' AND ?))
+    """
     INSERT_VIDEO_IF_MISSING = """
     INSERT INTO videos (video_id, state, created_at, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (video_id) DO NOTHING
@@ -395,10 +400,12 @@ class SqliteResultStore:
     def mark_queued(self, jobs: Sequence[VideoJob]) -> None:
         with self._write() as db:
             for job in jobs:
-                # state 'queued' only for new videos: _upsert_meta never changes a state
+                # _upsert_meta sets 'queued' only for new videos; REQUEUE handles known ones
+                now = _now()
                 self._upsert_meta(
-                    db, job.meta or VideoMeta(video_id=job.video_id), state="queued", at=_now()
+                    db, job.meta or VideoMeta(video_id=job.video_id), state="queued", at=now
                 )
+                db.execute(SQL.REQUEUE, (now, job.video_id, job.force))
 
     def done_ids(self, video_ids: Sequence[str], analysis_version: str) -> set[str]:
         ids = list(dict.fromkeys(video_ids))

@@ -250,9 +250,11 @@ class ResultStoreContract:
 
     # ---- queued -------------------------------------------------------------------------
 
-    def test_mark_queued_only_marks_new_videos(
+    def test_mark_queued_marks_new_and_failed_videos_not_done_ones(
         self, store: ResultBackend, count_rows: CountRows
     ) -> None:
+        """Enqueued again, a failed video is queued (it will be tried again); a done one
+        stays done (the consumer will skip it) unless the job forces a new analysis."""
         done, failed, new = f.video_id(1), f.video_id(2), f.video_id(3)
         store.record_success(f.result(done))
         store.record_failure(f.failure(failed, state=VideoState.FAILED))
@@ -267,12 +269,16 @@ class ResultStoreContract:
             status = store.get_video(vid)
             assert status is not None
             states[vid] = status.state
-        assert states == {done: "done", failed: "failed", new: "queued"}
+        assert states == {done: "done", failed: "queued", new: "queued"}
         new_status = store.get_video(new)
         assert new_status is not None
         assert new_status.meta is not None
         assert new_status.meta.title == f.meta(new, n=3).title
         assert count_rows("videos") == 3
+
+        store.mark_queued([VideoJob(video_id=done, force=True)])
+        forced = store.get_video(done)
+        assert forced is not None and forced.state == "queued"
 
     # ---- progress and channels -----------------------------------------------------------
 
