@@ -1,9 +1,13 @@
 """The HTTP API: ``create_app(settings, queue, reader, artifacts)`` → a FastAPI app.
 
-Endpoints are plain ``def`` on purpose: the adapters are synchronous (SQLite, httpx, boto3),
-so FastAPI runs each request in its threadpool and the event loop is never blocked. (On a
-Python Worker the runtime runs them inline: Pyodide has no threads, and the queue binding
-is awaited through ``pyodide.ffi.run_sync``; see ``producer.worker``.)
+Endpoints are ``async def`` and reach every adapter through ``producer.api.offload.call``:
+a sync adapter (SQLite, psycopg, boto3, sync httpx) runs in a worker thread under CPython,
+so ``tubeq serve`` never blocks its event loop; an async one (the Worker's queue binding and
+its async backfill) is awaited; on Pyodide, which cannot start threads, a sync call runs
+inline. FastAPI's own threadpool is never needed, so the same app runs on a Python Worker.
+
+``reader`` and ``artifacts`` may be None (the Worker, which only enqueues): the read
+endpoints then answer 501 and say where reads are served.
 
 Everything under ``/v1`` needs a bearer key (``producer.api.auth``); ``/healthz`` and the
 OpenAPI docs (``/docs``, ``/openapi.json``) do not.
@@ -11,10 +15,10 @@ OpenAPI docs (``/docs``, ``/openapi.json``) do not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import structlog
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, status
@@ -23,7 +27,9 @@ from fastapi.middleware.cors import CORSMiddleware
 import producer.backfill as backfill_module
 from producer.api import errors
 from producer.api.auth import KeyChecker, require_key
+from producer.api.dead_letters import list_dead_letters
 from producer.api.middleware import BodyLimit, LastResort
+from producer.api.offload import call
 from producer.api.schemas import (
     ArtifactLink,
     ChannelRequest,
@@ -42,27 +48,50 @@ from producer.api.schemas import (
     VideoResponse,
     VideosRequest,
 )
-from producer.enqueue import enqueue_refs, parse_refs
+from producer.enqueue import parse_refs
 from producer.youtube_data_api import parse_listing_ref
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
-from shared.models import VideoStatus
-from shared.ports import ArtifactStore, Queue, ResultReader
+from shared.models import DeadLetter, QueueStats, VideoJob, VideoStatus
+from shared.ports import ArtifactStore, ResultReader
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
 
 log = structlog.get_logger(__name__)
 
 API_VERSION = "1"
-Backfill = Callable[..., backfill_module.BackfillReport]
+#: the sync ``producer.backfill.backfill`` or an async twin (the Worker's) with its signature
+Backfill = Callable[..., backfill_module.BackfillReport | Awaitable[backfill_module.BackfillReport]]
+READS_ELSEWHERE = (
+    "this API is the Cloudflare Worker, which only enqueues: {what} is served by "
+    "`tubeq serve` running next to the consumers (or read Supabase directly); see "
+    "docs/deploy.md, 'What runs where'"
+)
+
+
+class ApiQueue(Protocol):
+    """What the API needs of a queue: the ``Queue`` port, or the Worker's async sender."""
+
+    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int | Awaitable[int]: ...
+
+    def stats(self) -> QueueStats: ...
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def redrive(self, message_ids: Sequence[str] | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
 class _Deps:
     settings: Settings
-    queue: Queue
-    reader: ResultReader
-    artifacts: ArtifactStore
+    queue: ApiQueue
+    reader: ResultReader | None
+    artifacts: ArtifactStore | None
     run_backfill: Backfill
+
+    def need_reader(self, what: str) -> ResultReader:
+        if self.reader is None:
+            raise errors.NotServedHere(READS_ELSEWHERE.format(what=what))
+        return self.reader
 
 
 def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -75,9 +104,9 @@ _BODY_ERRORS = _doc(400, 413, 422)
 
 def create_app(
     settings: Settings,
-    queue: Queue,
-    reader: ResultReader,
-    artifacts: ArtifactStore,
+    queue: ApiQueue,
+    reader: ResultReader | None,
+    artifacts: ArtifactStore | None,
     *,
     insecure_no_auth: bool = False,
     backfill: Backfill | None = None,
@@ -103,7 +132,7 @@ def create_app(
     errors.install(app)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
-    def healthz() -> Health:
+    async def healthz() -> Health:
         """Liveness: the process answers. Needs no key."""
         return Health(status="ok")
 
@@ -135,7 +164,7 @@ def _jobs_routes(v1: APIRouter, deps: _Deps) -> None:
         responses={**_BODY_ERRORS, **_doc(502, 503)},
         tags=["jobs"],
     )
-    def post_jobs(
+    async def post_jobs(
         body: Annotated[VideosRequest | ChannelRequest | PlaylistRequest, Body()],
     ) -> JobsResponse:
         """Enqueue videos (ids or URLs), or backfill a channel or playlist.
@@ -144,21 +173,24 @@ def _jobs_routes(v1: APIRouter, deps: _Deps) -> None:
         reason; when none is valid the answer is 422 with the same list.
         """
         if isinstance(body, VideosRequest):
-            return _enqueue_videos(deps, body)
-        return _backfill(deps, body)
+            return await _enqueue_videos(deps, body)
+        return await _backfill(deps, body)
 
 
-def _enqueue_videos(deps: _Deps, body: VideosRequest) -> JobsResponse:
+async def _enqueue_videos(deps: _Deps, body: VideosRequest) -> JobsResponse:
     parsed = parse_refs(body.videos)
     rejected = [RejectedInput(input=r.input, reason=r.reason) for r in parsed.rejected]
     if not parsed.video_ids:
         raise errors.NothingValid(rejected)
-    report = enqueue_refs(deps.queue, deps.reader, body.videos, source="api", force=body.force)
-    log.info("api.enqueued", accepted=len(report.accepted), rejected=len(rejected))
-    return JobsResponse(accepted=report.accepted, rejected=rejected)
+    jobs = [VideoJob(video_id=v, force=body.force, source="api") for v in parsed.video_ids]
+    await call(deps.queue.send, jobs)
+    if deps.reader is not None:  # the Worker has none; the consumer records the state
+        await call(deps.reader.mark_queued, jobs)
+    log.info("api.enqueued", accepted=len(jobs), rejected=len(rejected))
+    return JobsResponse(accepted=parsed.video_ids, rejected=rejected)
 
 
-def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> JobsResponse:
+async def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> JobsResponse:
     if isinstance(body, ChannelRequest):
         ref, kind, other = body.channel, "channel", "playlist"
     else:
@@ -166,7 +198,8 @@ def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> JobsRespon
     listing = parse_listing_ref(ref)
     if (listing.kind == "playlist") != (kind == "playlist"):
         raise InvalidInput(f"{ref!r} names a {other}, not a {kind}: send it as {other!r}")
-    result = deps.run_backfill(
+    result = await call(
+        deps.run_backfill,
         deps.settings,
         deps.queue,
         deps.reader,
@@ -181,16 +214,17 @@ def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> JobsRespon
 
 
 def _status_routes(v1: APIRouter, deps: _Deps) -> None:
-    @v1.get("/progress", response_model=ProgressResponse, responses=_doc(503), tags=["status"])
-    def get_progress() -> ProgressResponse:
+    @v1.get("/progress", response_model=ProgressResponse, responses=_doc(501, 503), tags=["status"])
+    async def get_progress() -> ProgressResponse:
         """Videos per state, tokens and cost so far, and the queue's backlog."""
-        progress = deps.reader.progress()
+        reader = deps.need_reader("GET /v1/progress")
+        progress = await call(reader.progress)
         try:
-            stats = deps.queue.stats()
+            stats = await call(deps.queue.stats)
         except TubeqError as exc:
             if exc.code != errors.NOT_SUPPORTED:
                 raise
-            # a Worker without the Queues REST secrets: the counts still help
+            # a queue that cannot count: the counts still help
             return ProgressResponse(progress=progress, queue=None)
         queue = QueueStatsOut(
             ready=stats.ready,
@@ -204,10 +238,10 @@ def _status_routes(v1: APIRouter, deps: _Deps) -> None:
     @v1.get(
         "/videos/{video_id}",
         response_model=VideoResponse,
-        responses=_doc(400, 404, 422, 503),
+        responses=_doc(400, 404, 422, 501, 503),
         tags=["status"],
     )
-    def get_video(
+    async def get_video(
         video_id: Annotated[
             str, Path(max_length=2_000, description="An 11-character video id (or a URL).")
         ],
@@ -215,13 +249,17 @@ def _status_routes(v1: APIRouter, deps: _Deps) -> None:
     ) -> VideoResponse:
         """One video: its state, its analysis and presigned links to its artifacts."""
         vid = parse_video_ref(video_id)  # InvalidInput → 400 saying what is wrong with it
-        found = deps.reader.get_video(vid)
+        reader = deps.need_reader("GET /v1/videos/{id}")
+        if deps.artifacts is None:
+            raise errors.NotServedHere(READS_ELSEWHERE.format(what="GET /v1/videos/{id}"))
+        found = await call(reader.get_video, vid)
         if found is None:
             raise errors.VideoNotFound(
                 f"video {vid} is unknown here: enqueue it first (POST /v1/jobs)"
             )
         lifetime = timedelta(seconds=query.expires_in or deps.settings.presign_expiry_s)
-        return VideoResponse(video=found, links=_links(deps.artifacts, found, lifetime))
+        links = await call(_links, deps.artifacts, found, lifetime)
+        return VideoResponse(video=found, links=links)
 
 
 def _links(artifacts: ArtifactStore, found: VideoStatus, lifetime: timedelta) -> list[ArtifactLink]:
@@ -249,11 +287,16 @@ def _links(artifacts: ArtifactStore, found: VideoStatus, lifetime: timedelta) ->
 
 def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
     @v1.get("/dlq", response_model=DeadLettersResponse, responses=_doc(422, 501, 503), tags=["dlq"])
-    def list_dead_letters(
+    async def get_dead_letters(
         query: Annotated[DeadLettersQuery, Query()],
     ) -> DeadLettersResponse:
-        """Messages that ran out of retries, with their last error."""
-        return DeadLettersResponse(dead_letters=deps.queue.dead_letters(query.limit))
+        """Jobs that ran out of retries, with their last error.
+
+        On Cloudflare the dead-letter queue cannot be listed without costing its messages
+        an attempt, so dead videos are read from the result store (``source: results``);
+        ``peek=true`` lists the queue itself, at that cost.
+        """
+        return await list_dead_letters(deps.queue, deps.reader, query.limit, peek=query.peek)
 
     @v1.post(
         "/dlq/redrive",
@@ -261,7 +304,7 @@ def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
         responses={**_BODY_ERRORS, **_doc(501, 503)},
         tags=["dlq"],
     )
-    def redrive(body: RedriveRequest) -> RedriveResponse:
+    async def redrive(body: RedriveRequest) -> RedriveResponse:
         """Put dead letters back on the queue with fresh attempts: all, or these ids."""
         if body.all == bool(body.message_ids):
             raise InvalidInput(
@@ -269,6 +312,6 @@ def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
                 "not both and not neither"
             )
         ids = None if body.all else body.message_ids
-        moved = deps.queue.redrive(ids)
+        moved = await call(deps.queue.redrive, ids)
         log.info("api.redrive", moved=moved)
         return RedriveResponse(redriven=moved, requested=None if ids is None else len(ids))

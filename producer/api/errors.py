@@ -55,6 +55,12 @@ class NothingValid(InvalidInput):
         self.rejected = rejected
 
 
+class NotServedHere(TubeqError):
+    """This deployment of the API does not serve that; the message says which one does."""
+
+    code = NOT_SUPPORTED
+
+
 class VideoNotFound(TubeqError):
     """The video is unknown here."""
 

@@ -7,7 +7,7 @@ of a request that silently does nothing.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -67,6 +67,12 @@ class DeadLettersQuery(_Request):
     """Query of ``GET /v1/dlq``; unknown parameters (a typo such as ``limt``) are a 422."""
 
     limit: int = Field(100, ge=1, le=1_000, description="At most this many.")
+    peek: bool = Field(
+        False,
+        description="On Cloudflare: list the dead-letter queue itself (pull and release). "
+        "Each peek counts one attempt on every listed message there; by default dead "
+        "videos are read from the result store instead, which costs nothing.",
+    )
 
 
 class VideoQuery(_Request):
@@ -117,8 +123,25 @@ class VideoResponse(BaseModel):
     links: list[ArtifactLink]
 
 
+class DeadVideo(BaseModel):
+    """A video whose retries ran out, as the result store recorded it."""
+
+    video_id: str
+    title: str | None
+    attempts: int
+    error_code: str | None
+    error: str | None
+    dead_since: datetime | None
+
+
 class DeadLettersResponse(BaseModel):
-    dead_letters: list[DeadLetter]
+    source: Literal["queue", "results"] = Field(
+        description="'queue': messages in the dead-letter queue (with message ids for "
+        "redrive); 'results': dead videos from the result store (Cloudflare's default)."
+    )
+    dead_letters: list[DeadLetter] = Field(description="Set when source is 'queue'.")
+    dead_videos: list[DeadVideo] = Field(description="Set when source is 'results'.")
+    note: str | None = None
 
 
 class RedriveRequest(_Request):

@@ -1,37 +1,38 @@
-"""Plain Python between the Worker entry and tubeq: settings, adapters and the app from
-the Worker's ``env``.
+"""Plain Python between the Worker entry and tubeq: settings and the app from the Worker's
+``env``.
 
 Settings: a Worker has no process environment; its vars and secrets are attributes of
 ``env``. Every ``Settings`` field is read from ``env.TUBEQ_<NAME>`` (wrangler.toml
 ``[vars]`` for plain values, ``wrangler secret put`` for secrets) and validated once per
 isolate, exactly like ``Settings.load()`` does for a process.
 
-Adapters: the queue is the ``JOBS`` producer binding (``BindingQueue``), with the REST
-adapter behind it for stats and dead letters when the Cloudflare API secrets are set; the
-result reader and artifact store come from ``shared.factory`` as configured (on Cloudflare:
-``supabase`` and ``r2``).
+What the Worker serves (see docs/deploy.md, "What runs where"): it enqueues — ``POST
+/v1/jobs`` (videos, and channel/playlist backfills through the async Data API client) and
+the cron — through the ``JOBS`` binding, awaited. It reads nothing: no result store, no
+artifact store, no Cloudflare REST calls, so it needs none of psycopg, boto3, supabase,
+google-genai or youtube-transcript-api, and only ``httpx.AsyncClient`` for HTTP (the one
+client the Workers runtime patches onto ``fetch``). The read endpoints answer 501 and point
+to ``tubeq serve``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 
 from producer.api import create_app
-from producer.worker.binding_queue import BindingQueue, pyodide_run_sync, pyodide_to_js
+from producer.worker.backfill import backfill_on_worker
+from producer.worker.binding_queue import BindingQueue, pyodide_to_js
 from producer.worker.watch import ChannelPoll, poll_watched_channels
-from shared import factory
 from shared.errors import ConfigError
-from shared.ports import ArtifactStore, Queue, ResultReader
 from shared.settings import Settings
 
 #: binding names; wrangler.toml must declare the same (tests/unit/test_wrangler_toml.py)
 QUEUE_BINDING = "JOBS"
 STATE_BINDING = "WATCH_STATE"
-ARTIFACTS_BINDING = "ARTIFACTS"
 ENV_PREFIX = "TUBEQ_"
 
 
@@ -44,39 +45,19 @@ def settings_from_env(env: Any) -> Settings:
     return Settings.load(**values)
 
 
-def admin_queue(settings: Settings) -> Queue | None:
-    """The REST adapter for stats and dead letters, when the Worker has its secrets."""
-    if not (settings.cf_api_token and settings.cf_account_id and settings.cf_queue_id):
-        return None
-    from shared.adapters.cloudflare_queue import CloudflareQueue
-
-    queue: Queue = CloudflareQueue.from_settings(settings)
-    return queue
-
-
 @dataclass
 class WorkerServices:
     settings: Settings
     queue: BindingQueue
-    reader: ResultReader
-    artifacts: ArtifactStore
     app: FastAPI
 
 
-def build_services(
-    env: Any,
-    *,
-    to_js: Callable[[Any], Any] = pyodide_to_js,
-    run_sync: Callable[[Awaitable[Any]], Any] = pyodide_run_sync,
-) -> WorkerServices:
+def build_services(env: Any, *, to_js: Callable[[Any], Any] = pyodide_to_js) -> WorkerServices:
     settings = settings_from_env(env)
-    binding = getattr(env, QUEUE_BINDING, None)
-    queue = BindingQueue(binding, to_js=to_js, run_sync=run_sync, admin=admin_queue(settings))
-    results = factory.build_results(settings)
-    artifacts = factory.build_artifacts(settings)
+    queue = BindingQueue(getattr(env, QUEUE_BINDING, None), to_js=to_js)
     # The Worker always demands keys: it is on the public internet.
-    app = create_app(settings, queue, results, artifacts, insecure_no_auth=False)
-    return WorkerServices(settings, queue, results, artifacts, app)
+    app = create_app(settings, queue, None, None, backfill=backfill_on_worker)
+    return WorkerServices(settings, queue, app)
 
 
 class ServicesCache:
@@ -101,6 +82,4 @@ async def run_schedule(services: WorkerServices, env: Any) -> list[ChannelPoll]:
             f"the Worker has no {STATE_BINDING} KV binding: add [[kv_namespaces]] binding = "
             f'"{STATE_BINDING}" to wrangler.toml (it remembers which uploads were seen)'
         )
-    return await poll_watched_channels(
-        services.settings, services.queue, state, reader=services.reader
-    )
+    return await poll_watched_channels(services.settings, services.queue, state)

@@ -5,9 +5,14 @@ only forwards to ``producer.worker.bridge``; tests run it in CPython with a fake
 ``workers`` module and fake bindings.
 
 - ``fetch``: the same FastAPI app as ``tubeq serve``, through the runtime's ASGI bridge,
-  with the ``JOBS`` queue binding as its queue.
+  with the ``JOBS`` queue binding (awaited) as its queue; it enqueues, and its read
+  endpoints answer 501 (reads are served by ``tubeq serve`` next to the consumers).
 - ``scheduled``: the cron trigger; polls ``TUBEQ_WATCHED_CHANNELS`` and enqueues uploads
-  newer than the watermark kept in the ``WATCH_STATE`` KV namespace.
+  not seen before (the seen set is kept in the ``WATCH_STATE`` KV namespace).
+
+Deployed with ``uv run pywrangler deploy`` from the staged Worker project that
+``python -m producer.worker.stage`` builds (its own ``pyproject.toml`` lists the few
+packages the Worker needs); see docs/deploy.md.
 """
 
 from __future__ import annotations

@@ -1,38 +1,56 @@
-"""The cron poll: enqueue the uploads of watched channels that are new since the last run.
+"""The cron poll: enqueue every upload of a watched channel not seen before.
 
-What "seen" means: per channel, a watermark in the Worker's KV namespace (binding
-``WATCH_STATE``, key ``watch:<channel id>``): the publish time of the newest upload already
-handled. A run lists the channel's uploads playlist newest first and stops at the first
-upload at or before the watermark, so each run costs one or two Data API units per channel.
+Why a window and a seen set, not a watermark: the uploads playlist is ordered by upload
+time, not by publish time. A premiere, a scheduled video or one made public days after it
+was uploaded appears *behind* newer uploads, with a publish time that may be older than the
+newest one already handled, so "stop at the first entry at or before the watermark" would
+skip it forever. Each run therefore reads a fixed window (``WINDOW_PAGES`` pages of 50, the
+newest uploads) and enqueues every dated entry in it that is not in the channel's set of
+recently seen ids.
 
-- First sight of a channel: nothing is enqueued, the newest upload becomes the watermark.
-  History is a backfill's job (``POST /v1/jobs {"channel": …}``), not the cron's.
-- The watermark moves only after the jobs were sent: a crash in between re-sends them on
-  the next run (harmless — the consumer skips finished videos), never loses them.
-- At most ``MAX_NEW_PER_RUN`` uploads per channel per run; past that a warning says to run
-  a backfill with ``since``.
+State, per channel, in the Worker's KV namespace (binding ``WATCH_STATE``, key
+``watch:<channel id>``): JSON ``{"seen": [...], "watermark": iso}`` — at most ``MAX_SEEN``
+ids, newest first (more than a window holds, so nothing in the window is ever forgotten),
+and the newest publish time handled (for people reading the state). An old state holding
+only a watermark string is read as "everything published up to it was seen".
+
+- Undated entries (private or deleted) are not marked seen: made public later, they are
+  enqueued then. Live streams and premieres not yet over are not enqueued nor marked seen
+  (no transcript yet): a later run picks them up when they end.
+- First sight of a channel: nothing is enqueued, the window is marked seen (except streams
+  and premieres not over, enqueued when they end). History is a backfill's job
+  (``POST /v1/jobs {"channel": …}``), not the cron's.
+- The state moves only after the jobs were sent: a crash in between re-sends them on the
+  next run (harmless — the consumer skips finished videos), never loses them.
 - One channel failing (a typo, a quota error) is logged and the others still run.
+
+Cost: 1 + ``WINDOW_PAGES`` Data API units per channel per run (the channel lookup and the
+window), +1 per 50 new or waiting videos: a 30-minute cron spends ~150 units a day per
+channel of the default 10,000. A channel uploading more than a window between two runs
+needs a backfill for the rest.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 
-from producer.youtube_data_api import PlaylistEntry, YouTubeDataApi, parse_listing_ref
+from producer.worker.data_api import AsyncYouTubeDataApi
+from producer.youtube_data_api import PlaylistEntry, parse_listing_ref
 from shared.errors import TubeqError
 from shared.models import VideoJob
-from shared.ports import ResultReader
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "watch:"
-MAX_NEW_PER_RUN = 200
+WINDOW_PAGES = 2
+MAX_SEEN = 500
 
 
 class WatchState(Protocol):
@@ -44,7 +62,7 @@ class WatchState(Protocol):
 
 
 class JobSender(Protocol):
-    async def send_async(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int: ...
+    async def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -56,82 +74,113 @@ class ChannelPoll:
     error: str | None = None
 
 
+@dataclass
+class ChannelState:
+    seen: list[str] = field(default_factory=list)
+    watermark: datetime | None = None
+    #: an old state that only kept a watermark: entries up to it count as seen
+    legacy: bool = False
+
+    @classmethod
+    def parse(cls, raw: object) -> ChannelState | None:
+        if not isinstance(raw, str) or not raw:
+            return None  # JS null/undefined arrive as None: first sight
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return cls(watermark=_parse_time(raw), legacy=True)
+        if not isinstance(data, dict):
+            return cls(legacy=True)
+        seen = [s for s in data.get("seen") or [] if isinstance(s, str)]
+        return cls(seen, _parse_time(data.get("watermark")))
+
+    def dump(self) -> str:
+        watermark = self.watermark.isoformat() if self.watermark else None
+        return json.dumps({"seen": self.seen, "watermark": watermark})
+
+    def was_seen(self, entry: PlaylistEntry) -> bool:
+        if entry.video_id in self.seen:
+            return True
+        if not self.legacy or self.watermark is None or entry.published_at is None:
+            return False
+        return entry.published_at <= self.watermark
+
+    def remember(self, ids: Sequence[str], newest: datetime | None) -> None:
+        fresh = [i for i in dict.fromkeys(ids) if i not in self.seen]
+        self.seen = (fresh + self.seen)[:MAX_SEEN]
+        if newest is not None and (self.watermark is None or newest > self.watermark):
+            self.watermark = newest
+        self.legacy = False
+
+
 async def poll_watched_channels(
     settings: Settings,
     queue: JobSender,
     state: WatchState,
     *,
-    reader: ResultReader | None = None,
-    api: YouTubeDataApi | None = None,
+    api: AsyncYouTubeDataApi | None = None,
 ) -> list[ChannelPoll]:
     """Poll every channel in ``settings.watched_channels``; one result per channel."""
     if not settings.watched_channels:
         return []
-    client = api or YouTubeDataApi.from_settings(settings)
+    client = api or AsyncYouTubeDataApi.from_settings(settings)
     results = []
     try:
         for ref in settings.watched_channels:
             try:
-                results.append(await _poll_channel(client, queue, state, reader, ref))
+                results.append(await _poll_channel(client, queue, state, ref))
             except TubeqError as exc:
                 log.warning("watch.channel_failed", channel=ref, code=exc.code, error=exc.message)
                 results.append(ChannelPoll(ref=ref, error=exc.message))
     finally:
         if api is None:
-            client.close()
+            await client.aclose()
     return results
 
 
+async def _window(client: AsyncYouTubeDataApi, playlist_id: str) -> list[PlaylistEntry]:
+    entries: list[PlaylistEntry] = []
+    token: str | None = None
+    for _ in range(WINDOW_PAGES):
+        page, token = await client.playlist_page(playlist_id, token)
+        entries.extend(page)
+        if token is None:
+            break
+    return [e for e in entries if e.published_at is not None]  # undated: private, deleted
+
+
 async def _poll_channel(
-    client: YouTubeDataApi,
-    queue: JobSender,
-    state: WatchState,
-    reader: ResultReader | None,
-    ref: str,
+    client: AsyncYouTubeDataApi, queue: JobSender, state: WatchState, ref: str
 ) -> ChannelPoll:
-    target = client.resolve(parse_listing_ref(ref))
+    target = await client.resolve(parse_listing_ref(ref))
     key = KEY_PREFIX + target.id
-    watermark = _parse_time(await state.get(key))
-    fresh: list[PlaylistEntry] = []
-    for entry in client.playlist_entries(target.playlist_id):
-        if entry.published_at is None:
-            continue  # private or deleted: nothing to analyse
-        if watermark is None:
-            await state.put(key, entry.published_at.isoformat())
-            log.info("watch.first_seen", channel=target.id, newest=entry.published_at)
-            return ChannelPoll(ref=ref, channel_id=target.id, first_seen=True)
-        if entry.published_at <= watermark:
-            break
-        fresh.append(entry)
-        if len(fresh) >= MAX_NEW_PER_RUN:
-            log.warning(
-                "watch.too_many_new",
-                channel=target.id,
-                limit=MAX_NEW_PER_RUN,
-                hint="run a backfill with since= for the rest",
-            )
-            break
-    if not fresh:
-        return ChannelPoll(ref=ref, channel_id=target.id)
-    metas = client.videos([e.video_id for e in fresh])
+    known = ChannelState.parse(await state.get(key))
+    current = known or ChannelState()
+    window = await _window(client, target.playlist_id)
+    newest = max((e.published_at for e in window if e.published_at), default=None)
+    candidates = [e for e in window if known is None or not current.was_seen(e)]
+    metas, pending = await client.video_listing([e.video_id for e in candidates])
+    # looked at again next run: not public any more, or a stream / premiere not over yet
+    later = {e.video_id for e in candidates if e.video_id not in metas or e.video_id in pending}
     jobs = [
         VideoJob(video_id=e.video_id, source="schedule", meta=metas[e.video_id])
-        for e in fresh
-        if e.video_id in metas  # gone private between the two calls
+        for e in candidates
+        if e.video_id not in later
     ]
-    if jobs:
-        await queue.send_async(jobs)
-        if reader is not None:
-            reader.mark_queued(jobs)
-    newest = max(e.published_at for e in fresh if e.published_at is not None)
-    await state.put(key, newest.isoformat())
-    log.info("watch.enqueued", channel=target.id, enqueued=len(jobs))
+    if jobs and known is not None:  # first sight enqueues no history
+        await queue.send(jobs)
+    current.remember([e.video_id for e in window if e.video_id not in later], newest)
+    await state.put(key, current.dump())
+    if known is None:
+        log.info("watch.first_seen", channel=target.id, marked=len(window) - len(later))
+        return ChannelPoll(ref=ref, channel_id=target.id, first_seen=True)
+    log.info("watch.enqueued", channel=target.id, enqueued=len(jobs), waiting=len(later))
     return ChannelPoll(ref=ref, channel_id=target.id, enqueued=len(jobs))
 
 
 def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
-        return None  # JS null/undefined arrive as None
+        return None
     try:
         return datetime.fromisoformat(value)
     except ValueError:

@@ -21,14 +21,20 @@ How the port maps onto Cloudflare:
   wrangler.toml decides; ``TUBEQ_MAX_RETRIES`` is informative only and should match it.
 - ``extend`` → ``False``: the pull API has no way to push a lease out (the only lever, a
   retry, gives the lease up). Choose a visibility timeout that covers the slowest video.
-- ``dead_letters`` / ``redrive`` pull from the DLQ (a second queue with its own http_pull
-  consumer). Listing releases the leases at once (retry, delay 0) so nothing is consumed —
-  but every listing adds one to those messages' attempts *in the DLQ*, and the DLQ's own
-  consumer deletes a message past its max_retries: give the DLQ consumer
-  ``max_retries = 100`` and list sparingly. A dead letter's ``attempts`` is inferred as
-  ``TUBEQ_MAX_RETRIES + 1`` (the DLQ keeps no count of the original deliveries) and its
-  ``last_error`` is None. ``redrive`` publishes first, then acks on the DLQ (at-least-once:
-  a crash between the two leaves a copy in both, never in neither).
+- Listing dead letters: Cloudflare's REST API has no non-consuming way to read a queue
+  (publish, pull and ack are all there is; the dashboard's message list is not a public
+  endpoint), and a pull-and-release counts one attempt *in the DLQ* — past the DLQ
+  consumer's ``max_retries`` Cloudflare deletes the message. So ``dead_letters()`` refuses
+  by default and says where to look instead: the result store, whose ``dead`` rows carry
+  the error and attempts (``GET /v1/dlq`` reads those). ``peek_dead_letters()`` is the
+  explicit pull-and-release peek (``GET /v1/dlq?peek=true``), for when message ids are
+  needed; ``dlq_peek=True`` makes ``dead_letters()`` peek too (the contract tests use it).
+  A peeked letter's ``attempts`` is inferred as ``TUBEQ_MAX_RETRIES + 1`` (the DLQ keeps
+  no count of the original deliveries) and its ``last_error`` is None. Dead letters also
+  expire with the DLQ's message retention period (4 days by default): redrive before.
+- ``redrive`` pulls from the DLQ, publishes first, then acks there (at-least-once: a crash
+  between the two leaves a copy in both, never in neither); letters it leaves are
+  released, which counts an attempt there like a peek.
 - ``stats`` → ``GET …/queues/{id}/metrics`` (``backlog_count``: every unacknowledged
   message — ready, delayed and in flight together, Cloudflare does not split them, so all
   of it is reported as ``ready``), falling back to the last ``message_backlog_count`` a pull
@@ -50,6 +56,15 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from shared.classify import classify
 from shared.classify.http import from_status, parse_retry_after
+from shared.cloudflare_limits import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_MESSAGES,
+    MAX_DELAY_S,
+    MAX_MESSAGE_BYTES,
+    batches,
+    check_delay,
+    check_message,
+)
 from shared.errors import (
     ConfigError,
     InvalidInput,
@@ -64,11 +79,14 @@ from shared.settings import Settings
 
 log = get_logger(__name__)
 
-# Cloudflare's documented limits (the Workers binding reports them in decimal bytes).
-MAX_BATCH_MESSAGES = 100
-MAX_BATCH_BYTES = 256_000
-MAX_MESSAGE_BYTES = 128_000
-MAX_DELAY_S = 43_200
+__all__ = [
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_MESSAGES",
+    "MAX_MESSAGE_BYTES",
+    "CloudflareQueue",
+    "DeadLetterListingRefused",
+]
+
 MAX_VISIBILITY_MS = 43_200_000
 #: listing the DLQ hides its messages only this long if the release call fails
 DLQ_PEEK_VISIBILITY_MS = 30_000
@@ -77,6 +95,13 @@ REDRIVE_VISIBILITY_MS = 300_000
 #: a queue that ignored leases would make a drain loop endless; 1,000 pulls = 100k messages
 MAX_DRAIN_PULLS = 1_000
 SERVICE = "Cloudflare Queues"
+
+
+class DeadLetterListingRefused(TubeqError):
+    """Listing Cloudflare's dead-letter queue would consume it; read the result store."""
+
+    #: the API answers this code with 501 (``producer.api.errors.NOT_SUPPORTED``)
+    code = "not_supported"
 
 
 class _CallFailedError(Exception):
@@ -92,6 +117,9 @@ class _CallFailedError(Exception):
 class CloudflareQueue:
     """A Cloudflare queue (and its dead-letter queue) through the REST API."""
 
+    #: read by the API and the CLI: listing this queue's dead letters costs them attempts
+    DEAD_LETTER_LISTING_CONSUMES = True
+
     def __init__(
         self,
         *,
@@ -105,6 +133,7 @@ class CloudflareQueue:
         http_attempts: int = 3,
         http_backoff_s: float = 0.5,
         http_max_wait_s: float = 10.0,
+        dlq_peek: bool = False,
     ) -> None:
         for name, value in (("CF_ACCOUNT_ID", account_id), ("CF_QUEUE_ID", queue_id)):
             if not value or "/" in value:
@@ -114,6 +143,7 @@ class CloudflareQueue:
         self._account_id = account_id
         self._queue_id = queue_id
         self._dlq_id = dlq_id or None
+        self._dlq_peek = dlq_peek
         #: informative only: the consumer's max_retries in wrangler.toml decides dead-lettering
         self.max_retries = max_retries
         self._attempts = max(1, http_attempts)
@@ -149,7 +179,7 @@ class CloudflareQueue:
     # ---- the port -------------------------------------------------------------------
 
     def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int:
-        delay = _check_delay(delay_s)
+        delay = check_delay(delay_s)
         # Check every job before sending any, so a bad one never leaves a half-sent batch.
         entries = [_entry(job.model_dump(mode="json"), "json", delay, job.video_id) for job in jobs]
         self._publish(self._queue_id, entries)
@@ -210,7 +240,21 @@ class CloudflareQueue:
         return QueueStats(ready=self._backlog_of(self._queue_id), dead=dead)
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        """Peek at the DLQ: pull, then release at once (adds one to their DLQ attempts)."""
+        """Refused unless built with ``dlq_peek=True``: listing costs the letters attempts."""
+        if not self._dlq_peek:
+            raise DeadLetterListingRefused(
+                "listing Cloudflare's dead-letter queue pulls and releases its messages, and "
+                "every listing counts an attempt there (past the DLQ consumer's max_retries "
+                "Cloudflare deletes them). Read dead videos from the result store instead "
+                "(GET /v1/dlq, `tubeq status`); to see message ids, peek on purpose: "
+                "GET /v1/dlq?peek=true"
+            )
+        return self.peek_dead_letters(limit)
+
+    def peek_dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Pull from the DLQ, then release at once. Each peek adds one to every listed
+        letter's attempts in the DLQ: keep its consumer's ``max_retries`` high (100) and
+        peek rarely, never from a dashboard that polls."""
         dlq = self._require_dlq()
         letters: dict[str, DeadLetter] = {}
         leases: list[str] = []
@@ -415,34 +459,16 @@ class CloudflareQueue:
 
 
 def _entry(body: Any, content_type: str, delay: int, label: str) -> tuple[dict[str, Any], int]:
-    """A publish entry and its serialised size; refuses a message over Cloudflare's 128 KB."""
-    encoded = body.encode() if isinstance(body, str) and content_type == "text" else None
-    size = len(encoded) if encoded is not None else len(json.dumps(body).encode())
-    if size > MAX_MESSAGE_BYTES:
-        raise InvalidInput(
-            f"the message for {label} is {size:,} bytes; Cloudflare Queues takes at most "
-            f"{MAX_MESSAGE_BYTES:,} bytes per message — a job carries an id and options, "
-            "never a transcript; trim its meta"
-        )
+    """A publish entry and its counted size (``shared.cloudflare_limits``)."""
+    size = check_message(body, content_type, label)
     entry: dict[str, Any] = {"body": body, "content_type": content_type}
     if delay:
         entry["delay_seconds"] = delay
-    return entry, len(json.dumps(entry).encode())
+    return entry, size
 
 
 def _chunks(entries: Sequence[tuple[dict[str, Any], int]]) -> Iterator[list[dict[str, Any]]]:
-    """Greedy chunks of ≤ 100 entries whose request body stays ≤ 256 KB."""
-    overhead = len(b'{"messages": []}')
-    chunk: list[dict[str, Any]] = []
-    size = overhead
-    for entry, entry_size in entries:
-        if chunk and (len(chunk) >= MAX_BATCH_MESSAGES or size + entry_size + 2 > MAX_BATCH_BYTES):
-            yield chunk
-            chunk, size = [], overhead
-        chunk.append(entry)
-        size += entry_size + 2  # ", " between entries
-    if chunk:
-        yield chunk
+    return batches(entries)
 
 
 def _decode_body(raw: Mapping[str, Any]) -> tuple[Any, str]:
@@ -500,12 +526,6 @@ def _cf_errors(envelope: Mapping[str, Any] | None) -> str:
         for e in errors
     ]
     return "; ".join(parts)[:500]
-
-
-def _check_delay(delay_s: int) -> int:
-    if not 0 <= delay_s <= MAX_DELAY_S:
-        raise InvalidInput(f"delay_s must be 0..{MAX_DELAY_S} seconds (12 h), got {delay_s}")
-    return int(delay_s)
 
 
 def _from_ms(value: Any) -> datetime:

@@ -14,6 +14,8 @@ contract's versions:
   check the split check the total instead.
 - The DLQ keeps no error text (``carries_errors = False``) and no lease can be extended
   (``supports_extend = False``).
+- Listing the DLQ costs its messages an attempt there, so the adapter lists it only when
+  built with ``dlq_peek=True`` (as here); the API reads dead videos from the result store.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class CloudflareHarness:
             max_retries=max_retries,
             timeout_s=5.0,
             http_backoff_s=0.01,
+            # the contract lists dead letters; on Cloudflare that is the explicit peek
+            dlq_peek=True,
         )
 
     def advance(self, seconds: float) -> None:

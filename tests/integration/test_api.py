@@ -28,7 +28,7 @@ from shared.adapters.local_artifacts import LocalArtifactStore
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.errors import ConfigError, RateLimited
-from shared.models import VideoState
+from shared.models import VideoJob, VideoState
 from shared.settings import Settings
 from tests.support import factories
 from tests.support.data_api_stub import API_KEY, DataApiStub
@@ -388,6 +388,62 @@ def test_dlq_list_and_redrive(make_api: Any) -> None:
     rest = api.client.post("/v1/dlq/redrive", json={"all": True}, headers=AUTH)
     assert rest.json() == {"redriven": 1, "requested": None}
     assert api.queue.stats().ready == 2 and api.queue.stats().dead == 0
+
+
+def test_dlq_on_cloudflare_reads_the_result_store_unless_peeking(
+    make_api: Any, tmp_path: Path
+) -> None:
+    from pydantic import SecretStr
+
+    from shared.adapters.cloudflare_queue import CloudflareQueue
+    from shared.models import FailureRecord
+    from tests.support.cf_queues_stub import CfQueuesStub
+
+    base = make_api()
+    base.results.record_failure(
+        FailureRecord(
+            video_id=GOOD,
+            state=VideoState.DEAD,
+            error_code="upstream_unavailable",
+            error="503 from the model, 6 times",
+            attempts=6,
+        )
+    )
+    base.results.record_failure(
+        FailureRecord(
+            video_id=factories.video_id(5),
+            state=VideoState.FAILED,
+            error_code="transcripts_disabled",
+            error="disabled",
+            attempts=1,
+        )
+    )
+    with CfQueuesStub() as stub:
+        stub.add_queue("d" * 32, max_retries=100)
+        stub.add_queue("q" * 32, max_retries=0, dead_letter_queue="d" * 32)
+        queue = CloudflareQueue(
+            account_id=stub.account_id,
+            api_token=SecretStr(stub.token),
+            queue_id="q" * 32,
+            dlq_id="d" * 32,
+            api_url=stub.url,
+            max_retries=0,
+            timeout_s=5.0,
+        )
+        queue.send([VideoJob(video_id=GOOD, source="test")])
+        queue.retry(queue.pull(1, 30)[0], delay_s=0, error="dead")
+        stub.requests.clear()
+        with TestClient(create_app(base.settings, queue, base.results, base.artifacts)) as c:
+            listed = c.get("/v1/dlq", headers=AUTH).json()
+            assert listed["source"] == "results" and listed["dead_letters"] == []
+            assert [(d["video_id"], d["attempts"]) for d in listed["dead_videos"]] == [(GOOD, 6)]
+            assert "503 from the model" in listed["dead_videos"][0]["error"]
+            assert "retention" in listed["note"]
+            assert stub.requests == []  # the dead-letter queue was not touched
+            peeked = c.get("/v1/dlq", params={"peek": "true"}, headers=AUTH).json()
+        queue.close()
+    assert peeked["source"] == "queue" and "attempts there went up" in peeked["note"]
+    assert [d["body"]["video_id"] for d in peeked["dead_letters"]] == [GOOD]
 
 
 # ---- errors, CORS ---------------------------------------------------------------------------

@@ -21,7 +21,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from shared.adapters.cloudflare_queue import MAX_BATCH_BYTES, CloudflareQueue
+from shared.adapters.cloudflare_queue import (
+    MAX_BATCH_BYTES,
+    CloudflareQueue,
+    DeadLetterListingRefused,
+)
 from shared.errors import (
     ConfigError,
     InvalidInput,
@@ -308,13 +312,42 @@ def _kill(queue: CloudflareQueue, *jobs: VideoJob) -> None:
 
 def test_dead_letters_listing_does_not_consume(stub: CfQueuesStub, queue: CloudflareQueue) -> None:
     _kill(queue, job(1), job(2))
-    first = queue.dead_letters()
-    again = queue.dead_letters()
+    first = queue.peek_dead_letters()
+    again = queue.peek_dead_letters()
     assert {d.message_id for d in first} == {d.message_id for d in again}
     assert len(first) == 2 and stub.count(DLQ) == 2
     assert all(d.attempts == 2 and d.last_error is None for d in first)
     pulls = [r.body for r in calls(stub, "/messages/pull") if DLQ in r.path]
     assert all(p["visibility_timeout_ms"] <= 30_000 for p in pulls)
+
+
+def test_listing_dead_letters_is_refused_unless_asked_to_peek(
+    stub: CfQueuesStub, queue: CloudflareQueue
+) -> None:
+    _kill(queue, job(1))
+    stub.requests.clear()
+    with pytest.raises(DeadLetterListingRefused, match=r"result store.*peek=true"):
+        queue.dead_letters()
+    assert stub.requests == []  # refused before any call: nothing was leased
+    peeking = make(stub, dlq_peek=True)
+    assert [d.body for d in peeking.dead_letters()] == [job(1)]
+    peeking.close()
+
+
+def test_each_peek_costs_an_attempt_and_can_delete_dead_letters(stub: CfQueuesStub) -> None:
+    """Why listing is refused by default: with a DLQ consumer's max_retries of 2, the third
+    peek makes Cloudflare drop the dead letter (polled each minute with 100, ~2 hours)."""
+    stub.add_queue("e" * 32, max_retries=2)
+    stub.add_queue("q" * 32, max_retries=0, dead_letter_queue="e" * 32)
+    q = make(stub, queue_id="q" * 32, dlq_id="e" * 32, max_retries=0)
+    q.send([job(1)])
+    q.retry(q.pull(10, 30)[0], delay_s=0, error="dead")
+    assert stub.count("e" * 32) == 1
+    for _ in range(2):
+        assert len(q.peek_dead_letters()) == 1
+    assert len(q.peek_dead_letters()) == 1  # the third delivery, then released: past max
+    assert stub.count("e" * 32) == 0 and q.peek_dead_letters() == []
+    q.close()
 
 
 def test_redrive_publishes_then_acks(stub: CfQueuesStub, queue: CloudflareQueue) -> None:
@@ -335,7 +368,7 @@ def test_failed_redrive_leaves_dead_letters_listable(
     stub.inject(Fault(status=503, path_contains=f"{QUEUE}/messages", times=3))
     with pytest.raises(UpstreamUnavailable):
         queue.redrive()
-    assert [d.body for d in queue.dead_letters()] == [job(1)]  # released, not stranded
+    assert [d.body for d in queue.peek_dead_letters()] == [job(1)]  # released, not stranded
 
 
 def test_poison_message_goes_straight_to_the_dlq(
@@ -348,7 +381,7 @@ def test_poison_message_goes_straight_to_the_dlq(
     ).raise_for_status()
     queue.send([job(1)])
     assert [d.body for d in queue.pull(10, 30)] == [job(1)]
-    assert [d.body for d in queue.dead_letters()] == [{"video_id": "??"}]
+    assert [d.body for d in queue.peek_dead_letters()] == [{"video_id": "??"}]
 
 
 def test_stats_falls_back_to_the_pull_backlog(stub: CfQueuesStub, queue: CloudflareQueue) -> None:
@@ -362,7 +395,7 @@ def test_stats_falls_back_to_the_pull_backlog(stub: CfQueuesStub, queue: Cloudfl
 def test_dead_letters_need_the_dlq_setting(stub: CfQueuesStub) -> None:
     q = make(stub, dlq_id=None)
     with pytest.raises(ConfigError, match="TUBEQ_CF_DLQ_ID"):
-        q.dead_letters()
+        q.peek_dead_letters()
     assert q.stats().dead == 0
     q.close()
 

@@ -1,147 +1,59 @@
-"""The Cloudflare Worker entry, run in CPython with a fake runtime.
+"""The Cloudflare Worker entry, run in CPython with a fake runtime (tests/support/fake_workers).
 
-The Workers runtime cannot start offline (it downloads its Pyodide bundle), so this test
-puts fake ``workers``, ``js`` and ``pyodide.ffi`` modules in ``sys.modules`` and calls the
-real ``producer/worker/entry.py``:
+- ``fetch`` serves the real FastAPI app on the caller's event loop (no thread, as on
+  Pyodide) and enqueues by awaiting a fake ``JOBS`` binding's ``sendBatch``; channel
+  backfills list through the async Data API client (real ``httpx.AsyncClient``) against the
+  local Data API stub; the read endpoints answer 501 and say where reads are served.
+- ``scheduled`` scans a window of the uploads playlist and enqueues every upload not seen
+  before, including ones made public (or premiered) after newer uploads.
+- In a subprocess with psycopg, boto3, google-genai, supabase and youtube-transcript-api
+  blocked, the entry imports and serves; the staged Worker project holds every tubeq module
+  it loaded and declares none of those packages.
 
-- ``fetch`` serves the real FastAPI app (through a fake ``asgi.fetch`` that drives the ASGI
-  app with httpx) and enqueues through a fake ``JOBS`` binding that records ``sendBatch``;
-- ``scheduled`` polls a local Data API stub over real httpx and enqueues only uploads newer
-  than the watermark kept in a fake KV binding.
-
-What only production can check: that Pyodide's ``to_js``/``run_sync`` behave like these
-fakes, that the runtime's ASGI bridge runs FastAPI's sync endpoints inline, and that the
-real bindings accept the shapes sent (``sendBatch([{body, contentType}])``).
+What only production can check: that Pyodide's ``to_js``, the runtime's ASGI bridge and the
+real bindings behave like these fakes, and that pywrangler bundles the declared packages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import importlib
 import json
+import subprocess
 import sys
+import tomllib
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from shared.models import VideoJob
+from producer.worker import stage as stage_module
+from producer.worker.watch import MAX_SEEN, WINDOW_PAGES, ChannelState
 from tests.support.data_api_stub import API_KEY, DataApiStub, StubVideo
+from tests.support.fake_workers import FakeKV, FakeQueueBinding, FakeRequest, runtime_modules
 from tests.support.services import unavailable
 
 KEY = "worker-key-0123456789abcdef"
 CHANNEL = "UCabcdefghijklmnopqrstuv"
-
-
-# ---- the fake runtime -----------------------------------------------------------------------
-
-
-class FakeEntrypoint:
-    def __init__(self, ctx: Any, env: Any) -> None:
-        self.ctx = ctx
-        self.env = env
-
-
-@dataclass
-class FakeResponse:
-    body: Any
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class FakeRequest:
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-
-async def fake_asgi_fetch(app: Any, request: FakeRequest, env: Any) -> FakeResponse:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://tubeq.workers.dev") as c:
-        resp = await c.request(
-            request.method, request.url, headers=request.headers, content=request.body
-        )
-    return FakeResponse(resp.content, resp.status_code, dict(resp.headers))
-
-
-class FakeJsObject:
-    @staticmethod
-    def fromEntries(entries: Any) -> Any:
-        return dict(entries)
-
-
-def fake_to_js(value: Any, dict_converter: Any = None) -> Any:
-    assert dict_converter is FakeJsObject.fromEntries  # dicts must become JS objects
-    return copy.deepcopy(value)  # what crosses into JS is a copy, never a live proxy
-
-
-def fake_run_sync(awaitable: Any) -> Any:
-    # FastAPI runs the sync endpoint in a worker thread here; JSPI does it inline on Workers
-    return asyncio.run(awaitable)
-
-
-class FakeQueueBinding:
-    def __init__(self) -> None:
-        self.batches: list[list[dict[str, Any]]] = []
-
-    async def sendBatch(self, messages: list[dict[str, Any]]) -> None:
-        self.batches.append(messages)
-
-    @property
-    def jobs(self) -> list[VideoJob]:
-        out = []
-        for batch in self.batches:
-            for message in batch:
-                assert message["contentType"] == "json"  # readable by an HTTP pull consumer
-                out.append(VideoJob.model_validate(json.loads(json.dumps(message["body"]))))
-        return out
-
-
-class FakeKV:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    async def put(self, key: str, value: str) -> None:
-        assert isinstance(value, str)
-        self.data[key] = value
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = (
+    "psycopg",
+    "psycopg_pool",
+    "boto3",
+    "botocore",
+    "google.genai",
+    "supabase",
+    "postgrest",
+    "youtube_transcript_api",
+)
 
 
 @pytest.fixture()
 def entry(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    workers = types.ModuleType("workers")
-    workers.WorkerEntrypoint = FakeEntrypoint  # type: ignore[attr-defined]
-    workers.Response = FakeResponse  # type: ignore[attr-defined]
-    asgi = types.ModuleType("workers.asgi")
-    asgi.fetch = fake_asgi_fetch  # type: ignore[attr-defined]
-    workers.asgi = asgi  # type: ignore[attr-defined]
-    js = types.ModuleType("js")
-    js.Object = FakeJsObject  # type: ignore[attr-defined]
-    pyodide = types.ModuleType("pyodide")
-    ffi = types.ModuleType("pyodide.ffi")
-    ffi.to_js = fake_to_js  # type: ignore[attr-defined]
-    ffi.run_sync = fake_run_sync  # type: ignore[attr-defined]
-    pyodide.ffi = ffi  # type: ignore[attr-defined]
-    for name, module in {
-        "workers": workers,
-        "workers.asgi": asgi,
-        "js": js,
-        "pyodide": pyodide,
-        "pyodide.ffi": ffi,
-    }.items():
+    for name, module in runtime_modules().items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.delitem(sys.modules, "producer.worker.entry", raising=False)
     module = importlib.import_module("producer.worker.entry")
@@ -192,31 +104,40 @@ def test_fetch_sends_big_requests_in_batches_of_100(entry: Any, tmp_path: Path) 
     assert [j.video_id for j in env.JOBS.jobs] == ids
 
 
-def test_fetch_keeps_auth_and_says_what_a_binding_cannot_do(entry: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "names"),
+    [
+        ("GET", "/v1/progress", "GET /v1/progress"),
+        ("GET", "/v1/videos/dQw4w9WgXcQ", "GET /v1/videos"),
+        ("GET", "/v1/dlq", "tubeq serve"),
+        ("POST", "/v1/dlq/redrive", "redriving dead letters"),
+    ],
+)
+def test_reads_are_501_saying_where_they_are_served(
+    entry: Any, tmp_path: Path, method: str, path: str, names: str
+) -> None:
     env = make_env(tmp_path)
     worker = entry.Default(None, env)
-    assert call(worker, "POST", "/v1/jobs", {"videos": ["dQw4w9WgXcQ"]}, key=None).status == 401
-    assert call(worker, "GET", "/v1/progress", key="wrong").status == 403
+    body = {"all": True} if method == "POST" else None
+    resp = call(worker, method, path, body)
+    assert resp.status == 501, resp.body
+    assert names in resp.json()["message"] and "tubeq serve" in resp.json()["message"]
+    assert call(worker, method, path, body, key=None).status == 401  # auth still first
+    assert call(worker, method, path, body, key="wrong").status == 403
     assert env.JOBS.batches == []
-    progress = call(worker, "GET", "/v1/progress")
-    assert progress.status == 200
-    assert progress.json()["queue"] is None  # no REST secrets: counts only
-    dlq = call(worker, "GET", "/v1/dlq")
-    assert dlq.status == 501
-    assert "TUBEQ_CF_API_TOKEN" in dlq.json()["message"]
-    assert call(worker, "GET", "/healthz", key=None).json() == {"status": "ok"}
 
 
-def test_fetch_without_api_keys_answers_503_naming_the_secret(entry: Any, tmp_path: Path) -> None:
+def test_healthz_and_missing_keys(entry: Any, tmp_path: Path) -> None:
     env = make_env(tmp_path)
+    assert call(entry.Default(None, env), "GET", "/healthz", key=None).json() == {"status": "ok"}
+    entry.services.reset()
     del env.TUBEQ_API_KEYS
     resp = call(entry.Default(None, env), "GET", "/v1/progress")
     assert resp.status == 503
     assert "TUBEQ_API_KEYS" in resp.json()["message"]
-    assert env.JOBS.batches == []
 
 
-# ---- scheduled -----------------------------------------------------------------------------
+# ---- the Data API: backfills and the cron ---------------------------------------------------
 
 
 @pytest.fixture()
@@ -231,41 +152,173 @@ def data_api() -> Iterator[DataApiStub]:
         yield server
 
 
-def add_upload(stub: DataApiStub, vid: str, when: datetime) -> None:
-    stub.videos[vid] = StubVideo(vid, f"new {vid}", when, "PT5M", CHANNEL, "Watched")
-    stub.channels[CHANNEL].video_ids.insert(0, vid)  # uploads list newest first
+def api_env(tmp_path: Path, stub: DataApiStub, **extra: Any) -> types.SimpleNamespace:
+    return make_env(
+        tmp_path,
+        TUBEQ_YOUTUBE_API_KEY=API_KEY,
+        TUBEQ_YOUTUBE_API_URL=stub.url,
+        TUBEQ_YOUTUBE_API_TIMEOUT_S="5",
+        **extra,
+    )
 
 
-def test_scheduled_enqueues_only_new_uploads(
+def test_channel_backfill_on_the_worker(entry: Any, tmp_path: Path, data_api: DataApiStub) -> None:
+    data_api.add_channel("UCzyxwvutsrqponmlkjihgfe", "Big", 120, handle="@big")
+    env = api_env(tmp_path, data_api)
+    worker = entry.Default(None, env)
+    dry = call(worker, "POST", "/v1/jobs", {"channel": "@big", "dry_run": True})
+    assert dry.status == 202, dry.body
+    assert dry.json()["backfill"]["enqueued"] == 120 and env.JOBS.batches == []
+    resp = call(worker, "POST", "/v1/jobs", {"channel": "@big", "limit": 110})
+    assert resp.status == 202, resp.body
+    report = resp.json()["backfill"]
+    assert (report["found"], report["enqueued"]) == (110, 110)
+    assert [len(b) for b in env.JOBS.batches] == [100, 10]
+    assert {j.source for j in env.JOBS.jobs} == {"backfill:UCzyxwvutsrqponmlkjihgfe"}
+    assert all(j.meta is not None and j.meta.duration_s == 600 for j in env.JOBS.jobs)
+    # the key went in the header, never in a URL
+    assert all("key" not in params for _, params in data_api.calls)
+    unknown = call(worker, "POST", "/v1/jobs", {"channel": "@nobodyhere"})
+    assert unknown.status == 400 and "no YouTube channel" in unknown.json()["message"]
+
+
+def add_upload(
+    stub: DataApiStub, vid: str, when: datetime, *, live: str = "none", private: bool = False
+) -> StubVideo:
+    video = StubVideo(vid, f"new {vid}", when, "PT5M", CHANNEL, "Watched", private, live)
+    stub.videos[vid] = video
+    stub.channels[CHANNEL].video_ids.insert(0, vid)  # uploads list newest upload first
+    return video
+
+
+def tick(worker: Any, env: Any) -> None:
+    asyncio.run(worker.scheduled(types.SimpleNamespace(cron="*/30 * * * *"), env, None))
+
+
+def sent(env: Any) -> list[str]:
+    return [j.video_id for j in env.JOBS.jobs]
+
+
+def test_scheduled_enqueues_each_new_upload_once(
     entry: Any, tmp_path: Path, data_api: DataApiStub
 ) -> None:
-    env = make_env(
-        tmp_path,
-        TUBEQ_WATCHED_CHANNELS="@watched, @nosuchchannel",
-        TUBEQ_YOUTUBE_API_KEY=API_KEY,
-        TUBEQ_YOUTUBE_API_URL=data_api.url,
-        TUBEQ_YOUTUBE_API_TIMEOUT_S="5",
-    )
+    env = api_env(tmp_path, data_api, TUBEQ_WATCHED_CHANNELS="@watched, @nosuchchannel")
     worker = entry.Default(None, env)
-
-    def tick() -> None:
-        asyncio.run(worker.scheduled(types.SimpleNamespace(cron="*/30 * * * *"), env, None))
-
-    tick()  # first sight: remembers the newest upload, enqueues no history
+    tick(worker, env)  # first sight: remembers the window, enqueues no history
     assert env.JOBS.batches == []
-    newest = max(v.published_at for v in data_api.videos.values())  # naive, sent with a Z
-    stored = datetime.fromisoformat(env.WATCH_STATE.data[f"watch:{CHANNEL}"])
-    assert stored == newest.replace(tzinfo=UTC)
+    state = ChannelState.parse(env.WATCH_STATE.data[f"watch:{CHANNEL}"])
+    assert state is not None and len(state.seen) == 4
+    newest = max(v.published_at for v in data_api.videos.values())
+    assert state.watermark == newest.replace(tzinfo=UTC)
 
     add_upload(data_api, "newUpload01", newest + timedelta(hours=1))
     add_upload(data_api, "newUpload02", newest + timedelta(hours=2))
-    tick()
-    assert sorted(j.video_id for j in env.JOBS.jobs) == ["newUpload01", "newUpload02"]
+    tick(worker, env)
+    assert sorted(sent(env)) == ["newUpload01", "newUpload02"]
     assert {j.source for j in env.JOBS.jobs} == {"schedule"}
     assert env.JOBS.jobs[0].meta is not None and env.JOBS.jobs[0].meta.channel_id == CHANNEL
+    tick(worker, env)  # nothing new: nothing sent again
+    assert len(sent(env)) == 2
 
-    tick()  # nothing new: nothing sent again
-    assert len(env.JOBS.jobs) == 2
-    # the result store knows them as queued (the API's progress counts them)
-    progress = call(worker, "GET", "/v1/progress").json()["progress"]
-    assert progress["by_state"]["queued"] == 2
+
+def test_scheduled_catches_videos_published_after_newer_uploads(
+    entry: Any, tmp_path: Path, data_api: DataApiStub
+) -> None:
+    env = api_env(tmp_path, data_api, TUBEQ_WATCHED_CHANNELS="@watched")
+    worker = entry.Default(None, env)
+    newest = max(v.published_at for v in data_api.videos.values())
+    hidden = add_upload(data_api, "privateFrst", newest + timedelta(hours=1), private=True)
+    premiere = add_upload(data_api, "premiere001", newest + timedelta(days=2), live="upcoming")
+    tick(worker, env)  # first sight
+    add_upload(data_api, "laterUpload", newest + timedelta(hours=3))
+    tick(worker, env)
+    assert sent(env) == ["laterUpload"]  # the premiere is not over, the private one not public
+
+    # made public days later with its original date, behind newer uploads, older than the
+    # newest publish time handled: a watermark would skip it; the seen set does not
+    hidden.private = False
+    premiere.live = "none"
+    tick(worker, env)
+    assert sorted(sent(env)) == ["laterUpload", "premiere001", "privateFrst"]
+    tick(worker, env)
+    assert len(sent(env)) == 3
+
+
+def test_scheduled_reads_a_fixed_window(entry: Any, tmp_path: Path, data_api: DataApiStub) -> None:
+    data_api.add_channel("UCwindowwindowwindowwind", "Busy", 180, handle="@busy")
+    env = api_env(tmp_path, data_api, TUBEQ_WATCHED_CHANNELS="@busy")
+    worker = entry.Default(None, env)
+    data_api.calls.clear()
+    tick(worker, env)
+    assert len(data_api.endpoint_calls("playlistItems")) == WINDOW_PAGES  # not all 4 pages
+    state = ChannelState.parse(env.WATCH_STATE.data["watch:UCwindowwindowwindowwind"])
+    assert state is not None and len(state.seen) == WINDOW_PAGES * 50
+
+
+def test_state_is_bounded_and_reads_the_old_watermark_format() -> None:
+    state = ChannelState()
+    state.remember([f"v{n:010d}" for n in range(MAX_SEEN + 50)], None)
+    assert len(state.seen) == MAX_SEEN and state.seen[0] == "v0000000000"
+    legacy = ChannelState.parse("2024-01-03T12:00:00+00:00")
+    assert legacy is not None and legacy.legacy and legacy.seen == []
+    from producer.youtube_data_api import PlaylistEntry
+
+    before = PlaylistEntry("old", datetime(2024, 1, 2, tzinfo=UTC))
+    after = PlaylistEntry("new", datetime(2024, 1, 4, tzinfo=UTC))
+    assert legacy.was_seen(before) and not legacy.was_seen(after)
+    assert ChannelState.parse(None) is None and ChannelState.parse("") is None
+
+
+# ---- the Worker never imports the heavy libraries; the staged project is complete -----------
+
+_PROBE = """
+import asyncio, json, sys, types
+for name in {heavy!r}:
+    sys.modules[name] = None  # `import name` now raises ImportError
+from tests.support.fake_workers import FakeKV, FakeQueueBinding, FakeRequest, install_runtime
+install_runtime()
+import producer.worker.entry as entry
+env = types.SimpleNamespace(TUBEQ_DATA_DIR=sys.argv[1], TUBEQ_API_KEYS="k" * 20,
+    TUBEQ_WATCHED_CHANNELS="@watched", TUBEQ_YOUTUBE_API_KEY={key!r},
+    TUBEQ_YOUTUBE_API_URL=sys.argv[2], JOBS=FakeQueueBinding(), WATCH_STATE=FakeKV())
+worker = entry.Default(None, env)
+headers = {{"authorization": "Bearer " + "k" * 20, "content-type": "application/json"}}
+body = json.dumps({{"videos": ["dQw4w9WgXcQ"]}}).encode()
+posted = asyncio.run(worker.fetch(FakeRequest("POST", "/v1/jobs", headers, body)))
+read = asyncio.run(worker.fetch(FakeRequest("GET", "/v1/progress", headers)))
+asyncio.run(worker.scheduled(None, env, None))
+loaded = sorted(m.__file__ for n, m in sys.modules.items()
+                if m is not None and n.split(".")[0] in ("producer", "shared")
+                and getattr(m, "__file__", None))
+print(json.dumps({{"posted": posted.status, "read": read.status, "sent": len(env.JOBS.jobs),
+                   "state": sorted(env.WATCH_STATE.data), "loaded": loaded}}))
+"""
+
+
+def test_worker_runs_with_the_heavy_libraries_blocked_and_stages_whole(
+    tmp_path: Path, data_api: DataApiStub
+) -> None:
+    script = _PROBE.format(heavy=HEAVY, key=API_KEY)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), data_api.url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (result["posted"], result["read"], result["sent"]) == (202, 501, 1)
+    assert result["state"] == [f"watch:{CHANNEL}"]
+
+    staged = tmp_path / "worker"
+    files = {p.relative_to(staged).as_posix() for p in stage_module.stage(staged)}
+    loaded = {Path(f).resolve().relative_to(REPO).as_posix() for f in result["loaded"]}
+    assert loaded <= files, f"not staged: {sorted(loaded - files)}"
+    assert not any(f.startswith("shared/adapters/") for f in files)
+    project = tomllib.loads((staged / "pyproject.toml").read_text())
+    declared = " ".join(project["project"]["dependencies"]).lower()
+    for heavy in ("psycopg", "boto3", "google-genai", "supabase", "youtube-transcript-api"):
+        assert heavy not in declared
+    config = tomllib.loads((staged / "wrangler.toml").read_text())
+    assert (staged / config["main"]).is_file()

@@ -1,6 +1,8 @@
 """wrangler.toml, parsed: the bindings the Worker code uses exist in every environment, the
-queues have HTTP pull consumers with a dead-letter queue, a cron is set, and no secret is
-written in the file. (What only `wrangler deploy` can check: that Cloudflare accepts it.)"""
+queues have HTTP pull consumers with a dead-letter queue (declared here and only here: the
+docs do not create them a second time), a cron is set, the Worker's vars load as settings
+without any secret but the API keys, and no secret is written in the file. (What only
+`pywrangler deploy` can check: that Cloudflare accepts it.)"""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from producer.worker import bridge
 from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS_BINDING = "ARTIFACTS"
+DEPLOY_DOC = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
 CONFIG = tomllib.loads((REPO / "wrangler.toml").read_text(encoding="utf-8"))
 ENVIRONMENTS = ["top level", "staging", "production"]
 SECRET_SETTINGS = {
@@ -43,9 +47,7 @@ def test_bindings_the_code_uses_exist(env: str) -> None:
     producers = {p["binding"]: p["queue"] for p in cfg["queues"]["producers"]}
     assert bridge.QUEUE_BINDING in producers
     assert {kv["binding"] for kv in cfg["kv_namespaces"]} >= {bridge.STATE_BINDING}
-    assert {b["binding"] for b in cfg["r2_buckets"]} >= {bridge.ARTIFACTS_BINDING}
-    bucket = next(b for b in cfg["r2_buckets"] if b["binding"] == bridge.ARTIFACTS_BINDING)
-    assert cfg["vars"]["TUBEQ_R2_BUCKET"] == bucket["bucket_name"]  # presigned links match
+    assert {b["binding"] for b in cfg["r2_buckets"]} >= {ARTIFACTS_BINDING}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -66,12 +68,23 @@ def test_jobs_queue_has_an_http_pull_consumer_and_a_dlq(env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_cron_and_backends(env: str) -> None:
+def test_cron_and_vars_load_with_only_the_api_keys_secret(env: str) -> None:
     cfg = section(env)
     crons = cfg["triggers"]["crons"]
     assert crons and all(len(c.split()) == 5 for c in crons)
-    settings = Settings(**{k[6:].lower(): v for k, v in cfg["vars"].items()})
-    assert settings.results_backend == "supabase" and settings.artifacts_backend == "r2"
+    # the Worker reads no result or artifact store: nothing selects one, nothing else needed
+    values = {k[6:].lower(): v for k, v in cfg["vars"].items()}
+    settings = Settings.load(**values, api_keys="k" * 32)
+    assert settings.missing() == []
+    assert not {"TUBEQ_RESULTS_BACKEND", "TUBEQ_ARTIFACTS_BACKEND"} & set(cfg["vars"])
+
+
+def test_consumers_are_created_by_the_config_only() -> None:
+    assert "queues consumer http add" not in DEPLOY_DOC
+    assert "uv run pywrangler deploy" in DEPLOY_DOC
+    assert "python -m producer.worker.stage" in DEPLOY_DOC
+    bare = [line for line in DEPLOY_DOC.splitlines() if line.strip().startswith("wrangler deploy")]
+    assert bare == [], "the Worker's packages are bundled by pywrangler, not wrangler"
 
 
 def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:

@@ -1,0 +1,61 @@
+"""``producer.api.offload.call``: sync adapters run off the event loop under CPython, inline
+on Pyodide (no threads there), and async ones are awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import anyio.to_thread
+import pytest
+
+from producer.api import offload
+
+
+def where() -> int:
+    return threading.get_ident()
+
+
+async def async_where() -> int:
+    return threading.get_ident()
+
+
+def test_sync_calls_run_in_a_worker_thread_under_cpython() -> None:
+    async def main() -> tuple[int, int]:
+        return threading.get_ident(), await offload.call(where)
+
+    loop_thread, called_in = asyncio.run(main())
+    assert called_in != loop_thread
+
+
+def test_sync_calls_run_inline_on_pyodide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "emscripten")
+
+    def no_threads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Pyodide cannot start threads")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_threads)
+
+    async def main() -> tuple[int, int]:
+        return threading.get_ident(), await offload.call(where)
+
+    loop_thread, called_in = asyncio.run(main())
+    assert called_in == loop_thread
+
+
+def test_async_calls_are_awaited_on_the_loop() -> None:
+    async def main() -> tuple[int, int]:
+        return threading.get_ident(), await offload.call(async_where)
+
+    loop_thread, called_in = asyncio.run(main())
+    assert called_in == loop_thread
+
+
+def test_arguments_and_errors_pass_through() -> None:
+    def divide(a: int, *, by: int) -> float:
+        return a / by
+
+    assert asyncio.run(offload.call(divide, 6, by=3)) == 2
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(offload.call(divide, 1, by=0))
