@@ -10,30 +10,41 @@ finished videos and reuse of saved analyses keep that from costing a second mode
 Marking before sending would close that window but could lose jobs for good (marked
 "queued", never sent), which is worse than a harmless duplicate.
 
-Estimates: people speak about 150 words a minute, which Gemini counts as about 200 tokens
-(≈ 1.3 tokens a word); each call adds the prompt around the transcript and ~800 output
-tokens. A video of unknown length counts as ``DEFAULT_DURATION_S``.
+Live streams and upcoming premieres (``liveBroadcastContent`` ``live``/``upcoming``) are not
+enqueued: they have no transcript yet and would fail for good. They are counted as
+``skipped_live``; a later backfill picks them up once they have ended.
+
+``--since`` on a channel stops paging once the uploads playlist reaches older videos: uploads
+playlists are listed newest first, so the rest is older still. Not quite always: a premiere
+or a scheduled video sits at its upload time, not its (later) publish time, so the page on
+which the first older entry shows up is read to its end before stopping.
+
+Estimates use ``shared.gemini.estimate``: the transcript as the analyzer renders it
+(timestamps included), counted with the analyzer's own token estimator, plus each call's
+system instruction and schema, and the chunked path for long videos. A video of unknown
+length counts as ``DEFAULT_DURATION_S``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import date
-from itertools import islice
 
 from pydantic import BaseModel, Field
 
-from producer.youtube_data_api import PlaylistEntry, YouTubeDataApi, parse_listing_ref
+from producer.youtube_data_api import (
+    ListingTarget,
+    PlaylistEntry,
+    YouTubeDataApi,
+    parse_listing_ref,
+)
 from shared.errors import InvalidInput
+from shared.gemini.estimate import analysis_estimate
 from shared.models import VideoJob, VideoMeta, VideoState
 from shared.ports import Queue, ResultReader
 from shared.settings import Settings
 
 SEND_CHUNK = 100  # Cloudflare Queues' sendBatch limit; the SQLite queue takes any size
-TOKENS_PER_MINUTE_OF_SPEECH = 200
-PROMPT_OVERHEAD_TOKENS = 1_000
-OUTPUT_TOKENS_PER_CALL = 800
 DEFAULT_DURATION_S = 600
 _IN_FLIGHT = {VideoState.QUEUED, VideoState.PROCESSING, VideoState.RETRYING}
 # failed for good, or dead-lettered (its redrive is the operator's call); --force resends
@@ -47,6 +58,9 @@ class BackfillReport(BaseModel):
     playlist_id: str
     found: int = Field(description="videos listed (after --since and --limit)")
     unavailable: int = Field(0, description="listed but private or deleted")
+    skipped_live: int = Field(
+        0, description="live streams and upcoming premieres: no transcript yet, not enqueued"
+    )
     skipped_done: int = 0
     skipped_failed: int = Field(
         0, description="failed for good or dead-lettered before; --force sends them again"
@@ -74,13 +88,10 @@ def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
     input_tokens = output_tokens = calls = 0
     for meta in metas:
         seconds = meta.duration_s if meta.duration_s is not None else DEFAULT_DURATION_S
-        transcript = math.ceil(seconds / 60 * TOKENS_PER_MINUTE_OF_SPEECH)
-        # long transcripts are analysed in chunks, then merged: one more call
-        chunks = max(1, math.ceil(transcript / settings.gemini_chunk_tokens))
-        video_calls = chunks + (1 if chunks > 1 else 0)
-        calls += video_calls
-        input_tokens += transcript + video_calls * PROMPT_OVERHEAD_TOKENS
-        output_tokens += video_calls * OUTPUT_TOKENS_PER_CALL
+        video = analysis_estimate(seconds, settings.gemini_chunk_tokens)
+        calls += video.calls
+        input_tokens += video.input_tokens
+        output_tokens += video.output_tokens
     cost = (
         input_tokens * settings.gemini_price_input_per_m
         + output_tokens * settings.gemini_price_output_per_m
@@ -97,21 +108,32 @@ def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
 
 
 def _list_entries(
-    api: YouTubeDataApi, playlist_id: str, since: date | None, limit: int | None
+    api: YouTubeDataApi, target: ListingTarget, since: date | None, limit: int | None
 ) -> list[PlaylistEntry]:
-    def wanted(entry: PlaylistEntry) -> bool:
-        if since is None:
-            return True
+    def older(entry: PlaylistEntry) -> bool:
         # entries without a date are private/deleted; keep them so they count as unavailable
-        return entry.published_at is None or entry.published_at.date() >= since
+        return (
+            since is not None
+            and entry.published_at is not None
+            and (entry.published_at.date() < since)
+        )
 
+    # only a channel's uploads playlist is in date order; a curated playlist is in any order
+    newest_first = target.kind == "channel"
     unique: dict[str, PlaylistEntry] = {}
-    for entry in filter(wanted, api.playlist_entries(playlist_id)):
-        unique.setdefault(entry.video_id, entry)
-        # the iterator is lazy: stopping here saves the remaining pages' quota
-        if limit is not None and len(unique) >= limit:
+    for page in api.playlist_pages(target.playlist_id):  # lazy: each page is a quota unit
+        reached_older = False
+        for entry in page:
+            if older(entry):
+                reached_older = True
+                continue
+            unique.setdefault(entry.video_id, entry)
+            if limit is not None and len(unique) >= limit:
+                return list(unique.values())
+        if newest_first and reached_older:
+            # the rest of the uploads are older still (see the module doc on premieres)
             break
-    return list(islice(unique.values(), limit))
+    return list(unique.values())
 
 
 def _published_since(meta: VideoMeta, since: date | None) -> bool:
@@ -152,19 +174,21 @@ def backfill(
     client = api or YouTubeDataApi.from_settings(settings)
     try:
         target = client.resolve(listing_ref)
-        entries = _list_entries(client, target.playlist_id, since, limit)
-        metas = client.videos([e.video_id for e in entries])
+        entries = _list_entries(client, target, since, limit)
+        details = client.video_details([e.video_id for e in entries])
     finally:
         if own_api:
             client.close()
 
     # since: the playlist's date is the video's publish date; videos.list is the authority
-    listed = [
-        metas[e.video_id]
+    current = [
+        details[e.video_id]
         for e in entries
-        if e.video_id in metas and _published_since(metas[e.video_id], since)
+        if e.video_id in details and _published_since(details[e.video_id].meta, since)
     ]
-    unavailable = sum(1 for e in entries if e.video_id not in metas)
+    listed = [d.meta for d in current if not d.is_live_or_upcoming]
+    skipped_live = len(current) - len(listed)
+    unavailable = sum(1 for e in entries if e.video_id not in details)
     ids = [m.video_id for m in listed]
 
     done: set[str] = set()
@@ -192,6 +216,7 @@ def backfill(
         playlist_id=target.playlist_id,
         found=len(entries),
         unavailable=unavailable,
+        skipped_live=skipped_live,
         skipped_done=len(done),
         skipped_failed=failed,
         already_queued=already_queued,

@@ -4,7 +4,10 @@
   or a playlist (URL with ``list=``, or an id) → what to look up.
 - ``YouTubeDataApi``: channel → uploads playlist (``channels.list``), playlist title
   (``playlists.list``), pages of ``playlistItems.list`` (50 a page) and ``videos.list``
-  (≤ 50 ids a call) for title, duration, publish date and channel.
+  (≤ 50 ids a call) for title, duration, publish date, channel and whether it is live.
+
+Quota: every list call costs 1 unit of the default 10,000 a day, so a backfill costs about
+2 units per 50 videos (a ``playlistItems`` page and a ``videos`` call) plus 1-2 to resolve.
 
 The key goes in the ``X-Goog-Api-Key`` header, not the query string, so it never shows up
 in a URL that an error message or an HTTP log line might quote. 5xx and network errors are
@@ -17,10 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import SecretStr
@@ -31,7 +33,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from shared.classify.http import from_status
+from shared.classify.http import from_status, seconds_until_pacific_midnight
 from shared.errors import ConfigError, InvalidInput, RateLimited, TubeqError, UpstreamUnavailable
 from shared.models import VideoMeta
 from shared.settings import Settings
@@ -44,20 +46,36 @@ _DURATION = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
 _YT_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"}
+# Reasons come from ``error.errors[].reason`` (the legacy list) and from the ErrorInfo
+# ``error.details[].reason`` the API sends today (a bad key is a 400 ``badRequest`` whose
+# ErrorInfo says ``API_KEY_INVALID``).
 _BAD_KEY_REASONS = {
     "keyInvalid",
     "keyExpired",
     "API_KEY_INVALID",
+    "API_KEY_EXPIRED",
     "accessNotConfigured",
     "SERVICE_DISABLED",
     "ipRefererBlocked",
-    "forbidden",
+    "API_KEY_HTTP_REFERRER_BLOCKED",
+    "API_KEY_IP_ADDRESS_BLOCKED",
+    "API_KEY_ANDROID_APP_BLOCKED",
+    "API_KEY_IOS_APP_BLOCKED",
+    "API_KEY_SERVICE_BLOCKED",
 }
-_QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "RATE_LIMIT_EXCEEDED"}
-try:
-    _PACIFIC: tzinfo = ZoneInfo("America/Los_Angeles")
-except ZoneInfoNotFoundError:  # no tz database (slim images): standard time is close enough
-    _PACIFIC = timezone(timedelta(hours=-8))
+_DAILY_QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
+# per-minute (per-user) limits: they lift within a minute
+_RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"}
+RATE_LIMIT_WAIT_S = 60.0
+# the listing itself is not readable with an API key: a private playlist, a closed channel
+_NOT_ACCESSIBLE_REASONS = {
+    "playlistItemsNotAccessible": "the playlist is private (only public or unlisted playlists "
+    "can be listed with an API key)",
+    "playlistForbidden": "the playlist is private or its owner restricted it",
+    "channelForbidden": "the channel does not allow this listing",
+    "channelClosed": "the channel has been closed",
+    "channelSuspended": "the channel has been suspended",
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,18 @@ class ListingTarget:
 class PlaylistEntry:
     video_id: str
     published_at: datetime | None  # None for private or deleted videos
+
+
+@dataclass(frozen=True)
+class VideoDetails:
+    meta: VideoMeta
+    #: ``snippet.liveBroadcastContent``: "live" or "upcoming" while a stream or premiere has
+    #: not ended (no transcript yet), else "none"
+    live_broadcast: str = "none"
+
+    @property
+    def is_live_or_upcoming(self) -> bool:
+        return self.live_broadcast in ("live", "upcoming")
 
 
 def parse_listing_ref(raw: str) -> ListingRef:  # noqa: C901 - one branch per URL shape
@@ -143,9 +173,7 @@ def _parse_time(value: object) -> datetime | None:
 
 def seconds_until_quota_reset(now: datetime | None = None) -> float:
     """Data API quotas reset at midnight Pacific time."""
-    local = (now or datetime.now(UTC)).astimezone(_PACIFIC)
-    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (midnight - local).total_seconds()
+    return seconds_until_pacific_midnight(now)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -239,36 +267,47 @@ class YouTubeDataApi:
 
     # ---- listing ------------------------------------------------------------------------
 
-    def playlist_entries(self, playlist_id: str) -> Iterator[PlaylistEntry]:
-        """Every entry of a playlist, page by page (a lazy iterator: stop early to save quota)."""
+    def playlist_pages(self, playlist_id: str) -> Iterator[list[PlaylistEntry]]:
+        """A playlist's entries one page (one quota unit) at a time; lazy, so a caller that
+        stops early saves the remaining pages."""
         token: str | None = None
         while True:
             params = {"part": "contentDetails", "playlistId": playlist_id, "maxResults": PAGE_SIZE}
             if token:
                 params["pageToken"] = token
             data = self._get_json("playlistItems", params)
+            page: list[PlaylistEntry] = []
             for item in data.get("items") or []:
                 details = item.get("contentDetails", {})
                 if details.get("videoId"):
-                    yield PlaylistEntry(
-                        details["videoId"], _parse_time(details.get("videoPublishedAt"))
+                    page.append(
+                        PlaylistEntry(
+                            details["videoId"], _parse_time(details.get("videoPublishedAt"))
+                        )
                     )
+            yield page
             token = data.get("nextPageToken")
             if not token:
                 return
 
-    def videos(self, video_ids: Sequence[str]) -> dict[str, VideoMeta]:
-        """Metadata of the videos that still exist (deleted or private ones are absent)."""
-        out: dict[str, VideoMeta] = {}
+    def playlist_entries(self, playlist_id: str) -> Iterator[PlaylistEntry]:
+        """Every entry of a playlist, page by page (a lazy iterator: stop early to save quota)."""
+        for page in self.playlist_pages(playlist_id):
+            yield from page
+
+    def video_details(self, video_ids: Sequence[str]) -> dict[str, VideoDetails]:
+        """Metadata and live state of the videos that still exist (deleted or private ones
+        are absent)."""
+        out: dict[str, VideoDetails] = {}
         for start in range(0, len(video_ids), PAGE_SIZE):
             chunk = video_ids[start : start + PAGE_SIZE]
+            # no maxResults: the API does not support it together with id
             data = self._get_json(
-                "videos",
-                {"part": "snippet,contentDetails", "id": ",".join(chunk), "maxResults": PAGE_SIZE},
+                "videos", {"part": "snippet,contentDetails", "id": ",".join(chunk)}
             )
             for item in data.get("items") or []:
                 snippet = item.get("snippet", {})
-                out[item["id"]] = VideoMeta(
+                meta = VideoMeta(
                     video_id=item["id"],
                     title=snippet.get("title"),
                     channel_id=snippet.get("channelId"),
@@ -276,7 +315,13 @@ class YouTubeDataApi:
                     published_at=_parse_time(snippet.get("publishedAt")),
                     duration_s=parse_iso_duration(item.get("contentDetails", {}).get("duration")),
                 )
+                live = str(snippet.get("liveBroadcastContent") or "none")
+                out[item["id"]] = VideoDetails(meta, live)
         return out
+
+    def videos(self, video_ids: Sequence[str]) -> dict[str, VideoMeta]:
+        """Metadata of the videos that still exist (deleted or private ones are absent)."""
+        return {vid: d.meta for vid, d in self.video_details(video_ids).items()}
 
     # ---- HTTP ---------------------------------------------------------------------------
 
@@ -293,16 +338,32 @@ class YouTubeDataApi:
         return data
 
 
+def _error_reasons(error: dict[str, Any]) -> set[str]:
+    reasons = {e.get("reason") for e in error.get("errors") or [] if isinstance(e, dict)}
+    reasons |= {d.get("reason") for d in error.get("details") or [] if isinstance(d, dict)}
+    return {r for r in reasons if isinstance(r, str)}
+
+
+def _is_bad_key(status: int, reasons: set[str], message: str) -> bool:
+    if reasons & _BAD_KEY_REASONS:
+        return True
+    # a bare 403 "forbidden" is a key problem only when the message says so (a key
+    # restricted to other APIs, referrers or IPs); otherwise it is about the resource
+    lowered = message.lower()
+    return status in (401, 403) and "forbidden" in reasons and "api key" in lowered
+
+
 def _api_error(resp: httpx.Response) -> TubeqError:
     try:
-        error = resp.json().get("error", {})
+        body = resp.json()
     except ValueError:
-        error = {}
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
     message = str(error.get("message") or resp.text[:300])
-    reasons = {e.get("reason") for e in error.get("errors", []) if isinstance(e, dict)}
-    reasons |= {d.get("reason") for d in error.get("details", []) if isinstance(d, dict)}
+    reasons = _error_reasons(error)
     status = resp.status_code
-    if reasons & _QUOTA_REASONS:
+    if reasons & _DAILY_QUOTA_REASONS:
         wait = seconds_until_quota_reset()
         return RateLimited(
             "YouTube Data API quota exhausted for today (10,000 units by default); it resets "
@@ -310,13 +371,29 @@ def _api_error(resp: httpx.Response) -> TubeqError:
             "(nothing is enqueued twice), or ask Google for more quota",
             retry_after=wait,
         )
-    if status in (400, 401, 403) and (reasons & _BAD_KEY_REASONS or status != 400):
+    if reasons & _RATE_LIMIT_REASONS:
+        return RateLimited(
+            f"YouTube Data API rate limit ({message}): too many requests a minute; "
+            "wait a minute and re-run the backfill (nothing is enqueued twice)",
+            retry_after=RATE_LIMIT_WAIT_S,
+        )
+    if _is_bad_key(status, reasons, message):
         return ConfigError(
             f"the YouTube Data API rejected the key ({message}): check TUBEQ_YOUTUBE_API_KEY "
             "and that the YouTube Data API v3 is enabled for its project"
         )
+    for reason, why in _NOT_ACCESSIBLE_REASONS.items():
+        if reason in reasons:
+            return InvalidInput(
+                f"cannot list this channel or playlist: {why} ({reason}: {message}); "
+                "only public channels and playlists can be backfilled"
+            )
     if status == 404:
         return InvalidInput(
             f"YouTube Data API: not found ({message}); check the channel or playlist"
+        )
+    if status == 401:
+        return ConfigError(
+            f"the YouTube Data API refused the request ({message}): check TUBEQ_YOUTUBE_API_KEY"
         )
     return from_status(status, message, service="YouTube Data API")

@@ -24,7 +24,15 @@ Two implementations share that rule:
 ``acquire`` waits up to ``timeout_s``; if the earliest slot is later than that it reserves
 nothing and raises ``RateLimited(retry_after=…)`` at once, so the queue retries the message
 later instead of a worker sleeping on its lease. A process that dies after reserving wastes
-that slot: the budget errs on the safe side.
+that slot: the budget errs on the safe side. The wait is spent holding the message's lease,
+so ``TUBEQ_GEMINI_BUDGET_WAIT_S`` plus the call timeout must stay well under the visibility
+timeout (the defaults: 120 s + 120 s against 600 s); too short a wait, on the other hand,
+turns ordinary contention between workers into retries.
+
+The budget is only our estimate of Gemini's quota. When Gemini answers 429 anyway (another
+client on the same project, a daily quota, a smaller tier than configured), the analyzer calls
+``pause(retry_after)``: nobody on this budget is granted anything before then, so the other
+workers wait (or go back to the queue) instead of each walking into the same 429.
 """
 
 from __future__ import annotations
@@ -50,6 +58,11 @@ class RateBudget(Protocol):
     def acquire(self, tokens: int, timeout_s: float) -> None:
         """Take one request and ``tokens`` input tokens from the budget, waiting at most
         ``timeout_s``; raise ``RateLimited(retry_after=…)`` if that is not enough."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for ``seconds`` from now (the server said so); a pause only ever
+        extends, never shortens, one already set."""
         ...
 
 
@@ -107,18 +120,38 @@ class _WindowBudget:
         raise ``RateLimited`` (recording nothing) when that is more than ``max_wait_s`` away."""
         raise NotImplementedError
 
-    def _slot(self, grants: Sequence[tuple[float, int]], tokens: int, now: float) -> float:
-        """The earliest time a grant fits, given the live grants sorted by time."""
-        start = max(now, grants[-1][0]) if grants else now
+    def _set_pause(self, until: float) -> None:
+        raise NotImplementedError
+
+    def _slot(
+        self,
+        grants: Sequence[tuple[float, int]],
+        tokens: int,
+        now: float,
+        paused_until: float = 0.0,
+    ) -> float:
+        """The earliest time a grant fits, given the live grants sorted by time and the
+        pause the server asked for."""
+        start = max(now, paused_until, grants[-1][0] if grants else now)
         return start + wait_needed(grants, tokens, start, self.limits)
 
-    def _too_late(self, delay: float) -> RateLimited:
+    def _too_late(self, delay: float, paused: bool) -> RateLimited:
+        if paused:
+            return RateLimited(
+                f"Gemini asked every client to wait (HTTP 429); the shared budget is paused, "
+                f"room again in {delay:.1f} s",
+                retry_after=delay,
+            )
         return RateLimited(
             f"Gemini rate budget exhausted ({self.limits.requests} requests, "
             f"{self.limits.tokens} input tokens per {self.limits.window_s:g} s); "
             f"room again in {delay:.1f} s",
             retry_after=delay,
         )
+
+    def pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._set_pause(self._clock() + seconds)
 
     def acquire(self, tokens: int, timeout_s: float) -> None:
         if tokens < 0:
@@ -135,15 +168,20 @@ class InProcessRateBudget(_WindowBudget):
         super().__init__(limits, clock)
         self._lock = threading.Lock()
         self._grants: deque[tuple[float, int]] = deque()
+        self._paused_until = 0.0
+
+    def _set_pause(self, until: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, until)
 
     def _reserve(self, tokens: int, max_wait_s: float) -> float:
         with self._lock:
             now = self._clock()
             while self._grants and self._grants[0][0] <= now - self.limits.window_s:
                 self._grants.popleft()
-            at = self._slot(list(self._grants), tokens, now)
+            at = self._slot(list(self._grants), tokens, now, self._paused_until)
             if at - now > max_wait_s:
-                raise self._too_late(at - now)
+                raise self._too_late(at - now, paused=self._paused_until > now)
             self._grants.append((at, tokens))
             return at - now
 
@@ -155,6 +193,10 @@ CREATE TABLE IF NOT EXISTS budget_grants (
     tokens INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS budget_grants_at ON budget_grants (at);
+CREATE TABLE IF NOT EXISTS budget_pause (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    until REAL NOT NULL
+);
 """
 
 
@@ -190,7 +232,10 @@ class SqliteRateBudget(_WindowBudget):
                     "DELETE FROM budget_grants WHERE at <= ?", (now - self.limits.window_s,)
                 )
                 rows = conn.execute("SELECT at, tokens FROM budget_grants ORDER BY at, id")
-                at = self._slot(rows.fetchall(), tokens, now)
+                grants = rows.fetchall()
+                paused = conn.execute("SELECT until FROM budget_pause WHERE id = 1").fetchone()
+                paused_until = float(paused[0]) if paused else 0.0
+                at = self._slot(grants, tokens, now, paused_until)
                 if at - now <= max_wait_s:
                     conn.execute(
                         "INSERT INTO budget_grants (at, tokens) VALUES (?, ?)", (at, tokens)
@@ -200,8 +245,17 @@ class SqliteRateBudget(_WindowBudget):
                 conn.execute("ROLLBACK")
                 raise
         if at - now > max_wait_s:
-            raise self._too_late(at - now)
+            raise self._too_late(at - now, paused=paused_until > now)
         return at - now
+
+    def _set_pause(self, until: float) -> None:
+        with self._lock:
+            # one statement, so no explicit transaction: SQLite makes it atomic
+            self._conn.execute(
+                "INSERT INTO budget_pause (id, until) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET until = max(until, excluded.until)",
+                (until,),
+            )
 
     def close(self) -> None:
         with self._lock:

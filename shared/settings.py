@@ -182,7 +182,9 @@ class Settings(BaseSettings):
         1_000_000, ge=1, description="Input tokens per minute shared by all consumers."
     )
     gemini_chunk_tokens: int = Field(
-        200_000, ge=1_000, description="Above this many transcript tokens, analyse in chunks."
+        200_000,
+        ge=1_000,
+        description="Above this many transcript tokens, analyse in chunks (≤ half of TPM).",
     )
     gemini_price_input_per_m: float = Field(
         0.25, ge=0, description="USD per million input tokens (3.1 Flash-Lite list price)."
@@ -200,7 +202,12 @@ class Settings(BaseSettings):
         None, description="Shared rate-budget file (default `<data_dir>/budget.sqlite3`)."
     )
     gemini_budget_wait_s: float = Field(
-        30.0, ge=0, description="How long a call may wait for rate budget before retrying later."
+        120.0,
+        ge=0,
+        description=(
+            "How long a call may wait for rate budget before the video is retried later; "
+            "keep it plus TUBEQ_GEMINI_TIMEOUT_S well under TUBEQ_VISIBILITY_TIMEOUT_S."
+        ),
     )
 
     # ---- Postgres / Supabase ------------------------------------------------------------

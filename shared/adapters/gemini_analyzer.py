@@ -7,7 +7,15 @@ validation gets one repair call; a second failure is ``InvalidModelOutput`` with
 
 The client never retries on its own (``HttpRetryOptions(attempts=1)``): a failure becomes a
 tubeq error through ``shared.classify`` and the queue retries the message, honouring the
-server's retry delay. Every call first takes its share of the shared ``RateBudget``.
+server's retry delay. Every call first takes its share of the shared ``RateBudget``, and a
+429 from Gemini pauses that budget for the delay Gemini asked for (until midnight Pacific
+for a daily quota), so the other workers stop calling into it too.
+
+Chunked analyses save each chunk's validated reply and usage in a ``PartialStore`` (the
+artifact store, under ``cache/gemini/``) the moment it arrives; a retry reuses them, so a
+failure on chunk 4 of 4 does not buy chunks 1-3 again, and every attempt makes progress even
+when the token budget fits only one chunk at a time. The final usage counts every chunk call
+exactly once, reused or not.
 """
 
 from __future__ import annotations
@@ -21,9 +29,18 @@ from google import genai
 from google.genai import types
 
 from shared.classify import classify
-from shared.errors import ConfigError, InvalidModelOutput, NoTranscriptFound
+from shared.errors import ConfigError, InvalidModelOutput, NoTranscriptFound, RateLimited
 from shared.gemini import prompt
-from shared.gemini.chunking import estimate_tokens, render_segments, split_into_chunks
+from shared.gemini.chunking import Chunk, estimate_tokens, render_segments, split_into_chunks
+from shared.gemini.partials import (
+    ArtifactPartialStore,
+    InMemoryPartialStore,
+    PartialStore,
+    SavedChunk,
+    chunk_key,
+    decode,
+    encode,
+)
 from shared.gemini.pricing import Prices, usage_of
 from shared.gemini.validation import InvalidReplyError, check_refusal, parse_content, reply_text
 from shared.logging import get_logger
@@ -38,6 +55,8 @@ log = get_logger(__name__)
 VIDEO_TOKENS_PER_S = 100
 #: Budget guess for a video whose duration is unknown (10 minutes).
 VIDEO_DEFAULT_S = 600
+#: How long a 429 without a retry delay pauses the shared budget.
+DEFAULT_429_PAUSE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,7 @@ class GeminiOptions:
     chunk_tokens: int = 200_000
     max_output_tokens: int = 8192
     prices: Prices = field(default_factory=lambda: Prices(0.25, 1.50))
-    budget_wait_s: float = 30.0
+    budget_wait_s: float = 120.0
 
 
 @dataclass
@@ -60,19 +79,34 @@ class _Reply:
 class GeminiAnalyzer:
     name = "gemini"
 
-    def __init__(self, client: genai.Client, options: GeminiOptions, budget: RateBudget) -> None:
+    def __init__(
+        self,
+        client: genai.Client,
+        options: GeminiOptions,
+        budget: RateBudget,
+        partials: PartialStore | None = None,
+    ) -> None:
         self._client = client
         self.options = options
         self._budget = budget
+        #: where paid chunk results are kept for a retry (default: this process's memory)
+        self._partials: PartialStore = partials if partials is not None else InMemoryPartialStore()
         self._schema = prompt.response_json_schema()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, settings: Settings, *, partials: PartialStore | None = None) -> Self:
+        """``partials`` defaults to the configured artifact store (``cache/gemini/…``); the
+        composition root may pass one built on the artifact store it already has."""
         if settings.gemini_api_key is None or not settings.gemini_api_key.get_secret_value():
             raise ConfigError(
                 "TUBEQ_GEMINI_API_KEY is not set: create a key in Google AI Studio "
                 "(https://aistudio.google.com/apikey) and put it in the environment or .env"
             )
+        check_budget_settings(settings)
+        if partials is None:
+            from shared.factory import build_artifacts  # the composition root, lazily
+
+            partials = ArtifactPartialStore(build_artifacts(settings))
         http_options = types.HttpOptions(
             base_url=settings.gemini_base_url,
             timeout=int(settings.gemini_timeout_s * 1000),  # the SDK takes milliseconds
@@ -91,7 +125,7 @@ class GeminiAnalyzer:
             prices=Prices(settings.gemini_price_input_per_m, settings.gemini_price_output_per_m),
             budget_wait_s=settings.gemini_budget_wait_s,
         )
-        return cls(client, options, budget_from_settings(settings))
+        return cls(client, options, budget_from_settings(settings), partials)
 
     @property
     def model(self) -> str:
@@ -154,19 +188,50 @@ class GeminiAnalyzer:
         usage = Usage()
         parts: list[AnalysisContent] = []
         for chunk in chunks:
-            reply = self._generate(
-                [types.Part(text=prompt.chunk_prompt(transcript, meta, chunk, len(chunks)))],
-                video_id=transcript.video_id,
-                kind=f"chunk {chunk.index + 1}/{len(chunks)}",
-            )
+            reply = self._chunk_reply(transcript, meta, chunk, len(chunks))
             parts.append(reply.content)
-            usage += reply.usage
+            usage += reply.usage  # a reused chunk's usage too: it was paid, once
         merged = self._generate(
             [types.Part(text=prompt.merge_prompt(transcript, meta, parts))],
             video_id=transcript.video_id,
             kind="merge",
         )
         return _Reply(merged.content, usage + merged.usage)
+
+    def _chunk_reply(
+        self, transcript: Transcript, meta: VideoMeta | None, chunk: Chunk, total: int
+    ) -> _Reply:
+        """A chunk's analysis: saved by an earlier attempt, or bought now and saved at once."""
+        kind = f"chunk {chunk.index + 1}/{total}"
+        key = chunk_key(transcript.video_id, self.analysis_version, chunk.index, total, chunk.text)
+        try:
+            data = self._partials.get(key)
+        except Exception as exc:  # the store is down: retry later rather than pay twice
+            raise classify(exc) from exc
+        saved = decode(data) if data is not None else None
+        if saved is not None:
+            log.info("gemini.chunk_reused", video_id=transcript.video_id, kind=kind)
+            return _Reply(saved.content, saved.usage)
+        if data is not None:
+            log.warning("gemini.chunk_cache_unreadable", video_id=transcript.video_id, key=key)
+        reply = self._generate(
+            [types.Part(text=prompt.chunk_prompt(transcript, meta, chunk, total))],
+            video_id=transcript.video_id,
+            kind=kind,
+        )
+        try:
+            self._partials.put(key, encode(SavedChunk(content=reply.content, usage=reply.usage)))
+        except Exception as exc:
+            # this attempt still has the reply in hand; only a retry would pay again
+            error = classify(exc)
+            log.warning(
+                "gemini.chunk_cache_write_failed",
+                video_id=transcript.video_id,
+                kind=kind,
+                error_code=error.code,
+                error=error.message,
+            )
+        return reply
 
     def _generate(
         self,
@@ -250,6 +315,10 @@ class GeminiAnalyzer:
                 error_code=error.code,
                 error=error.message,
             )
+            if isinstance(error, RateLimited):
+                # Gemini's quota is the truth; the budget was only our estimate of it. Tell
+                # every worker on this budget to hold off, not just this message.
+                self._budget.pause(error.retry_after or DEFAULT_429_PAUSE_S)
             raise error from exc
         meta = response.usage_metadata
         # key names avoid "token": the log redactor masks any key that looks like a secret
@@ -271,4 +340,25 @@ class GeminiAnalyzer:
             analyzer=self.name,
             model=self.options.model,
             usage=usage,
+        )
+
+
+def check_budget_settings(settings: Settings) -> None:
+    """Refuse, at start, settings under which a chunked analysis could never finish."""
+    if settings.gemini_chunk_tokens * 2 > settings.gemini_tpm:
+        raise ConfigError(
+            f"TUBEQ_GEMINI_CHUNK_TOKENS ({settings.gemini_chunk_tokens}) is more than half of "
+            f"TUBEQ_GEMINI_TPM ({settings.gemini_tpm}): a chunk plus its prompt must fit the "
+            "per-minute token budget with room to spare; lower TUBEQ_GEMINI_CHUNK_TOKENS to "
+            f"at most {settings.gemini_tpm // 2} or raise TUBEQ_GEMINI_TPM to your quota"
+        )
+    # a call holds its message's lease while it waits for budget and then for Gemini
+    held = settings.gemini_budget_wait_s + settings.gemini_timeout_s
+    if held >= settings.visibility_timeout_s:
+        raise ConfigError(
+            f"TUBEQ_GEMINI_BUDGET_WAIT_S ({settings.gemini_budget_wait_s:g}) plus "
+            f"TUBEQ_GEMINI_TIMEOUT_S ({settings.gemini_timeout_s:g}) must stay under "
+            f"TUBEQ_VISIBILITY_TIMEOUT_S ({settings.visibility_timeout_s:g}), or a message's "
+            "lease runs out while its model call is still waiting; lower the first two or "
+            "raise the visibility timeout"
         )

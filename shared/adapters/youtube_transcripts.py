@@ -1,10 +1,11 @@
 """Transcripts from YouTube through youtube-transcript-api 1.2.x.
 
-One ``YouTubeTranscriptApi`` per source (one source per process, built by the factory).
-The library's own docstring says it is not thread-safe: every fetch goes through one
-``requests.Session`` whose cookie jar it mutates (the consent cookie) and whose proxies
-and mounts it sets. The consumer runs a thread pool, so fetches take a lock. A fetch is
-three short requests, small next to the model call that follows, so the lock costs little.
+One source per process (built by the factory), holding one ``YouTubeTranscriptApi`` and
+``requests.Session`` pair per worker thread. The library's own docstring says it is not
+thread-safe: every fetch mutates its session's cookie jar (the consent cookie), proxies and
+mounts. The consumer runs a thread pool, and one shared pair behind a lock would serialise
+every fetch in the process (a slow YouTube reply would hold up all the workers), so each
+thread lazily builds its own pair, all from the same settings; ``close`` closes them all.
 
 Every request gets a timeout and, when ``youtube_base_url`` is not YouTube, is re-routed to
 that origin (a stub server in tests and e2e runs) by a transport adapter mounted on the
@@ -31,7 +32,8 @@ from youtube_transcript_api import (
 from youtube_transcript_api.proxies import GenericProxyConfig, ProxyConfig, WebshareProxyConfig
 
 from shared.classify import classify
-from shared.errors import ConfigError
+from shared.classify.youtube import available_languages
+from shared.errors import ConfigError, NoTranscriptInLanguages
 from shared.logging import redact_text
 from shared.models import Segment, Transcript
 from shared.settings import Settings
@@ -115,21 +117,44 @@ class YouTubeTranscriptSource:
         self.languages = list(languages)
         self.prefer_manual = prefer_manual
         self.translate_to = translate_to or None
+        self._proxy_config = proxy_config
+        self._timeout_s = timeout_s
+        self._base_url = base_url
         self._secrets = _proxy_secrets(proxy_config)
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []  # every thread's, for close()
+        self._sessions_lock = threading.Lock()
+        self._closed = False
+
+    def _client(self) -> tuple[YouTubeTranscriptApi, requests.Session]:
+        """This thread's (API, session) pair, built on first use."""
+        pair: tuple[YouTubeTranscriptApi, requests.Session] | None = getattr(
+            self._local, "pair", None
+        )
+        if pair is not None:
+            return pair
         session = requests.Session()
         # Proxies come from settings only; a stray HTTPS_PROXY in the environment must not
         # silently reroute (or break) YouTube traffic.
         session.trust_env = False
-        self._api = YouTubeTranscriptApi(proxy_config=proxy_config, http_client=session)
+        api = YouTubeTranscriptApi(proxy_config=self._proxy_config, http_client=session)
         # Mounted after the library, which mounts its own retrying adapter for rotating
         # proxies; ours keeps that retry policy and adds the timeout and routing.
-        retries = proxy_config.retries_when_blocked if proxy_config else 0
+        retries = self._proxy_config.retries_when_blocked if self._proxy_config else 0
         retry: Retry | int = Retry(total=retries, status_forcelist=[429]) if retries else 0
-        adapter = RoutingTimeoutAdapter(timeout_s=timeout_s, base_url=base_url, max_retries=retry)
+        adapter = RoutingTimeoutAdapter(
+            timeout_s=self._timeout_s, base_url=self._base_url, max_retries=retry
+        )
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        self._session = session
-        self._lock = threading.Lock()
+        with self._sessions_lock:
+            if self._closed:
+                session.close()
+                raise RuntimeError("this YouTube transcript source is closed")
+            self._sessions.append(session)
+        pair = (api, session)
+        self._local.pair = pair
+        return pair
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -143,20 +168,21 @@ class YouTubeTranscriptSource:
         )
 
     def fetch(self, video_id: str) -> Transcript:
+        api, _ = self._client()
+        listing: TranscriptList | None = None
         try:
-            with self._lock:
-                listing = self._api.list(video_id)
-                chosen = self._choose(listing)
-                translated_from: str | None = None
-                if self.translate_to and chosen.language_code != self.translate_to:
-                    translated_from = chosen.language_code
-                    original_generated = chosen.is_generated
-                    chosen = chosen.translate(self.translate_to)
-                else:
-                    original_generated = chosen.is_generated
-                fetched = chosen.fetch()
+            listing = api.list(video_id)
+            chosen = self._choose(listing)
+            translated_from: str | None = None
+            if self.translate_to and chosen.language_code != self.translate_to:
+                translated_from = chosen.language_code
+                original_generated = chosen.is_generated
+                chosen = chosen.translate(self.translate_to)
+            else:
+                original_generated = chosen.is_generated
+            fetched = chosen.fetch()
         except Exception as exc:
-            raise self._classified(exc) from exc
+            raise self._classified(exc, listing) from exc
         return Transcript(
             video_id=video_id,
             language=fetched.language_code,
@@ -172,7 +198,11 @@ class YouTubeTranscriptSource:
         )
 
     def close(self) -> None:
-        self._session.close()
+        with self._sessions_lock:
+            self._closed = True
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def _choose(self, listing: TranscriptList) -> YtTranscript:
         try:
@@ -193,10 +223,18 @@ class YouTubeTranscriptSource:
                     return candidate
             raise
 
-    def _classified(self, exc: BaseException) -> Exception:
+    def _classified(self, exc: BaseException, listing: TranscriptList | None) -> Exception:
         err = classify(exc)
+        text = err.message
+        if (
+            isinstance(err, NoTranscriptInLanguages)
+            and listing is not None
+            and ("available:" not in text)
+        ):
+            # a failed translation: say what the video does have
+            text += f" (available: {', '.join(available_languages(listing)) or 'none'})"
         # Proxy URLs carry passwords and a requests error may quote them.
-        text = redact_text(err.message)
+        text = redact_text(text)
         for secret in self._secrets:
             text = text.replace(secret, "***")
         err.args = (text,)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import email.utils
 import socket
 import time
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import (
     RateLimited,
@@ -13,6 +14,19 @@ from shared.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+
+try:
+    _PACIFIC: tzinfo = ZoneInfo("America/Los_Angeles")
+except ZoneInfoNotFoundError:  # no tz database (slim images): standard time is close enough
+    _PACIFIC = timezone(timedelta(hours=-8))
+
+
+def seconds_until_pacific_midnight(now: datetime | None = None) -> float:
+    """Google's daily quotas (Data API units, Gemini requests per day) reset at midnight
+    Pacific time."""
+    local = (now or datetime.now(UTC)).astimezone(_PACIFIC)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - local).total_seconds()
 
 
 def parse_retry_after(value: str | None) -> float | None:

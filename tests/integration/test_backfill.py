@@ -3,6 +3,7 @@ queue and result store."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,9 @@ from producer.youtube_data_api import (
 )
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.errors import ConfigError, InvalidInput, RateLimited
+from shared.errors import ConfigError, InvalidInput, RateLimited, UpstreamRejected
+from shared.gemini import prompt
+from shared.gemini.chunking import estimate_tokens
 from shared.models import (
     Analysis,
     FailureRecord,
@@ -226,13 +229,116 @@ def test_unknown_playlist(
         run(settings, queue, store, "PLdoesnotexist00")
 
 
+@pytest.mark.parametrize("legacy", [False, True], ids=["api-key-invalid-detail", "keyInvalid"])
 def test_bad_key_says_which_setting_to_check(
-    stub: DataApiStub, settings: Settings, queue: SqliteQueue, store: SqliteResultStore
+    stub: DataApiStub,
+    settings: Settings,
+    queue: SqliteQueue,
+    store: SqliteResultStore,
+    legacy: bool,
 ) -> None:
+    # today: 400 badRequest + ErrorInfo API_KEY_INVALID; before: 400 keyInvalid
     stub.api_key = "a-different-key"
+    stub.legacy_key_error = legacy
     with pytest.raises(ConfigError, match="TUBEQ_YOUTUBE_API_KEY") as info:
         run(settings, queue, store, CHANNEL)
     assert API_KEY not in info.value.message
+    assert len(stub.endpoint_calls("channels")) == 1  # a config error is not retried
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error", "expected", "says"),
+    [
+        (
+            "playlistItems",
+            (
+                403,
+                "The request is not properly authorized to retrieve the specified playlist.",
+                "playlistItemsNotAccessible",
+                "youtube.playlistItem",
+            ),
+            InvalidInput,
+            "private",
+        ),
+        (
+            "channels",
+            (403, "The channel is closed.", "channelClosed", "youtube.channel"),
+            InvalidInput,
+            "closed",
+        ),
+        (
+            "playlistItems",
+            (403, "Rate limit exceeded.", "rateLimitExceeded", "usageLimits"),
+            RateLimited,
+            "rate limit",
+        ),
+        (
+            "videos",
+            (403, "User rate limit exceeded.", "userRateLimitExceeded", "usageLimits"),
+            RateLimited,
+            "rate limit",
+        ),
+        (
+            "channels",
+            (
+                403,
+                "Access Not Configured. YouTube Data API has not been used in project 1.",
+                "accessNotConfigured",
+                "usageLimits",
+            ),
+            ConfigError,
+            "TUBEQ_YOUTUBE_API_KEY",
+        ),
+        (
+            "channels",
+            (
+                403,
+                "Requests from this API key are blocked (restricted to other APIs).",
+                "forbidden",
+                "global",
+            ),
+            ConfigError,
+            "TUBEQ_YOUTUBE_API_KEY",
+        ),
+        (
+            "playlistItems",
+            (403, "Forbidden", "forbidden", "youtube.playlistItem"),
+            UpstreamRejected,
+            "Forbidden",
+        ),
+    ],
+    ids=[
+        "private-playlist",
+        "closed-channel",
+        "rate-limit",
+        "user-rate-limit",
+        "api-not-enabled",
+        "key-restricted",
+        "other-forbidden",
+    ],
+)
+def test_only_key_problems_blame_the_key(
+    stub: DataApiStub,
+    settings: Settings,
+    queue: SqliteQueue,
+    store: SqliteResultStore,
+    endpoint: str,
+    error: tuple[int, str, str, str],
+    expected: type[Exception],
+    says: str,
+) -> None:
+    stub.add_channel(CHANNEL, "Locked", 3)
+    stub.endpoint_errors[endpoint] = error
+    with pytest.raises(expected) as info:
+        run(settings, queue, store, CHANNEL)
+    message = str(info.value)
+    assert says in message
+    if expected is not ConfigError:
+        assert "TUBEQ_YOUTUBE_API_KEY" not in message
+    if expected is RateLimited:
+        assert isinstance(info.value, RateLimited)
+        assert info.value.retry_after == pytest.approx(60.0)  # a minute, not until midnight
+    assert queue.stats().ready == 0
 
 
 def test_missing_key_is_a_config_error(
@@ -266,13 +372,60 @@ def test_since_and_limit(
     stub.add_channel(CHANNEL, "Daily", 120)  # video n published 2024-01-01 + n days
     since = run(settings, queue, store, CHANNEL, since=date(2024, 4, 20), dry_run=True)
     assert since.found == 10  # days 110..119
+    # uploads are newest first: the first page already reaches older videos, so it stops
+    assert len(stub.endpoint_calls("playlistItems")) == 1
 
     limited = run(settings, queue, store, CHANNEL, limit=7)
     assert (limited.found, limited.enqueued) == (7, 7)
     # the listing stops at the limit: one page, not three
-    assert len(stub.endpoint_calls("playlistItems")) == 3 + 1
+    assert len(stub.endpoint_calls("playlistItems")) == 1 + 1
     newest = stub.channels[CHANNEL].video_ids[:7]
     assert sorted(queued_ids(queue)) == sorted(newest)
+
+
+def test_since_stops_paging_only_a_channel_after_the_page_with_older_uploads(
+    stub: DataApiStub, settings: Settings, queue: SqliteQueue, store: SqliteResultStore
+) -> None:
+    channel = stub.add_channel(CHANNEL, "Daily", 200)
+    # newest 60 (days 140..199) span two pages; the older page-2 entries end the listing
+    report = run(settings, queue, store, CHANNEL, since=date(2024, 5, 20), dry_run=True)
+    assert report.found == 60
+    assert [p.get("pageToken") for p in stub.endpoint_calls("playlistItems")] == [None, "50"]
+
+    # a curated playlist is in any order: it is read to the end
+    stub.calls.clear()
+    stub.playlists["PLoldestfirst00001"] = ("Oldest first", list(reversed(channel.video_ids)))
+    mixed = run(settings, queue, store, "PLoldestfirst00001", since=date(2024, 5, 20), dry_run=True)
+    assert mixed.found == 60
+    assert len(stub.endpoint_calls("playlistItems")) == 4
+
+
+def test_live_and_upcoming_videos_are_skipped_not_failed(
+    stub: DataApiStub, settings: Settings, queue: SqliteQueue, store: SqliteResultStore
+) -> None:
+    channel = stub.add_channel(CHANNEL, "Streams", 5)
+    live, upcoming = channel.video_ids[0], channel.video_ids[1]
+    stub.videos[live].live = "live"
+    stub.videos[upcoming].live = "upcoming"
+    report = run(settings, queue, store, CHANNEL)
+    assert (report.found, report.skipped_live, report.enqueued) == (5, 2, 3)
+    assert set(queued_ids(queue)) == set(channel.video_ids[2:])
+    assert store.get_video(live) is None  # not queued, not failed: a later run takes it
+
+    # once the stream has ended, the next backfill enqueues it
+    stub.videos[live].live = "none"
+    again = run(settings, queue, store, CHANNEL)
+    assert (again.skipped_live, again.enqueued) == (1, 1)
+    assert queued_ids(queue) == [live]
+
+
+def test_videos_list_does_not_send_max_results_with_id(
+    stub: DataApiStub, settings: Settings, queue: SqliteQueue, store: SqliteResultStore
+) -> None:
+    stub.add_channel(CHANNEL, "Plain", 3)
+    run(settings, queue, store, CHANNEL, dry_run=True)
+    [call] = stub.endpoint_calls("videos")
+    assert "id" in call and "maxResults" not in call
 
 
 def test_private_videos_are_counted_not_enqueued(
@@ -298,14 +451,21 @@ def test_dry_run_numbers(
         gemini_tpm=1_000_000,
     )
     report = run(settings, queue, store, CHANNEL, dry_run=True)
-    # 10 min ≈ 2,000 transcript tokens + 1,000 prompt tokens, one call each
     assert report.enqueued == 120 and report.dry_run
-    assert report.estimated_model_calls == 120
-    assert report.estimated_input_tokens == 120 * 3_000
+    assert report.estimated_model_calls == 120  # 10 minutes: one call each
+    per_video = report.estimated_input_tokens / 120
+    # the transcript as rendered (≈ 2,000 tokens of speech + timestamps) + the system
+    # instruction and schema every call carries
+    overhead = estimate_tokens(
+        prompt.SYSTEM_INSTRUCTION + json.dumps(prompt.response_json_schema())
+    )
+    assert 2_000 + overhead < per_video < 3_500 + overhead
     assert report.estimated_output_tokens == 120 * 800
-    # 0.36 M in at $0.10 + 0.096 M out at $0.40
-    assert report.estimated_cost_usd == pytest.approx(0.036 + 0.0384)
-    # 120 calls at 60 rpm: two minutes (the token budget would allow it in 22 s)
+    assert report.estimated_cost_usd == pytest.approx(
+        (report.estimated_input_tokens * 0.10 + report.estimated_output_tokens * 0.40) / 1e6,
+        abs=1e-6,
+    )
+    # 120 calls at 60 rpm: two minutes (the token budget would allow it in ~23 s)
     assert report.estimated_duration_s == pytest.approx(120.0)
     assert queue.stats().ready == 0
     assert store.get_video(stub.channels[CHANNEL].video_ids[0]) is None
@@ -322,9 +482,9 @@ def test_long_videos_estimate_chunked_calls(
         gemini_chunk_tokens=30_000,
     )
     report = run(settings, queue, store, CHANNEL, dry_run=True)
-    # 6 h ≈ 72,000 tokens → 3 chunks + 1 merge call
+    # 6 h ≈ 72,000 tokens of speech + 5,400 timestamped lines → 3 chunks + 1 merge call
     assert report.estimated_model_calls == 4
-    assert report.estimated_input_tokens == 72_000 + 4 * 1_000
+    assert 80_000 < report.estimated_input_tokens < 100_000
 
 
 class BackfillInterruptedError(Exception):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -447,3 +448,270 @@ def test_every_call_takes_rate_budget_first(stub: gs.GeminiStub, tmp_path: Any) 
     assert len(stub.requests) == 1  # the second call never left the process
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60
     assert (tmp_path / "budget.sqlite3").exists()
+
+
+# ---- 429s pause the shared budget --------------------------------------------------------------
+
+
+def test_a_429_pauses_the_shared_budget_for_every_worker(
+    stub: gs.GeminiStub, tmp_path: Any
+) -> None:
+    settings = make_settings(stub, tmp_path)
+    first = GeminiAnalyzer.from_settings(settings)
+    second = GeminiAnalyzer.from_settings(settings)  # another worker on the same budget file
+    stub.push(gs.rate_limited("17s"))
+    stub.responder = lambda req: gs.ok(gs.analysis_dict())
+    try:
+        with pytest.raises(RateLimited):
+            first.analyze(transcript(), None)
+        with pytest.raises(RateLimited, match="paused") as caught:
+            second.analyze(transcript(), None)
+    finally:
+        first.close()
+        second.close()
+    assert len(stub.requests) == 1  # the second worker did not walk into the same 429
+    assert caught.value.retry_after is not None and 15 < caught.value.retry_after <= 17
+
+
+def test_a_daily_quota_429_waits_until_the_quota_resets(
+    stub: gs.GeminiStub, analyzer: GeminiAnalyzer
+) -> None:
+    from shared.classify.http import seconds_until_pacific_midnight
+
+    stub.push(gs.rate_limited("30s", quota_id="GenerateRequestsPerDayPerProjectPerModel-FreeTier"))
+    with pytest.raises(RateLimited, match="daily quota") as caught:
+        analyzer.analyze(transcript(), None)
+    expected = max(30.0, seconds_until_pacific_midnight())  # hours, except just before midnight
+    assert caught.value.retry_after == pytest.approx(expected, abs=5)
+    # and the budget is paused until then, not for the suggested 30 s
+    with pytest.raises(RateLimited) as paused:
+        analyzer.analyze(transcript(), None)
+    assert paused.value.retry_after == pytest.approx(expected, abs=5)
+    assert len(stub.requests) == 1
+
+
+# ---- settings refused at start -----------------------------------------------------------------
+
+
+def test_chunks_larger_than_half_the_token_budget_are_refused(
+    stub: gs.GeminiStub, tmp_path: Any
+) -> None:
+    from shared.errors import ConfigError
+
+    settings = make_settings(stub, tmp_path, gemini_tpm=100_000, gemini_chunk_tokens=60_000)
+    with pytest.raises(ConfigError) as caught:
+        GeminiAnalyzer.from_settings(settings)
+    assert "TUBEQ_GEMINI_CHUNK_TOKENS" in caught.value.message
+    assert "TUBEQ_GEMINI_TPM" in caught.value.message
+    ok = GeminiAnalyzer.from_settings(
+        make_settings(stub, tmp_path, gemini_tpm=100_000, gemini_chunk_tokens=50_000)
+    )
+    ok.close()
+
+
+def test_a_budget_wait_longer_than_the_lease_is_refused(stub: gs.GeminiStub, tmp_path: Any) -> None:
+    from shared.errors import ConfigError
+
+    settings = make_settings(
+        stub, tmp_path, gemini_budget_wait_s=500, gemini_timeout_s=120, visibility_timeout_s=600
+    )
+    with pytest.raises(ConfigError, match="TUBEQ_VISIBILITY_TIMEOUT_S"):
+        GeminiAnalyzer.from_settings(settings)
+
+
+# ---- chunked analyses keep their paid chunks ---------------------------------------------------
+
+
+def _chunk_responder(
+    fail_part: int | None, failures: list[int]
+) -> Callable[[gs.RecordedRequest], gs.StubReply]:
+    """Chunk replies (19k prompt tokens each), a merge reply (3k); ``fail_part`` answers 503
+    while ``failures`` has entries left."""
+
+    def respond(req: gs.RecordedRequest) -> gs.StubReply:
+        text = req.user_texts[-1]
+        part = re.search(r"This is part (\d+) of (\d+)", text)
+        if part:
+            i = int(part.group(1))
+            if i == fail_part and failures:
+                failures.pop()
+                return gs.server_error(503)
+            return gs.ok(
+                gs.analysis_dict(summary=f"Part {i}.", key_points=[f"Point {i}."]),
+                prompt_tokens=19_000,
+                output_tokens=400,
+            )
+        return gs.ok(gs.analysis_dict(summary="Merged."), prompt_tokens=3_000, output_tokens=500)
+
+    return respond
+
+
+def _parts_asked(stub: gs.GeminiStub) -> list[int]:
+    asked = []
+    for req in stub.requests:
+        found = re.search(r"This is part (\d+) of", req.user_texts[-1])
+        asked.append(int(found.group(1)) if found else 0)  # 0: the merge
+    return asked
+
+
+def test_a_failed_last_chunk_does_not_buy_the_others_again(
+    stub: gs.GeminiStub, tmp_path: Any
+) -> None:
+    long = six_hour_stream()
+    settings = make_settings(stub, tmp_path, gemini_chunk_tokens=20_000)
+    n = len(split_into_chunks(long.segments, 20_000))
+    stub.responder = _chunk_responder(fail_part=n, failures=[1])
+
+    first = GeminiAnalyzer.from_settings(settings)
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            first.analyze(long, None)
+    finally:
+        first.close()
+    assert _parts_asked(stub) == list(range(1, n + 1))  # the last one failed
+    # saved in the artifact store the moment they arrived, under cache/gemini/
+    cached = sorted((tmp_path / "artifacts" / "cache" / "gemini").rglob("chunk-*.json"))
+    assert len(cached) == n - 1
+
+    # the retry runs in another process: a fresh analyzer on the same settings
+    stub.requests.clear()
+    second = GeminiAnalyzer.from_settings(settings)
+    try:
+        analysis = second.analyze(long, None)
+    finally:
+        second.close()
+    assert _parts_asked(stub) == [n, 0]  # only the failed chunk, then the merge
+    assert analysis.summary == "Merged."
+    # every chunk call counted exactly once, the reused ones included
+    assert analysis.usage.model_calls == n + 1
+    assert analysis.usage.prompt_tokens == n * 19_000 + 3_000
+    assert analysis.usage.cost_usd == pytest.approx(n * cost(19_000, 400, 0) + cost(3_000, 500, 0))
+
+
+def test_an_unreadable_saved_chunk_is_bought_again(stub: gs.GeminiStub, tmp_path: Any) -> None:
+    long = six_hour_stream()
+    settings = make_settings(stub, tmp_path, gemini_chunk_tokens=20_000)
+    n = len(split_into_chunks(long.segments, 20_000))
+    stub.responder = _chunk_responder(fail_part=None, failures=[])
+    analyzer = GeminiAnalyzer.from_settings(settings)
+    try:
+        analyzer.analyze(long, None)
+        cached = sorted((tmp_path / "artifacts" / "cache" / "gemini").rglob("chunk-*.json"))
+        assert len(cached) == n
+        cached[0].write_bytes(b'{"content": {"summary": "torn')
+        stub.requests.clear()
+        again = analyzer.analyze(long, None)
+    finally:
+        analyzer.close()
+    assert _parts_asked(stub) == [1, 0]
+    assert again.usage.model_calls == n + 1
+
+
+def test_a_budget_that_fits_one_chunk_still_finishes(stub: gs.GeminiStub) -> None:
+    from google import genai
+    from google.genai import types as genai_types
+
+    from shared.adapters.gemini_analyzer import GeminiOptions
+    from shared.gemini.partials import InMemoryPartialStore
+    from shared.rate_budget import InProcessRateBudget, Limits
+
+    texts = [f"Line {i} of a long talk about queues and retries." for i in range(400)]
+    long = transcript(texts, step=5.0)
+    n = len(split_into_chunks(long.segments, 2_000))
+    assert n >= 3
+    stub.responder = _chunk_responder(fail_part=None, failures=[])
+    client = genai.Client(
+        api_key=stub.api_key, http_options=genai_types.HttpOptions(base_url=stub.base_url)
+    )
+    # one chunk call (~2,000 + the prompt's ~600 tokens) per 0.5 s window, and a wait too
+    # short to ride out a window: each attempt can buy one chunk and then runs dry
+    budget = InProcessRateBudget(Limits(requests=1_000, tokens=3_000, window_s=0.5))
+    options = GeminiOptions(model="m", prompt_version="p", chunk_tokens=2_000, budget_wait_s=0.05)
+    analyzer = GeminiAnalyzer(client, options, budget, InMemoryPartialStore())
+    attempts = 0
+    try:
+        while True:
+            attempts += 1
+            assert attempts <= n + 2, "no progress between attempts"
+            try:
+                analysis = analyzer.analyze(long, None)
+                break
+            except RateLimited as exc:
+                time.sleep((exc.retry_after or 0) + 0.01)  # the queue honours retry_after
+    finally:
+        client.close()
+    assert len(stub.requests) == n + 1  # each chunk bought once, then the merge
+    assert analysis.usage.model_calls == n + 1
+
+
+def test_artifact_partial_store_maps_onto_the_artifact_port(tmp_path: Any) -> None:
+    from shared.adapters.local_artifacts import LocalArtifactStore
+    from shared.gemini.partials import ArtifactPartialStore, PartialStore, chunk_key
+
+    artifacts = LocalArtifactStore(tmp_path)
+    store = ArtifactPartialStore(artifacts)
+    assert isinstance(store, PartialStore)
+    key = chunk_key(VIDEO, "gemini:gemini-3.1-flash-lite:p1", 0, 3, "[0.0s] hello")
+    assert key == chunk_key(VIDEO, "gemini:gemini-3.1-flash-lite:p1", 0, 3, "[0.0s] hello")
+    assert key != chunk_key(VIDEO, "gemini:gemini-3.1-flash-lite:p1", 0, 3, "[0.0s] hallo")
+    assert key != chunk_key(VIDEO, "gemini:gemini-3.1-flash-lite:p2", 0, 3, "[0.0s] hello")
+    assert store.get(key) is None
+    store.put(key, b'{"x": 1}')
+    assert store.get(key) == b'{"x": 1}'
+    assert artifacts.exists("cache/gemini/" + key)
+    assert artifacts.content_type("cache/gemini/" + key) == "application/json"
+
+
+# ---- the stub is as strict as the API about the request shape ----------------------------------
+
+
+def test_stub_refuses_unknown_request_fields_like_the_api(stub: gs.GeminiStub) -> None:
+    import httpx
+
+    url = f"{stub.base_url}/v1beta/models/m:generateContent"
+    headers = {"x-goog-api-key": stub.api_key}
+    contents = [{"role": "user", "parts": [{"text": "hi"}]}]
+    with httpx.Client(timeout=5) as http:
+        top = http.post(url, headers=headers, json={"contents": contents, "bogusField": 1})
+        config = http.post(
+            url,
+            headers=headers,
+            json={"contents": contents, "generationConfig": {"responseSchemaJson": {}}},
+        )
+        snake = http.post(
+            url,
+            headers=headers,
+            json={"contents": contents, "generation_config": {"max_output_tokens": 5}},
+        )
+    assert top.status_code == 400
+    assert 'Unknown name "bogusField"' in top.json()["error"]["message"]
+    assert config.status_code == 400
+    assert (
+        "Unknown name \"responseSchemaJson\" at 'generation_config'"
+        in (config.json()["error"]["message"])
+    )
+    assert snake.status_code == 500  # accepted (proto-JSON names), then no scripted reply
+    assert len(stub.rejected) == 2 and len(stub.requests) == 1
+
+
+def test_a_request_shape_regression_fails_loudly(stub: gs.GeminiStub, tmp_path: Any) -> None:
+    from google import genai
+    from google.genai import types as genai_types
+
+    client = genai.Client(
+        api_key=stub.api_key, http_options=genai_types.HttpOptions(base_url=stub.base_url)
+    )
+    stub.responder = lambda req: gs.ok(gs.analysis_dict())
+    # a field the API does not know, smuggled in the way a wrong SDK option would
+    config = genai_types.GenerateContentConfig(
+        http_options=genai_types.HttpOptions(extra_body={"generationConfig": {"bogus": 1}})
+    )
+    try:
+        with pytest.raises(UpstreamRejected, match="Unknown name"):
+            try:
+                client.models.generate_content(model="m", contents="hi", config=config)
+            except Exception as exc:
+                raise classify(exc) from exc
+    finally:
+        client.close()
+    assert stub.requests == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +13,7 @@ from shared import errors
 from shared.adapters.youtube_transcripts import YouTubeTranscriptSource
 from shared.classify import classify
 from shared.settings import Settings
-from tests.support.youtube_stub import StubVideo, Track, YouTubeStub
+from tests.support.youtube_stub import RefusingProxy, StubVideo, Track, YouTubeStub
 
 pytestmark = pytest.mark.services
 
@@ -158,23 +159,69 @@ def test_failures_are_classified(
         assert isinstance(info.value, errors.PermanentError)
 
 
-def test_no_transcript_in_wanted_languages_is_permanent(stub: YouTubeStub) -> None:
-    stub.add("hhhhhhhhhhh", StubVideo(tracks=[DE]))
-    with pytest.raises(errors.NoTranscriptFound, match="TUBEQ_YOUTUBE_LANGUAGES"):
+def test_no_transcript_in_wanted_languages_is_permanent_and_not_a_fallback_trigger(
+    stub: YouTubeStub,
+) -> None:
+    stub.add("hhhhhhhhhhh", StubVideo(tracks=[DE, EN_ASR]))
+    with pytest.raises(errors.NoTranscriptInLanguages) as info:
         source(stub, youtube_languages="fr,ja").fetch("hhhhhhhhhhh")
+    assert isinstance(info.value, errors.PermanentError)
+    # the pipeline's video fallback catches these two: a transcript in another language
+    # must not buy a ~20x more expensive video analysis
+    assert not isinstance(info.value, (errors.NoTranscriptFound, errors.TranscriptsDisabled))
+    message = info.value.message
+    assert "fr, ja" in message
+    assert "de (manual)" in message and "en (auto-generated)" in message
+    assert "TUBEQ_YOUTUBE_LANGUAGES" in message and "TUBEQ_YOUTUBE_TRANSLATE_TO" in message
 
 
-def test_untranslatable_track_is_no_transcript(stub: YouTubeStub) -> None:
+def test_untranslatable_track_is_not_a_missing_transcript(stub: YouTubeStub) -> None:
     fixed = Track("de", "Deutsch", [(0, 1, "nur deutsch")], translatable=False)
     stub.add("iiiiiiiiiii", StubVideo(tracks=[fixed]))
-    with pytest.raises(errors.NoTranscriptFound):
+    with pytest.raises(errors.NoTranscriptInLanguages) as info:
         source(stub, youtube_languages="de", youtube_translate_to="en").fetch("iiiiiiiiiii")
+    assert not isinstance(info.value, errors.NoTranscriptFound)
+    assert "TUBEQ_YOUTUBE_TRANSLATE_TO" in info.value.message
+    assert "available: de (manual)" in info.value.message
+
+
+def test_no_translatable_track_in_another_language_is_not_a_missing_transcript(
+    stub: YouTubeStub,
+) -> None:
+    fixed = Track("de", "Deutsch", [(0, 1, "nur deutsch")], translatable=False)
+    stub.add("iiiiiiiiiij", StubVideo(tracks=[fixed]))
+    with pytest.raises(errors.NoTranscriptInLanguages, match="de \\(manual\\)"):
+        source(stub, youtube_languages="en", youtube_translate_to="en").fetch("iiiiiiiiiij")
+
+
+def test_a_video_without_any_caption_track_is_no_transcript(stub: YouTubeStub) -> None:
+    stub.add("nnnnnnnnnnn", StubVideo(tracks=[]))
+    with pytest.raises(errors.NoTranscriptFound, match="no caption tracks") as info:
+        source(stub).fetch("nnnnnnnnnnn")
+    assert not isinstance(info.value, errors.NoTranscriptInLanguages)
 
 
 def test_every_request_has_a_timeout(stub: YouTubeStub) -> None:
     stub.add("jjjjjjjjjjj", StubVideo(tracks=[EN], state="slow", delay_s=1.5))
     with pytest.raises(errors.UpstreamUnavailable, match="network error"):
         source(stub, youtube_timeout_s=0.3).fetch("jjjjjjjjjjj")
+
+
+def test_threads_fetch_in_parallel_not_one_at_a_time(stub: YouTubeStub) -> None:
+    ids = [f"slowvid{n:04d}" for n in range(4)]
+    for vid in ids:
+        stub.add(vid, StubVideo(tracks=[EN], state="slow", delay_s=1.0))
+    shared_source = source(stub, youtube_timeout_s=5.0)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(shared_source.fetch, ids))
+    elapsed = time.monotonic() - started
+    assert [r.video_id for r in results] == ids
+    # one lock for the process would take 4 s; one (API, session) pair per thread ~1 s
+    assert elapsed < 3.0, f"4 slow fetches on 4 threads took {elapsed:.1f} s"
+    assert 2 <= len(shared_source._sessions) <= 4  # one per pool thread, built lazily
+    shared_source.close()
+    assert shared_source._sessions == []
 
 
 def test_one_source_is_safe_across_threads(stub: YouTubeStub) -> None:
@@ -207,6 +254,40 @@ def test_proxy_password_never_appears_in_errors() -> None:
     assert "hunter2secret" not in info.value.message
 
 
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_a_proxy_refusing_the_password_is_a_config_error_not_a_retry(scheme: str) -> None:
+    # https: the proxy refuses the CONNECT tunnel (requests' ProxyError); http: it answers
+    # the forwarded request itself with a 407 response. Both stay on 127.0.0.1.
+    try:
+        proxy = RefusingProxy()
+    except OSError as exc:  # pragma: no cover - only when loopback is unusable
+        from tests.support.services import unavailable
+
+        unavailable(f"cannot bind a proxy stub on 127.0.0.1: {exc}")
+        raise
+    with proxy:
+        url = f"http://user:wr0ngpass@127.0.0.1:{proxy.port}"
+        overrides: dict[str, object] = {
+            "transcript_backend": "youtube",
+            "youtube_proxy": "generic",
+            f"{scheme}_proxy": url,
+            "youtube_timeout_s": 2.0,
+        }
+        if scheme == "http":  # an http origin, so the request is forwarded, not tunnelled
+            overrides["youtube_base_url"] = "http://127.0.0.1:9"
+            overrides["https_proxy"] = url
+        src = YouTubeTranscriptSource.from_settings(Settings.load(**overrides))
+        _OPEN.append(src)
+        with pytest.raises(errors.ConfigError) as info:
+            src.fetch("kkkkkkkkkkk")
+    assert proxy.requests, "the request must have reached the proxy"
+    assert not isinstance(info.value, errors.TransientError)
+    message = info.value.message
+    assert "407" in message
+    assert "TUBEQ_WEBSHARE_PROXY_PASSWORD" in message and "TUBEQ_HTTPS_PROXY" in message
+    assert "wr0ngpass" not in message
+
+
 def test_webshare_settings_build_a_rotating_proxy() -> None:
     src = YouTubeTranscriptSource.from_settings(
         Settings.load(
@@ -218,10 +299,11 @@ def test_webshare_settings_build_a_rotating_proxy() -> None:
         )
     )
     _OPEN.append(src)
-    proxies = src._session.proxies
+    _, session = src._client()
+    proxies = session.proxies
     assert proxies["https"] == "http://alice-US-DE-rotate:s3cret@p.webshare.io:80/"
     # the library's retry-on-block survives our adapter mount, and every request has a timeout
-    adapter = src._session.get_adapter("https://www.youtube.com/watch")
+    adapter = session.get_adapter("https://www.youtube.com/watch")
     assert adapter.max_retries.total == 10  # type: ignore[attr-defined]
     assert adapter.timeout_s == 30.0  # type: ignore[attr-defined]
 

@@ -4,9 +4,12 @@ Speaks the real shapes: ``channels.list`` (``id`` / ``forHandle`` / ``forUsernam
 ``contentDetails,snippet``) with ``contentDetails.relatedPlaylists.uploads``;
 ``playlists.list``; ``playlistItems.list`` paged by ``maxResults`` (≤ 50) and
 ``nextPageToken``/``pageToken``; ``videos.list`` with up to 50 comma-separated ids and ISO
-8601 ``contentDetails.duration``. Errors use Google's envelope
-``{"error": {"code", "message", "errors": [{"reason", "domain"}]}}``. The key is accepted
-from ``X-Goog-Api-Key`` or ``?key=``, as Google does.
+8601 ``contentDetails.duration`` and ``snippet.liveBroadcastContent``. Errors use Google's
+envelope ``{"error": {"code", "message", "errors": [{"reason", "domain"}], "status",
+"details"}}``; a bad key is answered as the API does today: 400 ``badRequest`` with a
+``google.rpc.ErrorInfo`` detail whose reason is ``API_KEY_INVALID`` (``legacy_key_error``
+switches to the older 400 ``keyInvalid`` shape). The key is accepted from ``X-Goog-Api-Key``
+or ``?key=``, as Google does. ``videos.list`` refuses ``maxResults`` together with ``id``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class StubVideo:
     channel_title: str = ""
     #: private/deleted: listed in the playlist without a date, absent from videos.list
     private: bool = False
+    #: snippet.liveBroadcastContent: "none", "live" or "upcoming"
+    live: str = "none"
 
 
 class DataApiStub:
@@ -56,6 +61,10 @@ class DataApiStub:
         self.quota_exhausted = False
         #: answer the next N requests with a 503 (to exercise retries)
         self.fail_next = 0
+        #: answer the bad key with the pre-2020 shape (400 keyInvalid, no ErrorInfo)
+        self.legacy_key_error = False
+        #: endpoint → an error to answer every call with: (status, message, reason, domain)
+        self.endpoint_errors: dict[str, tuple[int, str, str, str]] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -180,6 +189,14 @@ class DataApiStub:
         ids = [i for i in q.get("id", "").split(",") if i]
         if len(ids) > 50:
             return 400, _error(400, "too many ids", "tooManyIds", "youtube.parameter")
+        if ids and "maxResults" in q:
+            return 400, _error(
+                400,
+                "The request specifies incompatible parameters: maxResults is not supported "
+                "together with id.",
+                "incompatibleParameters",
+                "youtube.parameter",
+            )
         items = []
         for vid in ids:
             video = self.videos.get(vid)
@@ -194,6 +211,7 @@ class DataApiStub:
                         "channelId": video.channel_id,
                         "title": video.title,
                         "channelTitle": video.channel_title,
+                        "liveBroadcastContent": video.live,
                     },
                     "contentDetails": {"duration": video.duration, "definition": "hd"},
                 }
@@ -207,9 +225,20 @@ class DataApiStub:
                 503, "The service is currently unavailable.", "backendError", "global"
             )
         if key != self.api_key:
-            return 400, _error(
-                400, "API key not valid. Please pass a valid API key.", "keyInvalid", "global"
-            )
+            message = "API key not valid. Please pass a valid API key."
+            if self.legacy_key_error:
+                return 400, _error(400, message, "keyInvalid", "global")
+            body = _error(400, message, "badRequest", "global")
+            body["error"]["status"] = "INVALID_ARGUMENT"
+            body["error"]["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "youtube.googleapis.com"},
+                }
+            ]
+            return 400, body
         if self.quota_exhausted:
             return 403, _error(
                 403,
@@ -237,6 +266,9 @@ class DataApiStub:
                 with stub._lock:
                     stub.calls.append((endpoint, q))
                     gated = stub._gate(key)
+                    forced = stub.endpoint_errors.get(endpoint)
+                if gated is None and forced is not None:
+                    gated = forced[0], _error(*forced)
                 status, body = gated or stub.handle(endpoint, q)
                 data = json.dumps(body).encode()
                 self.send_response(status)

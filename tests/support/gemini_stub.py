@@ -7,6 +7,12 @@ Every request is recorded (path, model, headers, parsed JSON body) for assertion
 
 Replies come from the script queue first (``push``), then from ``responder`` (a function of
 the request body), else a 500 that says the test forgot to script a reply.
+
+Like the real API it refuses a request body with an unknown top-level field or an unknown
+``generationConfig`` field (400 INVALID_ARGUMENT, "Invalid JSON payload received. Unknown
+name …"), so a request-shape regression fails a test instead of passing silently. Proto-JSON
+accepts both the lowerCamelCase and the original snake_case name of a field; so does the stub.
+Refused requests are recorded in ``rejected``, not in ``requests``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,90 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):generateContent$")
+
+# GenerateContentRequest and GenerationConfig as the Gemini API (v1beta) documents them.
+REQUEST_FIELDS = frozenset(
+    {
+        "model",
+        "contents",
+        "tools",
+        "toolConfig",
+        "safetySettings",
+        "systemInstruction",
+        "generationConfig",
+        "cachedContent",
+    }
+)
+GENERATION_CONFIG_FIELDS = frozenset(
+    {
+        "stopSequences",
+        "responseMimeType",
+        "responseSchema",
+        "responseJsonSchema",
+        "_responseJsonSchema",
+        "responseModalities",
+        "candidateCount",
+        "maxOutputTokens",
+        "temperature",
+        "topP",
+        "topK",
+        "seed",
+        "presencePenalty",
+        "frequencyPenalty",
+        "responseLogprobs",
+        "logprobs",
+        "enableEnhancedCivicAnswers",
+        "speechConfig",
+        "thinkingConfig",
+        "imageConfig",
+        "mediaResolution",
+    }
+)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def unknown_field_error(body: object) -> StubReply | None:
+    """The 400 the API answers for an unknown field, or None when every field is known."""
+    if not isinstance(body, dict):
+        return _invalid_payload("Invalid JSON payload received. Expected an object.", "")
+    for name in body:
+        if _camel(name) not in REQUEST_FIELDS:
+            return _invalid_payload(
+                f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.', ""
+            )
+    config = body.get("generationConfig", body.get("generation_config"))
+    if isinstance(config, dict):
+        for name in config:
+            if _camel(name) not in GENERATION_CONFIG_FIELDS:
+                return _invalid_payload(
+                    f'Invalid JSON payload received. Unknown name "{name}" at '
+                    "'generation_config': Cannot find field.",
+                    "generation_config",
+                )
+    return None
+
+
+def _invalid_payload(message: str, field_path: str) -> StubReply:
+    return StubReply(
+        status=400,
+        body={
+            "error": {
+                "code": 400,
+                "message": message,
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "fieldViolations": [{"field": field_path, "description": message}],
+                    }
+                ],
+            }
+        },
+    )
 
 
 @dataclass
@@ -162,14 +252,19 @@ def api_error(status: int, message: str, grpc_status: str, **extra: Any) -> Stub
     )
 
 
-def rate_limited(retry_delay: str | None = "17s", retry_after: str | None = None) -> StubReply:
+def rate_limited(
+    retry_delay: str | None = "17s",
+    retry_after: str | None = None,
+    quota_id: str = "GenerateRequestsPerMinutePerProjectPerModel",
+) -> StubReply:
+    """A 429 as Gemini sends it; a ``quota_id`` with ``PerDay`` is the daily quota."""
     details: list[dict[str, Any]] = [
         {
             "@type": "type.googleapis.com/google.rpc.QuotaFailure",
             "violations": [
                 {
                     "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
-                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel",
+                    "quotaId": quota_id,
                 }
             ],
         }
@@ -202,6 +297,8 @@ class GeminiStub:
     def __init__(self, api_key: str = "stub-key") -> None:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
+        #: requests refused for an unknown field (never reach the script or the responder)
+        self.rejected: list[dict[str, Any]] = []
         self.script: deque[StubReply] = deque()
         self.responder: Responder | None = None
         self._lock = threading.Lock()
@@ -287,6 +384,12 @@ class GeminiStub:
                     )
                     return
                 body = json.loads(raw or b"{}")
+                refused = unknown_field_error(body)
+                if refused is not None:
+                    with stub._lock:
+                        stub.rejected.append(body)
+                    self._send(refused)
+                    return
                 request = RecordedRequest(
                     path=self.path,
                     version=match["version"],

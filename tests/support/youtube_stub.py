@@ -18,6 +18,7 @@ proves the client's routing adapter works. Runs in a thread on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
@@ -210,6 +211,47 @@ class YouTubeStub:
                 self._send(status, json.dumps(reply), "application/json")
 
         return Handler
+
+
+class RefusingProxy:
+    """An HTTP proxy on 127.0.0.1 that refuses every request with 407 (wrong credentials),
+    both a CONNECT tunnel (https) and a plain forwarded request (http), as real proxies do."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                first = self.rfile.readline().decode("latin-1").strip()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                proxy.requests.append(first)
+                self.wfile.write(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="proxy"\r\n'
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        port: int = self._server.server_address[1]
+        return port
+
+    def __enter__(self) -> RefusingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
 
 def _playability(state: str) -> dict[str, Any]:

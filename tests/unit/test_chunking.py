@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,8 +13,15 @@ from shared.gemini.chunking import (
     render_segments,
     split_into_chunks,
 )
+from shared.gemini.estimate import (
+    SEGMENT_S,
+    SPEECH_BYTES_PER_S,
+    analysis_estimate,
+    call_overhead_tokens,
+    transcript_tokens,
+)
 from shared.gemini.validation import InvalidReplyError, parse_content, unfence
-from shared.models import Segment
+from shared.models import Segment, Transcript
 
 
 def seg(start: float, text: str, duration: float = 3.0) -> Segment:
@@ -114,3 +123,57 @@ def test_fenced_json_is_unwrapped() -> None:
 def test_invalid_replies_say_why(reply: str, reason: str) -> None:
     with pytest.raises(InvalidReplyError, match=reason):
         parse_content(reply)
+
+
+# ---- estimates before a transcript exists (backfill dry runs) ----------------------------------
+
+
+def _bundled_transcripts() -> list[Transcript]:
+    from shared.adapters.directory_transcripts import DirectoryTranscriptSource
+    from shared.errors import TubeqError
+    from shared.settings import BUNDLED_SAMPLES, Settings
+
+    source = DirectoryTranscriptSource.from_settings(Settings())
+    found = []
+    for path in sorted(BUNDLED_SAMPLES.glob("*.json")):
+        try:
+            t = source.fetch(path.stem)
+        except TubeqError:  # samples that stand for failures (disabled, an outage)
+            continue
+        if t.segments:
+            found.append(t)
+    return found
+
+
+def test_duration_estimate_matches_real_rendered_transcripts() -> None:
+    samples = _bundled_transcripts()
+    assert len(samples) >= 10
+    ratios = []
+    for t in samples:
+        real = estimate_tokens(render_segments(t.segments))  # what the analyzer will count
+        ratios.append(transcript_tokens(t.duration_s) / real)
+    assert all(0.8 < r < 1.3 for r in ratios), ratios
+    assert 0.95 < sum(ratios) / len(ratios) < 1.15
+
+
+def test_duration_estimate_counts_the_timestamps() -> None:
+    speech_only = math.ceil(3600 * SPEECH_BYTES_PER_S / 4)
+    with_stamps = transcript_tokens(3600)
+    # one "[1800.0s] " line prefix per ~4 s segment: a sizeable share, not noise
+    assert with_stamps > speech_only * 1.15
+    assert transcript_tokens(0) == 0
+
+
+def test_analysis_estimate_follows_the_analyzers_chunking() -> None:
+    seconds = 6 * 3600
+    lines = [
+        seg(i * SEGMENT_S, "x" * int(SEGMENT_S * SPEECH_BYTES_PER_S), SEGMENT_S)
+        for i in range(int(seconds / SEGMENT_S))
+    ]
+    real_chunks = len(split_into_chunks(lines, 30_000))
+    est = analysis_estimate(seconds, 30_000)
+    assert abs((est.calls - 1) - real_chunks) <= 1  # chunks + 1 merge call
+    assert est.input_tokens > transcript_tokens(seconds) + est.calls * call_overhead_tokens() - 1
+    short = analysis_estimate(600, 30_000)
+    assert short.calls == 1
+    assert short.input_tokens == transcript_tokens(600) + call_overhead_tokens()

@@ -96,6 +96,54 @@ def test_tokens_per_window_are_enforced(make_budget: BudgetFactory) -> None:
     budget.acquire(300, timeout_s=0)  # still fits beside the 700
 
 
+def test_a_pause_from_a_429_holds_every_grant_back(make_budget: BudgetFactory) -> None:
+    clock = FakeClock()
+    budget = make_budget(Limits(requests=100, tokens=10_000, window_s=60), clock)
+    budget.acquire(10, timeout_s=0)
+    budget.pause(17.0)
+    with pytest.raises(RateLimited, match="paused") as caught:
+        budget.acquire(10, timeout_s=5)
+    assert caught.value.retry_after == pytest.approx(17.0)
+    # a shorter pause never shortens the one already set
+    budget.pause(3.0)
+    clock.now += 10
+    with pytest.raises(RateLimited) as again:
+        budget.acquire(10, timeout_s=0)
+    assert again.value.retry_after == pytest.approx(7.0)
+    clock.now += 7.01
+    budget.acquire(10, timeout_s=0)  # the pause is over; the window had room all along
+
+
+def test_a_pause_is_shared_between_processes_sqlite_instances(tmp_path: Path) -> None:
+    clock = FakeClock()
+    limits = Limits(requests=100, tokens=10_000, window_s=60)
+    one = SqliteRateBudget(tmp_path / "b.sqlite3", limits, clock)
+    two = SqliteRateBudget(tmp_path / "b.sqlite3", limits, clock)
+    try:
+        one.pause(3600.0)  # e.g. a daily quota: hours, not a minute
+        with pytest.raises(RateLimited) as caught:
+            two.acquire(1, timeout_s=120)
+        assert caught.value.retry_after == pytest.approx(3600.0)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_acquire_waits_out_a_short_pause() -> None:
+    budget = InProcessRateBudget(Limits(requests=10, tokens=1_000, window_s=60))
+    budget.pause(0.3)
+    started = time.monotonic()
+    budget.acquire(1, timeout_s=2.0)
+    assert 0.2 <= time.monotonic() - started < 1.5
+
+
+def test_default_budget_wait_rides_out_normal_contention() -> None:
+    # a call should wait for a busy minute rather than bounce back to the queue
+    settings = Settings()
+    assert settings.gemini_budget_wait_s >= 60
+    assert settings.gemini_budget_wait_s + settings.gemini_timeout_s < settings.visibility_timeout_s
+
+
 def test_acquire_waits_when_the_wait_fits_the_timeout() -> None:
     budget = InProcessRateBudget(Limits(requests=1, tokens=10, window_s=0.3))
     budget.acquire(1, timeout_s=0)

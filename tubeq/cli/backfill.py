@@ -37,6 +37,7 @@ def summary_table(report: BackfillReport) -> Table:
     table.add_column("count", justify="right")
     table.add_row("videos found", str(report.found))
     table.add_row("private or deleted", str(report.unavailable))
+    table.add_row("live or upcoming (skipped until they end)", str(report.skipped_live))
     table.add_row("already analysed (skipped)", str(report.skipped_done))
     table.add_row("failed before (skipped)", str(report.skipped_failed))
     table.add_row("already queued (skipped)", str(report.already_queued))
@@ -60,10 +61,19 @@ def register(app: typer.Typer) -> None:
             ),
         ],
         since: Annotated[
-            str | None, typer.Option(help="Only videos published on or after YYYY-MM-DD.")
+            str | None,
+            typer.Option(
+                help="Only videos published on or after YYYY-MM-DD (a channel's listing "
+                "stops paging at older uploads, saving quota)."
+            ),
         ] = None,
         limit: Annotated[
-            int | None, typer.Option(min=1, help="At most this many videos (newest first).")
+            int | None,
+            typer.Option(
+                min=1,
+                help="At most this many videos: a channel's newest, or a playlist's first "
+                "in playlist order.",
+            ),
         ] = None,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="List and estimate; enqueue nothing.")
