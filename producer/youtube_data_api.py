@@ -34,7 +34,14 @@ from tenacity import (
 )
 
 from shared.classify.http import from_status, seconds_until_pacific_midnight
-from shared.errors import ConfigError, InvalidInput, RateLimited, TubeqError, UpstreamUnavailable
+from shared.errors import (
+    ConfigError,
+    InvalidInput,
+    RateLimited,
+    TubeqError,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 from shared.models import VideoMeta
 from shared.settings import Settings
 
@@ -396,4 +403,7 @@ def _api_error(resp: httpx.Response) -> TubeqError:
         return ConfigError(
             f"the YouTube Data API refused the request ({message}): check TUBEQ_YOUTUBE_API_KEY"
         )
+    if status == 403:
+        # the key was not blamed above: this resource is off limits, not every request
+        return UpstreamRejected(f"YouTube Data API answered HTTP 403: {message}")
     return from_status(status, message, service="YouTube Data API")

@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from producer.api.schemas import ErrorBody, RejectedInput
 from shared.errors import (
     ArtifactNotFound,
-    ConfigError,
     InvalidInput,
     PermanentError,
     TransientError,
@@ -87,7 +86,7 @@ def status_for(exc: TubeqError) -> int:
         return 404
     if exc.code == NOT_SUPPORTED:
         return 501
-    if isinstance(exc, ConfigError | TransientError):
+    if exc.systemic or isinstance(exc, TransientError):
         return 503  # this server is not set up for it, or an upstream is down: not the client
     if isinstance(exc, PermanentError):
         return 502  # an upstream refused; the message says which and why

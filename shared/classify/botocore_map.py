@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shared.classify.http import from_status, parse_retry_after
 from shared.errors import (
+    AccessDenied,
     InvalidInput,
     PermanentError,
     RateLimited,
@@ -32,6 +33,7 @@ _PERMANENT_CODES = {
     "InvalidBucketName": "the bucket name is not valid: check TUBEQ_R2_BUCKET",
     "403": "access denied: " + _CREDENTIALS_HINT,
 }
+_ACCESS_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 _SLOW_DOWN_CODES = {"SlowDown", "TooManyRequests", "RequestLimitExceeded", "429"}
 _TRANSIENT_CODES = {
@@ -91,6 +93,9 @@ def _from_client_error(exc: BaseException) -> TubeqError:
         from shared.errors import ArtifactNotFound
 
         return ArtifactNotFound(f"no artifact{where} in the bucket (S3 {code or status})")
+    if code in _ACCESS_CODES:
+        # every object would fail the same way: systemic, the consumer stops
+        return AccessDenied(f"S3 {code}{where}: {_PERMANENT_CODES[code]}")
     if code in _PERMANENT_CODES:
         return UpstreamRejected(f"S3 {code}{where}: {_PERMANENT_CODES[code]}")
     if code in _SLOW_DOWN_CODES or status == 429:

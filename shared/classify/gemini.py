@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from shared.classify.http import from_status, parse_retry_after, seconds_until_pacific_midnight
-from shared.errors import RateLimited, TubeqError, UpstreamUnavailable
+from shared.errors import AccessDenied, RateLimited, TubeqError, UpstreamUnavailable
 
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
@@ -112,4 +112,7 @@ def map_exception(exc: BaseException) -> TubeqError | None:
             f"in about {wait / 3600:.1f} h; raise the project's quota tier or wait",
             retry_after=wait,
         )
+    if code == 400 and ("API_KEY_INVALID" in str(exc.details) or "API key not valid" in message):
+        # Gemini answers a bad key with 400, not 401: still no call can succeed
+        return AccessDenied(f"Gemini API refused the key: {message}; check TUBEQ_GEMINI_API_KEY")
     return from_status(code, message, delay, service="Gemini API")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import (
+    AccessDenied,
     RateLimited,
     TubeqError,
     UpstreamRejected,
@@ -50,8 +51,11 @@ def parse_retry_after(value: str | None) -> float | None:
 def from_status(
     status: int, message: str, retry_after: float | None = None, *, service: str = "upstream"
 ) -> TubeqError:
-    """The one rule for HTTP statuses: 429 → rate limited, 408/5xx → transient, 4xx → permanent."""
+    """The one rule for HTTP statuses: 429 → rate limited, 408/5xx → transient, 401/403 →
+    access denied (systemic: the consumer stops, the backlog waits), other 4xx → permanent."""
     text = f"{service} answered HTTP {status}: {message}".strip()
+    if status in (401, 403):
+        return AccessDenied(text)
     if status == 429:
         return RateLimited(text, retry_after=retry_after)
     if status == 408 or status >= 500:

@@ -14,6 +14,7 @@ import structlog
 from shared.adapters.gemini_analyzer import GeminiAnalyzer
 from shared.classify import classify
 from shared.errors import (
+    AccessDenied,
     InvalidModelOutput,
     ModelRefused,
     PermanentError,
@@ -261,7 +262,7 @@ def test_bad_key_is_rejected_and_the_key_is_not_in_the_error(
     secret = "AIza-wrong-key-0123456789"
     bad = GeminiAnalyzer.from_settings(make_settings(stub, tmp_path, gemini_api_key=secret))
     try:
-        with pytest.raises(UpstreamRejected, match="API key not valid") as caught:
+        with pytest.raises(AccessDenied, match="API key not valid") as caught:
             bad.analyze(transcript(), None)
     finally:
         bad.close()

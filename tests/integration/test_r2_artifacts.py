@@ -30,6 +30,7 @@ from shared.adapters.r2_artifacts import CACHE_CONTROL, R2ArtifactStore, r2_endp
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.artifacts import render_artifacts
 from shared.errors import (
+    AccessDenied,
     ConfigError,
     InvalidInput,
     RateLimited,
@@ -353,9 +354,9 @@ def test_wrong_secret_is_permanent_and_names_the_setting(
     wrong = "definitely-the-wrong-secret-value"
     client = s3_client(seaweed.endpoint_url, seaweed.access_key_id, wrong, path_style=True)
     store = R2ArtifactStore(client, seaweed_store.bucket)
-    with pytest.raises(UpstreamRejected, match="TUBEQ_R2_SECRET_ACCESS_KEY") as put_err:
+    with pytest.raises(AccessDenied, match="TUBEQ_R2_SECRET_ACCESS_KEY") as put_err:
         store.put("reports/x.md", b"x", "text/markdown; charset=utf-8")
-    with pytest.raises(UpstreamRejected, match="TUBEQ_R2_ACCESS_KEY_ID") as head_err:
+    with pytest.raises(AccessDenied, match="TUBEQ_R2_ACCESS_KEY_ID") as head_err:
         store.exists("reports/x.md")
     for err in (put_err.value, head_err.value):
         assert wrong not in str(err)
@@ -485,6 +486,8 @@ def test_configuration_errors_are_permanent_and_not_retried(
     stub: StubS3, status: int, code: str, setting: str
 ) -> None:
     stub.status, stub.code = status, code
-    with pytest.raises(UpstreamRejected, match=setting):
+    # a refused key stops the consumer (systemic); a missing bucket fails the call
+    expected = AccessDenied if status == 403 else UpstreamRejected
+    with pytest.raises(expected, match=setting):
         stub.store().get("reports/a.md")
     assert len(stub.requests) == 1

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from shared.adapters.supabase_results import SupabaseResultStore
 from shared.errors import (
+    AccessDenied,
     ConfigError,
     InvalidInput,
     PermanentError,
@@ -86,7 +87,9 @@ def test_4xx_is_permanent(
     # None: a body without a code, as Supabase's gateway sends: the status must decide
     body = {"message": "bad request", "hint": None} | ({"code": code} if code else {})
     stub.inject(Fault(status=status, body=body))
-    with pytest.raises(PermanentError) as info:
+    # a refused key stops the consumer (systemic); other 4xx fail the one video
+    expected = AccessDenied if status in (401, 403) else PermanentError
+    with pytest.raises(expected) as info:
         store.record_failure(f.failure(n=1))
     assert f"HTTP {status}" in info.value.message
     if status in (401, 403):
@@ -121,7 +124,7 @@ def test_a_wrong_key_is_permanent_and_names_the_setting(pg_dsn: str) -> None:  #
     with PostgrestStub(pg_dsn, api_keys=frozenset({service_role_key(), anon_key()})) as gw:
         s = SupabaseResultStore(gw.url, wrong, timeout_s=5)
         try:
-            with pytest.raises(UpstreamRejected) as info:
+            with pytest.raises(AccessDenied) as info:
                 s.record_success(f.result(n=1))
         finally:
             s.close()
@@ -185,7 +188,7 @@ def test_a_slow_reply_times_out_as_transient(stub: PostgrestStub) -> None:
 def test_the_anon_key_is_refused_permanently(stub: PostgrestStub) -> None:
     s = SupabaseResultStore(stub.url, anon_key(), timeout_s=5)
     try:
-        with pytest.raises(UpstreamRejected, match="42501") as info:
+        with pytest.raises(AccessDenied, match="42501") as info:
             s.record_success(f.result(n=1))
         assert anon_key() not in str(info.value)
     finally:
