@@ -132,3 +132,13 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert status.returncode == 0 and "done" in status.stdout
     show = tubeq(tmp_path, "show", "tq-sample01", env=env)
     assert show.returncode == 0 and "summary" in show.stdout and "file://" in show.stdout
+
+    # Dead letters back on the queue: the video shows as queued again.
+    listed = tubeq(tmp_path, "dlq", "list", env=env)
+    assert listed.returncode == 0 and "upstream_unavailable" in listed.stdout
+    redriven = tubeq(tmp_path, "dlq", "redrive", "--all", env=env)
+    assert redriven.returncode == 0 and "redrove 1 message(s)" in redriven.stdout
+    db = sqlite3.connect(tmp_path / "demo" / "results.sqlite3")
+    requeued = db.execute("select state from videos where error_code = 'upstream_unavailable'")
+    assert requeued.fetchall() == [("queued",)]
+    db.close()
