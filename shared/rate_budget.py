@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Self, runtime_checkable
 
+from shared.adapters.sqlite_wal import enable_wal
 from shared.errors import ConfigError, RateLimited
 from shared.settings import Settings
 
@@ -214,7 +215,7 @@ class SqliteRateBudget(_WindowBudget):
         )
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._conn)
             self._conn.executescript(_SCHEMA)
 
     @classmethod
