@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -174,6 +175,7 @@ class Pipeline:
                 # would use up the message's retries
                 retry_after=wait + 1.0,
             )
+        renewer = _ClaimRenewer(self.results, job.video_id, version, owner, self.claim_ttl_s)
         try:
             if transcript is None:
                 assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
@@ -183,6 +185,7 @@ class Pipeline:
             # Saved before anything else can fail: this is the paid part.
             self.results.save_analysis(analysis)
         finally:
+            renewer.stop()
             self._release(job.video_id, version, owner)
         log.info(
             "analysis.saved",
@@ -215,6 +218,36 @@ class Pipeline:
                 )
             )
         return refs
+
+
+class _ClaimRenewer:
+    """Keeps a claim alive while a long analysis runs (a chunked 6-hour stream waiting on
+    the rate budget can outlast one claim), so no duplicate takes it over and pays again."""
+
+    def __init__(
+        self, results: ResultStore, video_id: str, version: str, owner: str, ttl_s: float
+    ) -> None:
+        self._args = (video_id, version, owner, ttl_s)
+        self._results = results
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="claim-renewer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        video_id, version, owner, ttl_s = self._args
+        while not self._stop.wait(max(0.05, ttl_s / 3)):
+            try:
+                wait = self._results.claim_analysis(video_id, version, owner, ttl_s)
+            except Exception as exc:  # the claim may lapse; the worst case is a duplicate
+                log.warning("analysis.claim_renew_failed", video_id=video_id, error=repr(exc))
+                continue
+            if wait > 0:
+                log.warning("analysis.claim_lost", video_id=video_id, owner=owner)
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _merge_meta(video_id: str, *metas: VideoMeta | None) -> VideoMeta:

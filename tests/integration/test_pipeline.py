@@ -345,3 +345,36 @@ def test_a_rate_limit_pauses_pulling_instead_of_burning_retries(tmp_path: Path) 
     stats = runner.run(burst=True, burst_wait_s=5)
     assert stats.retried == 1 and stats.done == 3
     assert started[1][1] - started[0][1] >= 0.9, "pulled again before the 429's delay"
+
+
+def test_a_long_analysis_keeps_its_claim(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    """An analysis that outlasts one claim renews it, so a duplicate still waits."""
+    from consumer.pipeline import AnalysisInProgress
+
+    pipeline = Pipeline(
+        transcripts=FlakySource(),
+        analyzer=analyzer,
+        results=results,
+        artifacts=LocalArtifactStore(tmp_path / "artifacts"),
+        claim_ttl_s=0.3,
+    )
+    inside, release = threading.Event(), threading.Event()
+    real_analyze = analyzer.analyze
+
+    def slow_analyze(transcript: Transcript, meta: VideoMeta | None) -> Analysis:
+        inside.set()
+        release.wait(5)
+        return real_analyze(transcript, meta)
+
+    analyzer.analyze = slow_analyze  # type: ignore[method-assign]
+    first = threading.Thread(target=pipeline.process, args=(VideoJob(video_id=OK_ID), 1))
+    first.start()
+    assert inside.wait(5)
+    threading.Event().wait(1.0)  # more than three claim lifetimes
+    with pytest.raises(AnalysisInProgress):
+        pipeline.process(VideoJob(video_id=OK_ID), 1)
+    release.set()
+    first.join(5)
+    assert analyzer.calls[OK_ID] == 1
