@@ -3,8 +3,9 @@ estimate the cost, and enqueue the rest in batches.
 
 Re-running an interrupted backfill enqueues nothing twice: videos analysed with the
 current version are skipped (``reader.done_ids``), and so are videos the result store
-knows as queued, processing or retrying (``reader.get_video``), because every chunk is
-noted with ``reader.mark_queued`` right after it is sent. A crash between a chunk's send
+knows as queued, processing or retrying (``reader.states``, one bulk lookup per
+``STATE_LOOKUP_CHUNK`` listed videos rather than a round trip per video), because every
+chunk is noted with ``reader.mark_queued`` right after it is sent. A crash between a chunk's send
 and its mark can re-send that one chunk (≤ 100 jobs) on the re-run; the consumer's skip of
 finished videos and reuse of saved analyses keep that from costing a second model call.
 Marking before sending would close that window but could lose jobs for good (marked
@@ -45,6 +46,8 @@ from shared.ports import Queue, ResultReader
 from shared.settings import Settings
 
 SEND_CHUNK = 100  # Cloudflare Queues' sendBatch limit; the SQLite queue takes any size
+#: listed videos per ``reader.states`` call: one round trip each on Postgres and Supabase
+STATE_LOOKUP_CHUNK = 500
 DEFAULT_DURATION_S = 600
 _IN_FLIGHT = {VideoState.QUEUED, VideoState.PROCESSING, VideoState.RETRYING}
 # failed for good, or dead-lettered (its redrive is the operator's call); --force resends
@@ -197,16 +200,18 @@ def backfill(
         done = reader.done_ids(ids, version)
     already_queued = failed = 0
     to_send: list[VideoMeta] = []
-    for meta in listed:
-        if meta.video_id in done:
-            continue
-        status = reader.get_video(meta.video_id)
-        if status is not None and status.state in _IN_FLIGHT:
-            already_queued += 1
-        elif status is not None and status.state in _GAVE_UP and not force:
-            failed += 1
-        else:
-            to_send.append(meta)
+    pending = [m for m in listed if m.video_id not in done]
+    for start in range(0, len(pending), STATE_LOOKUP_CHUNK):
+        chunk = pending[start : start + STATE_LOOKUP_CHUNK]
+        states = reader.states([m.video_id for m in chunk])
+        for meta in chunk:
+            state = states.get(meta.video_id)  # None: never seen, so due
+            if state in _IN_FLIGHT:
+                already_queued += 1
+            elif state in _GAVE_UP and not force:
+                failed += 1
+            else:
+                to_send.append(meta)
 
     est = estimate(to_send, settings)
     report = BackfillReport(

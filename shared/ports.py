@@ -25,6 +25,7 @@ from shared.models import (
     VideoJob,
     VideoMeta,
     VideoResult,
+    VideoState,
     VideoStatus,
 )
 
@@ -138,6 +139,14 @@ class ResultReader(Protocol):
 
     def done_ids(self, video_ids: Sequence[str], analysis_version: str) -> set[str]:
         """Which of these are already analysed with this version (backfill skips them)."""
+        ...
+
+    def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
+        """The current state of each known video among these (unknown ids are absent).
+
+        Any number of ids: the adapter splits them into bounded queries, so a backfill of
+        thousands of videos costs a few round trips, not one per video.
+        """
         ...
 
     def mark_queued(self, jobs: Sequence[VideoJob]) -> None:

@@ -24,19 +24,22 @@ from psycopg import pq, sql
 from psycopg.types.json import Jsonb
 
 from shared.classify import classify
-from shared.errors import ConfigError, InvalidInput, UpstreamUnavailable
+from shared.errors import ConfigError, InvalidInput, PermanentError, UpstreamUnavailable
 from shared.models import (
     Analysis,
     FailureRecord,
     Progress,
     VideoJob,
     VideoResult,
+    VideoState,
     VideoStatus,
 )
 from shared.settings import Settings
 
 #: videos per mark_queued call and rows per channel_results page: bounded statements
 CHUNK = 200
+#: ids per tubeq_video_states call: a few kB of request, one index probe per id
+STATES_CHUNK = 500
 
 
 # ---- shared with the Supabase adapter: payloads in, models out -------------------------
@@ -79,6 +82,22 @@ def parse_analysis(data: Any) -> Analysis | None:
 
 def parse_statuses(data: Any) -> list[VideoStatus]:
     return [VideoStatus.model_validate(item) for item in (data or [])]
+
+
+def parse_states(data: Any) -> dict[str, VideoState]:
+    """tubeq_video_states' ``{video_id: state}`` object as the port's dict."""
+    if data is None:
+        return {}
+    try:
+        if not isinstance(data, dict):
+            raise TypeError(f"a {type(data).__name__}, not an object")
+        return {str(vid): VideoState(state) for vid, state in data.items()}
+    except (TypeError, ValueError) as exc:
+        # the database's function does not match this code: an old or a foreign schema
+        raise PermanentError(
+            f"tubeq_video_states answered in an unexpected shape ({exc}); "
+            "apply the migrations in sql/ with `tubeq db migrate`"
+        ) from None
 
 
 def page_cursor(page: list[VideoStatus]) -> tuple[str | None, str]:
@@ -243,6 +262,13 @@ class PostgresResultStore:
         for i in range(0, len(ids), CHUNK * 5):
             done.update(self.call("tubeq_done_ids", ids[i : i + CHUNK * 5], analysis_version))
         return done
+
+    def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
+        ids = list(dict.fromkeys(video_ids))
+        found: dict[str, VideoState] = {}
+        for i in range(0, len(ids), STATES_CHUNK):
+            found.update(parse_states(self.call("tubeq_video_states", ids[i : i + STATES_CHUNK])))
+        return found
 
     def mark_queued(self, jobs: Sequence[VideoJob]) -> None:
         for i in range(0, len(jobs), CHUNK):

@@ -233,6 +233,7 @@ class SQL:
     SELECT video_id FROM analyses
     WHERE analysis_version = ? AND completed_at IS NOT NULL AND video_id IN ({marks})
     """
+    VIDEO_STATES = "SELECT video_id, state FROM videos WHERE video_id IN ({marks})"
     VIDEO = """
     SELECT v.*, c.title AS channel_title, t.language AS transcript_language
     FROM videos v
@@ -416,6 +417,16 @@ class SqliteResultStore:
             rows = self._read(SQL.DONE_IDS.format(marks=marks), (analysis_version, *chunk))
             done.update(r["video_id"] for r in rows)
         return done
+
+    def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
+        ids = list(dict.fromkeys(video_ids))
+        found: dict[str, VideoState] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(SQL.VIDEO_STATES.format(marks=marks), chunk)
+            found.update((r["video_id"], VideoState(r["state"])) for r in rows)
+        return found
 
     def get_video(self, video_id: str) -> VideoStatus | None:
         rows = self._read(SQL.VIDEO + " WHERE v.video_id = ?", (video_id,))

@@ -28,10 +28,12 @@ from supabase import Client, ClientOptions, create_client
 
 from shared.adapters.postgres_results import (
     CHUNK,
+    STATES_CHUNK,
     claim_payload,
     jobs_payload,
     page_cursor,
     parse_analysis,
+    parse_states,
     parse_statuses,
 )
 from shared.classify import classify
@@ -43,6 +45,7 @@ from shared.models import (
     Progress,
     VideoJob,
     VideoResult,
+    VideoState,
     VideoStatus,
 )
 from shared.settings import Settings
@@ -170,6 +173,14 @@ class SupabaseResultStore:
             params = {"p_video_ids": ids[i : i + CHUNK * 5], "p_analysis_version": analysis_version}
             done.update(self.call("tubeq_done_ids", params) or [])
         return done
+
+    def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
+        ids = list(dict.fromkeys(video_ids))
+        found: dict[str, VideoState] = {}
+        for i in range(0, len(ids), STATES_CHUNK):
+            params = {"p_video_ids": ids[i : i + STATES_CHUNK]}
+            found.update(parse_states(self.call("tubeq_video_states", params)))
+        return found
 
     def mark_queued(self, jobs: Sequence[VideoJob]) -> None:
         for i in range(0, len(jobs), CHUNK):

@@ -173,6 +173,64 @@ class ResultStoreContract:
         ids = [f.video_id(i) for i in range(1200)]  # more than one query's worth
         assert store.done_ids(ids, V1) == {f.video_id(7)}
 
+    # ---- states (the backfill's bulk dedupe) ----------------------------------------------
+
+    def test_states_of_unknown_ids_are_absent(self, store: ResultBackend) -> None:
+        assert store.states([]) == {}
+        assert store.states([f.video_id(1), f.video_id(2)]) == {}
+        store.mark_queued([VideoJob(video_id=f.video_id(1))])
+        assert store.states([f.video_id(1), f.video_id(2)]) == {f.video_id(1): VideoState.QUEUED}
+
+    def test_states_reports_each_state(self, store: ResultBackend) -> None:
+        ids = {state: f.video_id(i) for i, state in enumerate(VideoState, start=1)}
+        store.mark_queued([VideoJob(video_id=ids[VideoState.QUEUED])])
+        store.save_analysis(f.analysis(ids[VideoState.PROCESSING]))  # paid, not finished
+        store.record_success(f.result(ids[VideoState.DONE]))
+        for state in (VideoState.RETRYING, VideoState.FAILED, VideoState.DEAD):
+            store.record_failure(f.failure(ids[state], state=state))
+        unknown = f.video_id(99)
+
+        # duplicates and unknown ids in the request change nothing
+        asked = [unknown, *ids.values(), ids[VideoState.DONE]]
+        found = store.states(asked)
+
+        assert found == {vid: state for state, vid in ids.items()}
+        assert all(isinstance(state, VideoState) for state in found.values())
+        # the same answer as one get_video per id, which it replaces
+        for vid, state in found.items():
+            status = store.get_video(vid)
+            assert status is not None and status.state == state
+
+    def test_states_follow_later_writes(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        store.record_failure(f.failure(vid, state=VideoState.FAILED))
+        assert store.states([vid]) == {vid: VideoState.FAILED}
+        store.mark_queued([VideoJob(video_id=vid)])  # re-enqueued: tried again
+        assert store.states([vid]) == {vid: VideoState.QUEUED}
+        store.record_success(f.result(vid))
+        assert store.states([vid]) == {vid: VideoState.DONE}
+
+    def test_states_with_1200_ids_in_one_call(self, store: ResultBackend) -> None:
+        # known videos at the start, in the middle and at the end of a long request, so
+        # each of the adapter's chunks (500 ids or so) has to be asked and merged
+        known = {
+            f.video_id(0): VideoState.QUEUED,
+            f.video_id(499): VideoState.DONE,
+            f.video_id(500): VideoState.FAILED,
+            f.video_id(777): VideoState.QUEUED,
+            f.video_id(1199): VideoState.DEAD,
+        }
+        store.mark_queued(
+            [VideoJob(video_id=v) for v, s in known.items() if s == VideoState.QUEUED]
+        )
+        store.record_success(f.result(f.video_id(499)))
+        store.record_failure(f.failure(f.video_id(500), state=VideoState.FAILED))
+        store.record_failure(f.failure(f.video_id(1199), state=VideoState.DEAD))
+
+        ids = [f.video_id(i) for i in range(1200)]
+        assert store.states(ids) == known
+        assert store.states(list(reversed(ids))) == known
+
     # ---- failures -----------------------------------------------------------------------
 
     def test_record_failure_then_retry_updates_the_video(self, store: ResultBackend) -> None:

@@ -4,7 +4,8 @@ queue and result store."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -30,9 +31,11 @@ from shared.models import (
     FailureRecord,
     Segment,
     Transcript,
+    VideoJob,
     VideoMeta,
     VideoResult,
     VideoState,
+    VideoStatus,
 )
 from shared.settings import Settings
 from tests.support.data_api_stub import API_KEY, DataApiStub
@@ -561,6 +564,81 @@ def test_done_and_failed_videos_are_skipped_unless_forced(
     jobs = [d.body for d in queue.pull(100, 60)]
     assert {j.video_id for j in jobs} == {done, failed}
     assert all(j.force for j in jobs)
+
+
+# ---- reader round trips ------------------------------------------------------------------
+
+
+class CountingResultStore(SqliteResultStore):
+    """The real SQLite store, counting the reader calls a backfill makes (on Postgres or
+    Supabase each call is a round trip, so the count is what a large backfill waits on)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls: Counter[str] = Counter()
+        self.state_batches: list[list[str]] = []
+
+    def get_video(self, video_id: str) -> VideoStatus | None:
+        self.calls["get_video"] += 1
+        return super().get_video(video_id)
+
+    def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
+        self.calls["states"] += 1
+        self.state_batches.append(list(video_ids))
+        return super().states(video_ids)
+
+    def done_ids(self, video_ids: Sequence[str], analysis_version: str) -> set[str]:
+        self.calls["done_ids"] += 1
+        return super().done_ids(video_ids, analysis_version)
+
+
+@pytest.fixture()
+def counting_store(tmp_path: Path) -> Iterator[CountingResultStore]:
+    s = CountingResultStore(tmp_path / "counted.sqlite3")
+    yield s
+    s.close()
+
+
+def test_a_250_video_backfill_looks_states_up_in_bulk(
+    stub: DataApiStub,
+    settings: Settings,
+    queue: SqliteQueue,
+    counting_store: CountingResultStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = counting_store
+    vids = stub.add_channel(CHANNEL, "Long", 250).video_ids
+    store.record_success(_result(vids[0]))
+    store.mark_queued([VideoJob(video_id=vids[1])])
+    store.save_analysis(_result(vids[2]).analysis)  # processing: paid, not finished
+    for vid, state in ((vids[3], VideoState.RETRYING), (vids[4], VideoState.FAILED)):
+        store.record_failure(
+            FailureRecord(video_id=vid, state=state, error_code="x", error="e", attempts=1)
+        )
+    store.record_failure(
+        FailureRecord(
+            video_id=vids[5], state=VideoState.DEAD, error_code="x", error="e", attempts=4
+        )
+    )
+
+    report = backfill(settings, queue, store, CHANNEL, analysis_version=VERSION, dry_run=True)
+    assert (report.found, report.skipped_done, report.already_queued) == (250, 1, 3)
+    assert (report.skipped_failed, report.enqueued) == (2, 244)
+    # one lookup for the whole listing (≤ STATE_LOOKUP_CHUNK ids), not one per video
+    assert store.calls == {"done_ids": 1, "states": 1}
+    assert sorted(store.state_batches[0]) == sorted(vids[1:])  # done ones are not asked
+
+    # a listing longer than a lookup chunk: one call per chunk, each video asked once
+    store.calls.clear()
+    store.state_batches.clear()
+    monkeypatch.setattr("producer.backfill.STATE_LOOKUP_CHUNK", 100)
+    forced = backfill(settings, queue, store, CHANNEL, analysis_version=VERSION, force=True)
+    assert (forced.already_queued, forced.skipped_failed, forced.enqueued) == (3, 0, 247)
+    assert store.calls == {"states": 3}  # --force skips the done lookup
+    assert [len(b) for b in store.state_batches] == [100, 100, 50]
+    assert sorted(v for b in store.state_batches for v in b) == sorted(vids)
+    in_flight = {vids[1], vids[2], vids[3]}
+    assert sorted(queued_ids(queue)) == sorted(set(vids) - in_flight)
 
 
 # ---- the CLI ---------------------------------------------------------------------------

@@ -210,7 +210,12 @@ def test_anon_gets_nothing(db: psycopg.Connection[Any]) -> None:
     for relation in TABLES + VIEWS:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             as_role(db, "anon", f"SELECT * FROM {relation}")
-    for call in ("tubeq_get_video('x')", "tubeq_progress()", "tubeq_search('queues')"):
+    for call in (
+        "tubeq_get_video('x')",
+        "tubeq_progress()",
+        "tubeq_search('queues')",
+        "tubeq_video_states(ARRAY['x'])",
+    ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             as_role(db, "anon", f"SELECT {call}")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -230,6 +235,8 @@ def test_authenticated_reads_but_cannot_write(db: psycopg.Connection[Any]) -> No
     assert as_analyst(db, "SELECT videos FROM channel_overview") == [(1,)]
     status = as_analyst(db, "SELECT tubeq_get_video(%s)", f.video_id(1))
     assert status[0][0]["state"] == "done"
+    states = as_analyst(db, "SELECT tubeq_video_states(%s)", [f.video_id(1), "unknown0000"])
+    assert states[0][0] == {f.video_id(1): "done"}
     payload = Jsonb(f.result(n=2).model_dump(mode="json"))
     for write in (
         "SELECT tubeq_record_success(%s)",
