@@ -38,4 +38,6 @@ USER tubeq
 # First SIGTERM: stop pulling, finish in-flight videos within TUBEQ_SHUTDOWN_GRACE_S;
 # give the platform's stop timeout a little more than that grace.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["tubeq", "consume"]
+ENTRYPOINT ["tubeq"]
+# `consume` by default; the read API next to the consumers runs `serve` (docs/deploy.md)
+CMD ["consume"]

@@ -197,7 +197,7 @@ def export_channel(reader: ResultReader, store: ArtifactStore, channel_id: str) 
         if rows == 0:
             raise InvalidInput(
                 f"no analysed videos for channel {channel}: check the id, or analyse some of "
-                "its videos first (tubeq enqueue --channel …, then tubeq consume)"
+                "its videos first (tubeq backfill CHANNEL, then tubeq consume)"
             )
         _upload(store, csv_key, csv_path, CSV_CONTENT_TYPE)
         _upload(store, jsonl_key, jsonl_path, JSONL_CONTENT_TYPE)

@@ -27,7 +27,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import producer.backfill as backfill_module
 from producer.api import errors
 from producer.api.auth import KeyChecker, require_key
-from producer.api.dead_letters import list_dead_letters
+from producer.api.dead_letters import list_dead_letters, redrive_and_mark
 from producer.api.middleware import BodyLimit, LastResort
 from producer.api.offload import call
 from producer.api.schemas import (
@@ -312,6 +312,6 @@ def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
                 "not both and not neither"
             )
         ids = None if body.all else body.message_ids
-        moved = await call(deps.queue.redrive, ids)
+        moved = await call(redrive_and_mark, deps.queue, deps.reader, ids)
         log.info("api.redrive", moved=moved)
         return RedriveResponse(redriven=moved, requested=None if ids is None else len(ids))

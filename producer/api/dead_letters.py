@@ -10,13 +10,16 @@ The queue itself is listed only when asked to peek, and the answer says what it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from producer.api.errors import NotServedHere
 from producer.api.offload import call
 from producer.api.schemas import DeadLettersResponse, DeadVideo
-from shared.models import DeadLetter, VideoState
+from shared.errors import InvalidInput
+from shared.models import DeadLetter, VideoJob, VideoState
 from shared.ports import ResultReader
+from shared.video_ids import is_video_id
 
 #: ``failures()`` mixes failed, retrying and dead rows; read this many to find dead ones
 FAILURE_SCAN = 1_000
@@ -74,3 +77,30 @@ async def list_dead_letters(
     return DeadLettersResponse(
         source="results", dead_letters=[], dead_videos=found, note=RESULTS_NOTE
     )
+
+
+def redrive_and_mark(
+    queue: Any, reader: ResultReader | None, message_ids: Sequence[str] | None
+) -> int:
+    """Redrive dead letters (all, or these message ids) and, where listing them is free
+    (SQLite), mark their videos queued again so progress matches the queue; on Cloudflare
+    the consumer updates each video as it takes it. The one redrive the CLI and API share."""
+    if message_ids is not None:
+        bad = [m for m in message_ids if is_video_id(m)]
+        if bad:
+            raise InvalidInput(
+                f"{bad[0]!r} looks like a video id; redrive takes message ids (from the queue "
+                "listing), or all of them"
+            )
+    back: list[VideoJob] = []
+    if reader is not None and not listing_consumes(queue):
+        wanted = None if message_ids is None else set(message_ids)
+        back = [
+            d.body
+            for d in queue.dead_letters(1000)
+            if isinstance(d.body, VideoJob) and (wanted is None or d.message_id in wanted)
+        ]
+    moved: int = queue.redrive(message_ids)
+    if back and reader is not None:
+        reader.mark_queued(back)
+    return moved

@@ -350,7 +350,8 @@ def check_budget_settings(settings: Settings) -> None:
             f"TUBEQ_GEMINI_CHUNK_TOKENS ({settings.gemini_chunk_tokens}) is more than half of "
             f"TUBEQ_GEMINI_TPM ({settings.gemini_tpm}): a chunk plus its prompt must fit the "
             "per-minute token budget with room to spare; lower TUBEQ_GEMINI_CHUNK_TOKENS to "
-            f"at most {settings.gemini_tpm // 2} or raise TUBEQ_GEMINI_TPM to your quota"
+            f"at most {settings.gemini_tpm // 2} (TUBEQ_GEMINI_TPM is this machine's share "
+            "of your quota)"
         )
     # a call holds its message's lease while it waits for budget and then for Gemini
     held = settings.gemini_budget_wait_s + settings.gemini_timeout_s

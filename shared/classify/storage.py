@@ -14,7 +14,7 @@ known, decides. Library imports are lazy so the embedded default never loads the
 from __future__ import annotations
 
 from shared.classify.http import from_status, parse_retry_after
-from shared.errors import TubeqError, UpstreamRejected, UpstreamUnavailable
+from shared.errors import ConfigError, TubeqError, UpstreamRejected, UpstreamUnavailable
 
 _KEY_HINT = (
     "; check TUBEQ_SUPABASE_SERVICE_ROLE_KEY: it must be the project's service_role key "
@@ -108,12 +108,22 @@ def _map_psycopg(exc: BaseException) -> TubeqError | None:
     # the primary message only: psycopg's str() may add context lines with query text
     text = (exc.diag.message_primary if sqlstate else None) or str(exc).strip()
     if not sqlstate:
+        if isinstance(exc, psycopg.ProgrammingError) and "connection info string" in text:
+            # libpq could not parse the connection string; its message may quote a piece of
+            # the password, so it is not repeated
+            return ConfigError(
+                "TUBEQ_DATABASE_URL (or --dsn) is not a valid connection string: use "
+                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special "
+                "characters in the password)"
+            )
         # no server verdict: the connection failed, broke or was closed under us
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             return UpstreamUnavailable(f"postgres connection failed: {text}")
         return UpstreamRejected(f"postgres error: {text}")
-    status = status_for_sqlstate(sqlstate)
-    return from_status(status, f"[{sqlstate}] {text}{_hint_for(sqlstate)}", service="postgres")
+    # Classified like PostgREST would answer it (one rule for both result stores), but
+    # worded as what it is: a database error, not an HTTP reply.
+    kind = type(from_status(status_for_sqlstate(sqlstate), text, service="postgres"))
+    return kind(f"postgres error [{sqlstate}] {text}{_hint_for(sqlstate)}")
 
 
 def _map_postgrest(

@@ -370,6 +370,7 @@ def test_dlq_list_and_redrive(make_api: Any) -> None:
     api.client.post("/v1/jobs", json={"videos": [GOOD, factories.video_id(4)]}, headers=AUTH)
     for delivery in api.queue.pull(10, 30):
         api.queue.retry(delivery, delay_s=0, error="UpstreamUnavailable: 503 from the model")
+        api.results.record_failure(factories.failure(delivery.body.video_id, state=VideoState.DEAD))
     listed = api.client.get("/v1/dlq", params={"limit": 10}, headers=AUTH).json()["dead_letters"]
     assert {d["body"]["video_id"] for d in listed} == {GOOD, factories.video_id(4)}
     assert "503 from the model" in listed[0]["last_error"]
@@ -388,6 +389,11 @@ def test_dlq_list_and_redrive(make_api: Any) -> None:
     rest = api.client.post("/v1/dlq/redrive", json={"all": True}, headers=AUTH)
     assert rest.json() == {"redriven": 1, "requested": None}
     assert api.queue.stats().ready == 2 and api.queue.stats().dead == 0
+    progress = api.client.get("/v1/progress", headers=AUTH).json()
+    assert progress["progress"]["by_state"].get("dead", 0) == 0  # queued again, as the queue
+
+    video_id = api.client.post("/v1/dlq/redrive", json={"message_ids": [GOOD]}, headers=AUTH)
+    assert video_id.status_code == 400 and "looks like a video id" in video_id.text
 
 
 def test_dlq_on_cloudflare_reads_the_result_store_unless_peeking(

@@ -74,3 +74,19 @@ def test_sqlite_errors_are_classified() -> None:
         assert "TUBEQ_DATA_DIR" in str(classify(exc))
     else:
         raise AssertionError("opening a file in a missing folder should have failed")
+
+
+def test_a_malformed_dsn_never_echoes_the_password() -> None:
+    import psycopg
+
+    from shared.classify import classify
+    from shared.errors import ConfigError
+
+    try:
+        psycopg.connect("host=127.0.0.1 password=Super SecretPw")
+    except psycopg.Error as exc:
+        err = classify(exc)
+        assert isinstance(err, ConfigError) and "TUBEQ_DATABASE_URL" in err.message
+        assert "SecretPw" not in err.message
+    else:
+        raise AssertionError("a malformed connection string should not connect")

@@ -41,7 +41,7 @@ ExpiresOption = Annotated[
 ]
 
 
-def _lifetime(text: str | None, settings: Settings) -> timedelta:
+def link_lifetime(text: str | None, settings: Settings) -> timedelta:
     try:
         if text is None:
             return check_link_lifetime(timedelta(seconds=settings.presign_expiry_s))
@@ -63,7 +63,7 @@ def export_command(
 ) -> None:
     """Export all analyses of a channel as CSV and JSONL, and print links to both."""
     settings = load_settings()
-    lifetime = _lifetime(expires, settings)
+    lifetime = link_lifetime(expires, settings)
     results = _open_results(settings)
     try:
         store = build_artifacts(settings)
@@ -100,7 +100,7 @@ def url_command(
     wanted = KIND_CHOICES.get(kind.lower())
     if wanted is None:
         fail(f"--kind {kind!r} is not one of: {', '.join(KIND_CHOICES)}")
-    lifetime = _lifetime(expires, settings)
+    lifetime = link_lifetime(expires, settings)
     try:
         video_id = parse_video_ref(video)
     except InvalidInput as exc:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from shared.errors import ConfigError, TubeqError
-from shared.logging import configure_logging
+from shared.logging import configure_logging, redact_text
 from shared.settings import Settings
 
 console = Console()
@@ -17,6 +17,8 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error (what was wrong, what to do) and exit non-zero."""
+    # An error may quote a URL or a DSN: the same redaction as the logs.
+    message = redact_text(message).replace("[", "\\[")
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -7,7 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from producer.api.dead_letters import PEEK_NOTE, RESULTS_NOTE, dead_videos, listing_consumes
+from producer.api.dead_letters import (
+    PEEK_NOTE,
+    dead_videos,
+    listing_consumes,
+    redrive_and_mark,
+)
 from shared import factory
 from shared.errors import TubeqError
 from shared.models import VideoJob
@@ -51,18 +56,19 @@ def list_dead(
         console.print("no dead letters")
         return
     table = Table(title=f"dead letters ({len(dead)})")
-    table.add_column("message", no_wrap=True)
+    # Fits 80 columns: the message id may wrap, the error keeps room to be read.
+    table.add_column("message", overflow="fold", max_width=12)
     table.add_column("video", no_wrap=True)
-    table.add_column("attempts", justify="right")
-    table.add_column("dead since", no_wrap=True)
-    table.add_column("last error")
+    table.add_column("tries", justify="right")
+    table.add_column("dead since", max_width=10)
+    table.add_column("last error", min_width=20, ratio=1)
     for d in dead:
         video = d.body.video_id if isinstance(d.body, VideoJob) else str(d.body)[:40]
         table.add_row(
             d.message_id,
             video,
             str(d.attempts),
-            d.dead_at.isoformat(timespec="seconds") if d.dead_at else "-",
+            d.dead_at.strftime("%Y-%m-%d %H:%M") if d.dead_at else "-",
             _short(d.last_error or "-", 90),
         )
     console.print(table)
@@ -75,7 +81,13 @@ def _print_dead_videos(settings: Settings, limit: int) -> None:
         videos = dead_videos(reader, limit)
     finally:
         reader.close()
-    err_console.print(f"[dim]{RESULTS_NOTE}[/]", highlight=False)
+    err_console.print(
+        "[dim]dead videos from the result store (listing Cloudflare's dead-letter queue "
+        "would count an attempt on each letter). Redrive them with `tubeq dlq redrive --all` "
+        "before the queue's retention period lapses; `tubeq dlq list --peek` shows message "
+        "ids, at that cost.[/]",
+        highlight=False,
+    )
     if not videos:
         console.print("no dead videos recorded")
         return
@@ -108,35 +120,17 @@ def redrive(
         fail("give message ids or --all, not both")
     settings = load_settings()
     queue = factory.build_queue(settings)
+    reader = factory.build_results(settings)
     try:
-        # Where listing is free (SQLite), note which videos go back, so `tubeq status`
-        # shows them queued again; on Cloudflare the consumer updates them as it goes.
-        back: list[VideoJob] = []
-        if not listing_consumes(queue):
-            wanted = None if all_ else set(message_ids or ())
-            back = [
-                d.body
-                for d in queue.dead_letters(1000)
-                if isinstance(d.body, VideoJob) and (wanted is None or d.message_id in wanted)
-            ]
-        moved = queue.redrive(None if all_ else message_ids)
-        if back:
-            _mark_queued(settings, back)
+        moved = redrive_and_mark(queue, reader, None if all_ else message_ids)
     except TubeqError as exc:
         fail(exc.message)
     finally:
         queue.close()
+        reader.close()
     console.print(f"redrove {moved} message(s)")
     if message_ids and moved < len(message_ids):
         fail(f"{len(message_ids) - moved} of the given ids are not dead letters", code=1)
-
-
-def _mark_queued(settings: Settings, jobs: list[VideoJob]) -> None:
-    reader = factory.build_results(settings)
-    try:
-        reader.mark_queued(jobs)
-    finally:
-        reader.close()
 
 
 def _short(text: str, limit: int) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from producer.enqueue import enqueue_refs, read_lines
 from shared import factory
 from shared.errors import InvalidInput, TubeqError
 from shared.models import VideoStatus
+from tubeq.cli.artifacts import ExpiresOption, link_lifetime
 from tubeq.cli.context import console, err_console, fail, load_settings
 
 
@@ -193,10 +193,11 @@ def status(
 
 def show(
     video: Annotated[str, typer.Argument(help="A video id or URL.")],
-    expires: Annotated[int, typer.Option(help="Lifetime of the artifact links, seconds.")] = 3600,
+    expires: ExpiresOption = None,
 ) -> None:
     """One video: its state, analysis and artifact links."""
     settings = load_settings()
+    lifetime = link_lifetime(expires, settings)  # checked before anything is printed
     try:
         from shared.video_ids import parse_video_ref
 
@@ -214,7 +215,7 @@ def show(
     console.print(render_video(found))
     for art in found.artifacts:
         try:
-            link = artifacts.url(art.key, timedelta(seconds=expires))
+            link = artifacts.url(art.key, lifetime)
         except TubeqError as exc:
             fail(exc.message)
         console.print(f"[bold]{art.kind}[/] ({art.content_type}, {art.size:,} B): {link}")
