@@ -82,7 +82,7 @@ def test_cron_and_vars_load_with_only_the_api_keys_secret(env: str) -> None:
 def test_consumers_are_created_by_the_config_only() -> None:
     assert "queues consumer http add" not in DEPLOY_DOC
     assert "uv run pywrangler deploy" in DEPLOY_DOC
-    assert "python -m producer.worker.stage" in DEPLOY_DOC
+    assert "python3 -m producer.worker.stage" in DEPLOY_DOC
     bare = [line for line in DEPLOY_DOC.splitlines() if line.strip().startswith("wrangler deploy")]
     assert bare == [], "the Worker's packages are bundled by pywrangler, not wrangler"
 
