@@ -187,6 +187,16 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, UpstreamUnavailable)
 
 
+def client_options(api_key: SecretStr, base_url: str, timeout_s: float) -> dict[str, Any]:
+    """What both Data API clients (sync here, async on the Worker) are built with. The key
+    rides in a header, never in a URL an error or a log line might quote."""
+    return {
+        "base_url": base_url.rstrip("/") + "/",
+        "timeout": timeout_s,
+        "headers": {"X-Goog-Api-Key": api_key.get_secret_value(), "Accept": "application/json"},
+    }
+
+
 class YouTubeDataApi:
     def __init__(
         self,
@@ -197,11 +207,7 @@ class YouTubeDataApi:
         attempts: int = 4,
         retry_wait_s: float = 1.0,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            timeout=timeout_s,
-            headers={"X-Goog-Api-Key": api_key.get_secret_value(), "Accept": "application/json"},
-        )
+        self._client = httpx.Client(**client_options(api_key, base_url, timeout_s))
         # tenacity's decorator is built per instance so tests can use a zero wait
         self._get_json = retry(
             retry=retry_if_exception(_retryable),

@@ -26,6 +26,7 @@ from producer.youtube_data_api import (
     PlaylistEntry,
     _api_error,
     _parse_time,
+    client_options,
     parse_iso_duration,
 )
 from shared.errors import ConfigError, InvalidInput, UpstreamUnavailable
@@ -83,12 +84,7 @@ class AsyncYouTubeDataApi:
         self._timeout_s = timeout_s
         self._attempts = max(1, attempts)
         self._retry_wait_s = retry_wait_s
-        # the key rides in a header, never in a URL an error or a log line might quote
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            timeout=timeout_s,
-            headers={"X-Goog-Api-Key": api_key.get_secret_value(), "Accept": "application/json"},
-        )
+        self._client = httpx.AsyncClient(**client_options(api_key, base_url, timeout_s))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:

@@ -23,6 +23,11 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Parse settings once per command and set up logging; a bad setting exits cleanly."""
     try:

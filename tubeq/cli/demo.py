@@ -18,7 +18,7 @@ from producer.enqueue import enqueue_refs
 from shared import factory
 from shared.adapters.directory_transcripts import DirectoryTranscriptSource
 from shared.models import VideoStatus
-from tubeq.cli.context import console, fail, load_settings
+from tubeq.cli.context import console, fail, load_settings, shorten
 
 FINAL = {"done", "skipped", "failed", "dead"}
 
@@ -149,7 +149,7 @@ def results_table(rows: list[VideoStatus], width: int = 120) -> Table:
         style = {"done": "green", "failed": "red", "dead": "magenta"}.get(r.state.value, "")
         table.add_row(
             r.video_id,
-            title if len(title) <= title_width else title[: title_width - 1] + "…",
+            shorten(title, title_width),
             lang,
             minutes,
             f"[{style}]{r.state.value}[/]" if style else r.state.value,

@@ -17,7 +17,7 @@ from shared import factory
 from shared.errors import TubeqError
 from shared.models import VideoJob
 from shared.settings import Settings
-from tubeq.cli.context import console, err_console, fail, load_settings
+from tubeq.cli.context import console, err_console, fail, load_settings, shorten
 
 dlq_app = typer.Typer(help="Dead letters: messages that ran out of retries.", no_args_is_help=True)
 
@@ -69,7 +69,7 @@ def list_dead(
             video,
             str(d.attempts),
             d.dead_at.strftime("%Y-%m-%d %H:%M") if d.dead_at else "-",
-            _short(d.last_error or "-", 90),
+            shorten(d.last_error or "-", 90),
         )
     console.print(table)
 
@@ -101,7 +101,7 @@ def _print_dead_videos(settings: Settings, limit: int) -> None:
             v.video_id,
             str(v.attempts),
             v.dead_since.isoformat(timespec="seconds") if v.dead_since else "-",
-            _short(f"{v.error_code}: {v.error}", 90),
+            shorten(f"{v.error_code}: {v.error}", 90),
         )
     console.print(table)
 
@@ -131,7 +131,3 @@ def redrive(
     console.print(f"redrove {moved} message(s)")
     if message_ids and moved < len(message_ids):
         fail(f"{len(message_ids) - moved} of the given ids are not dead letters", code=1)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

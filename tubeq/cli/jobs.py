@@ -18,7 +18,7 @@ from shared import factory
 from shared.errors import InvalidInput, TubeqError
 from shared.models import VideoStatus
 from tubeq.cli.artifacts import ExpiresOption, link_lifetime
-from tubeq.cli.context import console, err_console, fail, load_settings
+from tubeq.cli.context import console, err_console, fail, load_settings, shorten
 
 
 def register(app: typer.Typer) -> None:
@@ -185,8 +185,7 @@ def status(
         ft.add_column("attempts", justify="right")
         ft.add_column("error")
         for v in recent:
-            error = f"{v.error_code}: {v.error}"
-            error = error if len(error) <= 100 else error[:99] + "…"
+            error = shorten(f"{v.error_code}: {v.error}", 100)
             ft.add_row(v.video_id, v.state.value, str(v.attempts), error)
         console.print(ft)
 
