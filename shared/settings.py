@@ -255,6 +255,42 @@ class Settings(BaseSettings):
     cf_timeout_s: float = Field(
         30.0, gt=0, le=300, description="Timeout per Cloudflare Queues API call, in seconds."
     )
+    cf_queue_name: str = Field(
+        "tubeq-jobs",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="Name of the jobs queue (`tubeq cloudflare setup` creates it).",
+    )
+    cf_dlq_name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="Name of the dead-letter queue (default `<queue name>-dlq`).",
+    )
+    cf_kv_namespace: str = Field(
+        "tubeq-watch", description="Title of the Worker's watch-state KV namespace."
+    )
+    r2_cache_expiry_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="R2 lifecycle: delete the Gemini chunk cache (`cache/gemini/`) after N days.",
+    )
+
+    # ---- the Worker and its backend -----------------------------------------------------
+    worker_url: str | None = Field(
+        None, description="The deployed Worker's URL (`tubeq doctor` calls its /healthz)."
+    )
+    backend_url: str | None = Field(
+        None,
+        description="Where the Worker forwards what it does not serve (`tubeq serve`'s URL).",
+    )
+    backend_timeout_s: float = Field(
+        30.0, gt=0, le=300, description="Timeout of the Worker's forwarded requests, in seconds."
+    )
+    doctor_video_id: str = Field(
+        "jNQXAC9IVRw",
+        pattern=r"^[A-Za-z0-9_-]{11}$",
+        description="A public video with captions that `tubeq doctor` fetches a transcript of.",
+    )
 
     # ---- HTTP API -----------------------------------------------------------------------
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
@@ -299,6 +335,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_folder(self) -> Path:
         return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return self.cf_dlq_name or f"{self.cf_queue_name}-dlq"
 
     # ---- checks -------------------------------------------------------------------------
     def missing(self) -> list[str]:
