@@ -268,6 +268,9 @@ class Settings(BaseSettings):
     cf_kv_namespace: str = Field(
         "tubeq-watch", description="Title of the Worker's watch-state KV namespace."
     )
+    cf_kv_namespace_id: str | None = Field(
+        None, description="Id of that KV namespace (printed by `tubeq cloudflare setup`)."
+    )
     r2_cache_expiry_days: int = Field(
         30,
         ge=1,
