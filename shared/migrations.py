@@ -59,6 +59,9 @@ end
 $$;
 """
 
+#: the bookkeeping table's DDL, public for the Supabase CLI export (shared.supabase_migrations)
+BOOTSTRAP_SQL = _BOOTSTRAP
+
 
 class MigrationError(PermanentError):
     """The database's migrations do not match the files in sql/."""

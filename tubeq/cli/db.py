@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
 import typer
 from rich.table import Table
 
-from shared import migrations
+from shared import migrations, supabase_migrations
 from shared.errors import TubeqError
 from tubeq.cli.context import console, fail, load_settings
 
@@ -85,3 +86,32 @@ def status(dsn: DsnOption = None) -> None:
     console.print(table)
     if any(s.state == "changed" for s in states):
         fail("a migration file changed after it was applied: restore it, add a new migration")
+
+
+@db_app.command("supabase-export")
+def supabase_export(
+    out: Annotated[
+        Path,
+        typer.Option(help="The Supabase CLI's migrations folder."),
+    ] = Path("supabase/migrations"),
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Change nothing; exit 1 if the folder is out of date."),
+    ] = False,
+) -> None:
+    """Write supabase/migrations/ from sql/ for `supabase db push` (sql/ stays the source)."""
+    try:
+        result = supabase_migrations.export(out, write=not check)
+    except TubeqError as exc:
+        fail(exc.message)
+    verb = "out of date" if check else "wrote"
+    for name in result.written:
+        console.print(f"{verb}: {out / name}")
+    for name in result.removed:
+        console.print(f"{'stale' if check else 'removed'}: {out / name} (its sql/ file is gone)")
+    if not result.changed:
+        console.print(f"{out} is up to date with sql/ ({len(result.unchanged)} migrations)")
+    elif check:
+        fail("supabase/migrations is out of date with sql/: run `tubeq db supabase-export`")
+    else:
+        console.print("next: `supabase db push` (or `tubeq db migrate`; either records both)")
