@@ -245,7 +245,8 @@ class Settings(BaseSettings):
     # ---- Cloudflare Queues --------------------------------------------------------------
     cf_account_id: str | None = Field(None, description="Cloudflare account id for Queues.")
     cf_api_token: SecretStr | None = Field(
-        None, description="Cloudflare API token with Queues read + write."
+        None,
+        description="Cloudflare API token: Queues Edit (+ R2 and KV Storage Edit for setup).",
     )
     cf_queue_id: str | None = Field(None, description="Id of the jobs queue.")
     cf_dlq_id: str | None = Field(None, description="Id of the dead-letter queue.")
@@ -253,7 +254,7 @@ class Settings(BaseSettings):
         "https://api.cloudflare.com/client/v4", description="Cloudflare API base URL."
     )
     cf_timeout_s: float = Field(
-        30.0, gt=0, le=300, description="Timeout per Cloudflare Queues API call, in seconds."
+        30.0, gt=0, le=300, description="Timeout per Cloudflare API call, in seconds."
     )
     cf_queue_name: str = Field(
         "tubeq-jobs",

@@ -17,8 +17,9 @@ How the port maps onto Cloudflare:
 - ``ack`` / ``retry`` → ``…/messages/ack`` with ``acks`` / ``retries``. Cloudflare keeps no
   error text: the DLQ holds only the body and an attempt count, so the pipeline records the
   error in the result store, not here.
-- Dead-lettering is Cloudflare's: the ``max_retries`` of the queue's http_pull consumer in
-  wrangler.toml decides; ``TUBEQ_MAX_RETRIES`` is informative only and should match it.
+- Dead-lettering is Cloudflare's: the ``max_retries`` of the queue's HTTP pull consumer
+  decides. ``tubeq cloudflare setup`` sets it from ``TUBEQ_MAX_RETRIES`` and ``tubeq
+  doctor`` checks the two still agree.
 - ``extend`` → ``False``: the pull API has no way to push a lease out (the only lever, a
   retry, gives the lease up). Choose a visibility timeout that covers the slowest video.
 - Listing dead letters: Cloudflare's REST API has no non-consuming way to read a queue
@@ -66,6 +67,7 @@ from shared.cloudflare_limits import (
     check_message,
 )
 from shared.errors import (
+    AccessDenied,
     ConfigError,
     InvalidInput,
     TransientError,
@@ -144,7 +146,7 @@ class CloudflareQueue:
         self._queue_id = queue_id
         self._dlq_id = dlq_id or None
         self._dlq_peek = dlq_peek
-        #: informative only: the consumer's max_retries in wrangler.toml decides dead-lettering
+        #: what `tubeq cloudflare setup` gave the queue's pull consumer (it decides dead-lettering)
         self.max_retries = max_retries
         self._attempts = max(1, http_attempts)
         self._backoff_s = http_backoff_s
@@ -387,7 +389,7 @@ class CloudflareQueue:
         if not self._dlq_id:
             raise ConfigError(
                 "TUBEQ_CF_DLQ_ID is not set: the dead-letter queue's id is needed to list or "
-                "redrive dead letters (`wrangler queues info <dlq-name>` shows it)"
+                "redrive dead letters (`tubeq cloudflare setup` prints it)"
             )
         return self._dlq_id
 
@@ -433,8 +435,10 @@ class CloudflareQueue:
         envelope = _envelope(resp)
         reason = _cf_errors(envelope) or resp.reason_phrase
         if resp.status_code in (401, 403):
+            # systemic: every call will fail the same way until the token is fixed, so the
+            # consumer stops (exit 4) instead of failing the backlog one message at a time
             raise _CallFailedError(
-                UpstreamRejected(
+                AccessDenied(
                     f"{SERVICE} refused the API token (HTTP {resp.status_code}: {reason}); "
                     "check TUBEQ_CF_API_TOKEN: it needs Queues Edit on account "
                     f"{self._account_id}"

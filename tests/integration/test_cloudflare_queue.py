@@ -27,6 +27,7 @@ from shared.adapters.cloudflare_queue import (
     DeadLetterListingRefused,
 )
 from shared.errors import (
+    AccessDenied,
     ConfigError,
     InvalidInput,
     PermanentError,
@@ -230,9 +231,10 @@ def test_bad_token_is_permanent_and_names_the_setting(
             make(stub, api_token=SecretStr(token))
         return
     q = make(stub, api_token=SecretStr(token))
-    with pytest.raises(PermanentError, match="TUBEQ_CF_API_TOKEN") as info:
+    with pytest.raises(AccessDenied, match="TUBEQ_CF_API_TOKEN") as info:
         q.pull(1, 30)
     q.close()
+    assert info.value.systemic  # the consumer stops (exit 4) instead of failing the backlog
     assert "HTTP 403" in info.value.message
     assert len(stub.requests) == 1, "an auth failure is not retried"
     out = capsys.readouterr()

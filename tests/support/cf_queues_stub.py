@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 MAX_BATCH_MESSAGES = 100
 MAX_BATCH_BYTES = 256_000
@@ -367,7 +367,15 @@ def _fail(code: int, message: str) -> dict[str, Any]:
     }
 
 
-def _handler(stub: CfQueuesStub) -> type[BaseHTTPRequestHandler]:
+class _Handles(Protocol):
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], dict[str, Any]]: ...
+
+
+def _handler(stub: _Handles) -> type[BaseHTTPRequestHandler]:
+    """The HTTP front of a stub (this one, ``cf_api_stub``): it hands each request over."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -394,7 +402,7 @@ def _handler(stub: CfQueuesStub) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test)
 
-        do_GET = do_POST = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

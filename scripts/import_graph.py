@@ -1,0 +1,103 @@
+"""Print tubeq's import graph between its top-level parts and the rules it should keep:
+``python scripts/import_graph.py [--edges]``.
+
+Rules checked (exit 1 when one is broken):
+- only the factory imports adapter modules (``shared/adapters/*``): the core, the CLI and
+  the rest of ``shared/`` depend on the ports;
+- an adapter never imports the factory (``shared/factory``): the factory injects;
+- an adapter never imports another adapter;
+- the CLI never imports the API's internals (``producer.api.*`` other than the package).
+
+Imports are read from the source with ``ast`` (nothing is executed); imports inside
+functions count too, since they are still dependencies.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("consumer", "producer", "shared", "tubeq")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in PACKAGES}
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")}
+    edges: dict[str, set[str]] = {}
+    for name, path in sorted(modules.items()):
+        targets = set()
+        for imported in imports_of(path):
+            # `from shared import migrations` names a module; `from shared.x import f` a thing
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        edges[name] = targets
+    return edges
+
+
+def broken_rules(edges: dict[str, set[str]]) -> list[str]:
+    out = []
+    for src, targets in edges.items():
+        for dst in sorted(targets):
+            outside = not src.startswith("shared.adapters") and src != "shared.factory"
+            if outside and dst.startswith("shared.adapters."):
+                out.append(f"imports an adapter: {src} → {dst}")
+            if src.startswith("shared.adapters.") and dst == "shared.factory":
+                out.append(f"adapter imports the factory: {src} → {dst}")
+            if (
+                src.startswith("shared.adapters.")
+                and dst.startswith("shared.adapters.")
+                and dst != "shared.adapters"
+            ):
+                out.append(f"adapter imports another adapter: {src} → {dst}")
+            if src.startswith("tubeq.cli") and dst.startswith("producer.api."):
+                out.append(f"CLI imports API internals: {src} → {dst}")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    edges = graph()
+    between = Counter(
+        (src.split(".")[0], dst.split(".")[0])
+        for src, targets in edges.items()
+        for dst in targets
+        if src.split(".")[0] != dst.split(".")[0]
+    )
+    print(f"{len(edges)} modules, {sum(len(t) for t in edges.values())} imports between them")
+    for (src, dst), count in sorted(between.items()):
+        print(f"  {src:>9} → {dst:<9} {count}")
+    if "--edges" in argv:
+        for src, targets in edges.items():
+            for dst in sorted(targets):
+                print(f"{src} → {dst}")
+    broken = broken_rules(edges)
+    for line in broken:
+        print(f"RULE BROKEN  {line}")
+    print(f"{len(broken)} rules broken")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
