@@ -1,13 +1,16 @@
 """The HTTP API: ``create_app(settings, queue, reader, artifacts)`` → a FastAPI app.
 
-Endpoints are ``async def`` and reach every adapter through ``producer.api.offload.call``:
-a sync adapter (SQLite, psycopg, boto3, sync httpx) runs in a worker thread under CPython,
-so ``tubeq serve`` never blocks its event loop; an async one (the Worker's queue binding and
-its async backfill) is awaited; on Pyodide, which cannot start threads, a sync call runs
-inline. FastAPI's own threadpool is never needed, so the same app runs on a Python Worker.
+Endpoints and dependencies are ``async def`` and reach every adapter through
+``producer.api.offload.Offload``: a sync adapter (SQLite, psycopg, boto3, sync httpx) runs in
+a worker thread for ``tubeq serve``, so it never blocks its event loop; an async one (the
+Worker's queue binding and its async backfill) is awaited; with ``threads=False`` (the
+Worker, on Pyodide or in tests) a sync call runs inline. FastAPI's own threadpool is never
+needed, so the same app runs on a Python Worker, which cannot start a thread.
 
 ``reader`` and ``artifacts`` may be None (the Worker, which only enqueues): the read
-endpoints then answer 501 and say where reads are served.
+endpoints then answer 501 and say where reads are served — or, given ``forward`` (the
+Worker with ``TUBEQ_BACKEND_URL``), every other ``/v1`` request is handed to it once the key
+has been checked here, so an unauthenticated request never leaves the edge.
 
 Everything under ``/v1`` needs a bearer key (``producer.api.auth``); ``/healthz`` and the
 OpenAPI docs (``/docs``, ``/openapi.json``) do not.
@@ -21,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
 import structlog
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, status
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response, status
 from fastapi.middleware.cors import CORSMiddleware
 
 import producer.backfill as backfill_module
@@ -29,7 +32,7 @@ from producer.api import errors
 from producer.api.auth import KeyChecker, require_key
 from producer.api.dead_letters import list_dead_letters, redrive_and_mark
 from producer.api.middleware import BodyLimit, LastResort
-from producer.api.offload import call
+from producer.api.offload import Offload
 from producer.api.schemas import (
     ArtifactLink,
     ChannelRequest,
@@ -61,6 +64,10 @@ log = structlog.get_logger(__name__)
 API_VERSION = "1"
 #: the sync ``producer.backfill.backfill`` or an async twin (the Worker's) with its signature
 Backfill = Callable[..., backfill_module.BackfillReport | Awaitable[backfill_module.BackfillReport]]
+#: hands an authenticated request to the backend and returns its answer (the Worker's)
+Forward = Callable[[Request], Awaitable[Response]]
+#: every method a forwarded request may have (the backend answers 405 where it must)
+FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 READS_ELSEWHERE = (
     "this API is the Cloudflare Worker, which only enqueues: {what} is served by "
     "`tubeq serve` running next to the consumers (or read Supabase directly); see "
@@ -87,6 +94,7 @@ class _Deps:
     reader: ResultReader | None
     artifacts: ArtifactStore | None
     run_backfill: Backfill
+    call: Offload
 
     def need_reader(self, what: str) -> ResultReader:
         if self.reader is None:
@@ -110,6 +118,8 @@ def create_app(
     *,
     insecure_no_auth: bool = False,
     backfill: Backfill | None = None,
+    threads: bool | None = None,
+    forward: Forward | None = None,
 ) -> FastAPI:
     """The API over these adapters. Without API keys it refuses, unless told it is insecure."""
     checker = KeyChecker(settings.api_keys)
@@ -119,7 +129,8 @@ def create_app(
             "(comma-separated, e.g. from `openssl rand -hex 32`), or for a local try-out run "
             "`tubeq serve --insecure-no-auth` (binds 127.0.0.1 only)"
         )
-    deps = _Deps(settings, queue, reader, artifacts, backfill or backfill_module.backfill)
+    run_backfill = backfill or backfill_module.backfill
+    deps = _Deps(settings, queue, reader, artifacts, run_backfill, Offload(threads))
 
     app = FastAPI(
         title="tubeq",
@@ -140,8 +151,11 @@ def create_app(
         prefix="/v1", dependencies=[Depends(require_key(checker))], responses=_AUTH_ERRORS
     )
     _jobs_routes(v1, deps)
-    _status_routes(v1, deps)
-    _dlq_routes(v1, deps)
+    if forward is None:
+        _status_routes(v1, deps)
+        _dlq_routes(v1, deps)
+    else:
+        _forwarded_routes(v1, forward)
     app.include_router(v1)
 
     if settings.api_cors_origins:
@@ -183,9 +197,9 @@ async def _enqueue_videos(deps: _Deps, body: VideosRequest) -> JobsResponse:
     if not parsed.video_ids:
         raise errors.NothingValid(rejected)
     jobs = [VideoJob(video_id=v, force=body.force, source="api") for v in parsed.video_ids]
-    await call(deps.queue.send, jobs)
+    await deps.call(deps.queue.send, jobs)
     if deps.reader is not None:  # the Worker has none; the consumer records the state
-        await call(deps.reader.mark_queued, jobs)
+        await deps.call(deps.reader.mark_queued, jobs)
     log.info("api.enqueued", accepted=len(jobs), rejected=len(rejected))
     return JobsResponse(accepted=parsed.video_ids, rejected=rejected)
 
@@ -198,7 +212,7 @@ async def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> Jobs
     listing = parse_listing_ref(ref)
     if (listing.kind == "playlist") != (kind == "playlist"):
         raise InvalidInput(f"{ref!r} names a {other}, not a {kind}: send it as {other!r}")
-    result = await call(
+    result = await deps.call(
         deps.run_backfill,
         deps.settings,
         deps.queue,
@@ -218,9 +232,9 @@ def _status_routes(v1: APIRouter, deps: _Deps) -> None:
     async def get_progress() -> ProgressResponse:
         """Videos per state, tokens and cost so far, and the queue's backlog."""
         reader = deps.need_reader("GET /v1/progress")
-        progress = await call(reader.progress)
+        progress = await deps.call(reader.progress)
         try:
-            stats = await call(deps.queue.stats)
+            stats = await deps.call(deps.queue.stats)
         except TubeqError as exc:
             if exc.code != errors.NOT_SUPPORTED:
                 raise
@@ -252,13 +266,13 @@ def _status_routes(v1: APIRouter, deps: _Deps) -> None:
         reader = deps.need_reader("GET /v1/videos/{id}")
         if deps.artifacts is None:
             raise errors.NotServedHere(READS_ELSEWHERE.format(what="GET /v1/videos/{id}"))
-        found = await call(reader.get_video, vid)
+        found = await deps.call(reader.get_video, vid)
         if found is None:
             raise errors.VideoNotFound(
                 f"video {vid} is unknown here: enqueue it first (POST /v1/jobs)"
             )
         lifetime = timedelta(seconds=query.expires_in or deps.settings.presign_expiry_s)
-        links = await call(_links, deps.artifacts, found, lifetime)
+        links = await deps.call(_links, deps.artifacts, found, lifetime)
         return VideoResponse(video=found, links=links)
 
 
@@ -296,7 +310,9 @@ def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
         an attempt, so dead videos are read from the result store (``source: results``);
         ``peek=true`` lists the queue itself, at that cost.
         """
-        return await list_dead_letters(deps.queue, deps.reader, query.limit, peek=query.peek)
+        return await list_dead_letters(
+            deps.call, deps.queue, deps.reader, query.limit, peek=query.peek
+        )
 
     @v1.post(
         "/dlq/redrive",
@@ -312,6 +328,17 @@ def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
                 "not both and not neither"
             )
         ids = None if body.all else body.message_ids
-        moved = await call(redrive_and_mark, deps.queue, deps.reader, ids)
+        moved = await deps.call(redrive_and_mark, deps.queue, deps.reader, ids)
         log.info("api.redrive", moved=moved)
         return RedriveResponse(redriven=moved, requested=None if ids is None else len(ids))
+
+
+def _forwarded_routes(v1: APIRouter, forward: Forward) -> None:
+    # On the v1 router, so its key check runs first: 401/403 are answered here and an
+    # unauthenticated request never reaches the backend. Registered after POST /v1/jobs,
+    # which stays local; every other /v1 path and method goes to the backend.
+    @v1.api_route(
+        "/{path:path}", methods=FORWARDED_METHODS, include_in_schema=False, tags=["forwarded"]
+    )
+    async def forwarded(request: Request) -> Response:
+        return await forward(request)

@@ -5,6 +5,10 @@ EVERY configured key, with no early exit: the time taken does not depend on whic
 any) matched or on how many leading bytes agreed. Hashing first gives equal-length inputs,
 so the key's length does not leak either. Keys are never logged.
 
+The dependency is ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread,
+and a Cloudflare Python Worker (Pyodide) cannot start one, so a sync check would answer
+every authenticated request with a 500 there.
+
 No ``Authorization`` header → 401 with ``WWW-Authenticate: Bearer`` (the client should
 authenticate); a key that is not one of ours → 403 (authenticated, not allowed).
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import HTTPException, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,10 +50,12 @@ class KeyChecker:
         return found
 
 
-def require_key(checker: KeyChecker) -> Callable[[HTTPAuthorizationCredentials | None], None]:
+def require_key(
+    checker: KeyChecker,
+) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
     """A FastAPI dependency enforcing ``checker`` (a no-op when auth is switched off)."""
 
-    def dependency(
+    async def dependency(
         credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),  # noqa: B008
     ) -> None:
         if not checker.enabled:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from producer.api.errors import NotServedHere
-from producer.api.offload import call
+from producer.api.offload import Offload
 from producer.api.schemas import DeadLettersResponse, DeadVideo
 from shared.errors import InvalidInput
 from shared.models import DeadLetter, VideoJob, VideoState
@@ -57,7 +57,7 @@ def dead_videos(reader: ResultReader, limit: int) -> list[DeadVideo]:
 
 
 async def list_dead_letters(
-    queue: Any, reader: ResultReader | None, limit: int, *, peek: bool
+    call: Offload, queue: Any, reader: ResultReader | None, limit: int, *, peek: bool
 ) -> DeadLettersResponse:
     if not listing_consumes(queue):
         letters: list[DeadLetter] = await call(queue.dead_letters, limit)

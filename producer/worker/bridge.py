@@ -11,8 +11,13 @@ What the Worker serves (see docs/deploy.md, "What runs where"): it enqueues — 
 the cron — through the ``JOBS`` binding, awaited. It reads nothing: no result store, no
 artifact store, no Cloudflare REST calls, so it needs none of psycopg, boto3, supabase,
 google-genai or youtube-transcript-api, and only ``httpx.AsyncClient`` for HTTP (the one
-client the Workers runtime patches onto ``fetch``). The read endpoints answer 501 and point
-to ``tubeq serve``.
+client the Workers runtime patches onto ``fetch``). Every other ``/v1`` request is checked
+for a key here and then forwarded to ``TUBEQ_BACKEND_URL`` (``tubeq serve``;
+``producer.worker.forward``); without that setting it answers 501 and points to
+``tubeq serve``.
+
+No thread: Pyodide cannot start one, so the app is built with ``threads=False`` (sync calls
+inline) and every dependency and endpoint on this path is ``async def``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from fastapi import FastAPI
 from producer.api import create_app
 from producer.worker.backfill import backfill_on_worker
 from producer.worker.binding_queue import BindingQueue, pyodide_to_js
+from producer.worker.forward import BackendForwarder
 from producer.worker.watch import ChannelPoll, poll_watched_channels
 from shared.errors import ConfigError
 from shared.settings import Settings
@@ -55,8 +61,19 @@ class WorkerServices:
 def build_services(env: Any, *, to_js: Callable[[Any], Any] = pyodide_to_js) -> WorkerServices:
     settings = settings_from_env(env)
     queue = BindingQueue(getattr(env, QUEUE_BINDING, None), to_js=to_js)
+    forward = None
+    if settings.backend_url:
+        forward = BackendForwarder(settings.backend_url, settings.backend_timeout_s)
     # The Worker always demands keys: it is on the public internet.
-    app = create_app(settings, queue, None, None, backfill=backfill_on_worker)
+    app = create_app(
+        settings,
+        queue,
+        None,
+        None,
+        backfill=backfill_on_worker,
+        threads=False,
+        forward=forward,
+    )
     return WorkerServices(settings, queue, app)
 
 

@@ -1,12 +1,15 @@
 """The Cloudflare Python Worker's entry (``main`` in wrangler.toml). Thin on purpose.
 
 The Workers runtime cannot start offline (it downloads its Pyodide bundle), so this file
-only forwards to ``producer.worker.bridge``; tests run it in CPython with a fake
-``workers`` module and fake bindings.
+only forwards to ``producer.worker.bridge``; tests run it in CPython through the real
+``workers-runtime-sdk`` (its ``WorkerEntrypoint``, ``Response`` and ASGI bridge) over a
+fake of the platform below it (``js``, ``pyodide.ffi``) with thread creation blocked, as on
+Pyodide (tests/support/fake_workers.py).
 
-- ``fetch``: the same FastAPI app as ``tubeq serve``, through the runtime's ASGI bridge,
-  with the ``JOBS`` queue binding (awaited) as its queue; it enqueues, and its read
-  endpoints answer 501 (reads are served by ``tubeq serve`` next to the consumers).
+- ``fetch``: the same FastAPI app as ``tubeq serve``, through the SDK's ASGI bridge, with
+  the ``JOBS`` queue binding (awaited) as its queue; it enqueues, and forwards every other
+  ``/v1`` request, key checked first, to ``TUBEQ_BACKEND_URL`` (``tubeq serve`` next to the
+  consumers) — or answers 501 with that pointer when the setting is absent.
 - ``scheduled``: the cron trigger; polls ``TUBEQ_WATCHED_CHANNELS`` and enqueues uploads
   not seen before (the seen set is kept in the ``WATCH_STATE`` KV namespace).
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workers import Response, WorkerEntrypoint  # type: ignore[import-not-found]
+from workers import Response, WorkerEntrypoint
 
 from producer.worker.bridge import ServicesCache, run_schedule
 from shared.errors import ConfigError
@@ -28,7 +31,7 @@ from shared.errors import ConfigError
 services = ServicesCache()
 
 
-class Default(WorkerEntrypoint):  # type: ignore[misc]
+class Default(WorkerEntrypoint):
     async def fetch(self, request: Any) -> Any:
         from workers import asgi
 

@@ -1,5 +1,5 @@
-"""``producer.api.offload.call``: sync adapters run off the event loop under CPython, inline
-on Pyodide (no threads there), and async ones are awaited."""
+"""``producer.api.offload``: sync adapters run off the event loop under CPython, inline on
+Pyodide and wherever the Worker's app runs (``threads=False``), and async ones are awaited."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import anyio.to_thread
 import pytest
 
 from producer.api import offload
+from tests.support.pyodide_limits import THREAD_ERROR, no_threads
 
 
 def where() -> int:
@@ -59,3 +60,20 @@ def test_arguments_and_errors_pass_through() -> None:
     assert asyncio.run(offload.call(divide, 6, by=3)) == 2
     with pytest.raises(ZeroDivisionError):
         asyncio.run(offload.call(divide, 1, by=0))
+
+
+def test_the_workers_choice_runs_inline_wherever_it_runs() -> None:
+    # the Worker builds its app with threads=False: no thread even under CPython
+    inline = offload.Offload(threads=False)
+
+    async def main() -> tuple[int, int]:
+        return threading.get_ident(), await inline(where)
+
+    with no_threads():
+        loop_thread, called_in = asyncio.run(main())
+    assert called_in == loop_thread
+
+
+def test_a_thread_offload_fails_like_pyodide_under_the_harness() -> None:
+    with no_threads(), pytest.raises(RuntimeError, match=THREAD_ERROR):
+        asyncio.run(offload.Offload(threads=True)(where))

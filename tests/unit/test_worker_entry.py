@@ -1,7 +1,11 @@
-"""The Cloudflare Worker entry, run in CPython with a fake runtime (tests/support/fake_workers).
+"""The Cloudflare Worker entry, run in CPython through the real ``workers-runtime-sdk``
+(``WorkerEntrypoint``, ``Response``, the ASGI bridge ``workers.asgi.fetch``) over a fake of
+the platform below it (tests/support/fake_workers), with thread creation failing as on
+Pyodide (tests/support/pyodide_limits) for every request and cron run.
 
-- ``fetch`` serves the real FastAPI app on the caller's event loop (no thread, as on
-  Pyodide) and enqueues by awaiting a fake ``JOBS`` binding's ``sendBatch``; channel
+- (That the no-threads harness bites: tests/unit/test_worker_pyodide_limits.py.)
+- ``fetch`` serves the real FastAPI app on the caller's event loop and enqueues by awaiting
+  a fake ``JOBS`` binding's ``sendBatch`` (through the SDK's binding wrapper); channel
   backfills list through the async Data API client (real ``httpx.AsyncClient``) against the
   local Data API stub; the read endpoints answer 501 and say where reads are served.
 - ``scheduled`` scans a window of the uploads playlist and enqueues every upload not seen
@@ -10,8 +14,8 @@
   blocked, the entry imports and serves; the staged Worker project holds every tubeq module
   it loaded and declares none of those packages.
 
-What only production can check: that Pyodide's ``to_js``, the runtime's ASGI bridge and the
-real bindings behave like these fakes, and that pywrangler bundles the declared packages.
+What only production can check: that Pyodide's conversions, the runtime's httpx patch and
+the real bindings behave like these fakes, and that pywrangler bundles the declared packages.
 """
 
 from __future__ import annotations
@@ -33,7 +37,16 @@ import pytest
 from producer.worker import stage as stage_module
 from producer.worker.watch import MAX_SEEN, WINDOW_PAGES, ChannelState
 from tests.support.data_api_stub import API_KEY, DataApiStub, StubVideo
-from tests.support.fake_workers import FakeKV, FakeQueueBinding, FakeRequest, runtime_modules
+from tests.support.fake_workers import (
+    FakeKV,
+    FakeQueueBinding,
+    Reply,
+    Runtime,
+    dispatch_fetch,
+    drop_sdk_modules,
+    use_runtime,
+)
+from tests.support.pyodide_limits import no_threads
 from tests.support.services import unavailable
 
 KEY = "worker-key-0123456789abcdef"
@@ -52,9 +65,14 @@ HEAVY = (
 
 
 @pytest.fixture()
-def entry(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    for name, module in runtime_modules().items():
-        monkeypatch.setitem(sys.modules, name, module)
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """A fresh fake platform; the real SDK is imported again on top of it."""
+    yield use_runtime(monkeypatch)
+    drop_sdk_modules()
+
+
+@pytest.fixture()
+def entry(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     monkeypatch.delitem(sys.modules, "producer.worker.entry", raising=False)
     module = importlib.import_module("producer.worker.entry")
     yield module
@@ -73,12 +91,13 @@ def make_env(tmp_path: Path, **extra: Any) -> types.SimpleNamespace:
     return types.SimpleNamespace(**values)
 
 
-def call(worker: Any, method: str, path: str, body: Any = None, key: str | None = KEY) -> Any:
+def call(worker: Any, method: str, path: str, body: Any = None, key: str | None = KEY) -> Reply:
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
     content = json.dumps(body).encode() if body is not None else b""
-    return asyncio.run(worker.fetch(FakeRequest(method, path, headers, content)))
+    with no_threads():  # as on Pyodide
+        return asyncio.run(dispatch_fetch(worker, method, path, headers, content))
 
 
 # ---- fetch ------------------------------------------------------------------------------
@@ -192,7 +211,8 @@ def add_upload(
 
 
 def tick(worker: Any, env: Any) -> None:
-    asyncio.run(worker.scheduled(types.SimpleNamespace(cron="*/30 * * * *"), env, None))
+    with no_threads():
+        asyncio.run(worker.scheduled(types.SimpleNamespace(cron="*/30 * * * *"), env, None))
 
 
 def sent(env: Any) -> list[str]:
@@ -275,7 +295,8 @@ _PROBE = """
 import asyncio, json, sys, types
 for name in {heavy!r}:
     sys.modules[name] = None  # `import name` now raises ImportError
-from tests.support.fake_workers import FakeKV, FakeQueueBinding, FakeRequest, install_runtime
+from tests.support.fake_workers import FakeKV, FakeQueueBinding, dispatch_fetch, install_runtime
+from tests.support.pyodide_limits import no_threads
 install_runtime()
 import producer.worker.entry as entry
 env = types.SimpleNamespace(TUBEQ_DATA_DIR=sys.argv[1], TUBEQ_API_KEYS="k" * 20,
@@ -284,9 +305,10 @@ env = types.SimpleNamespace(TUBEQ_DATA_DIR=sys.argv[1], TUBEQ_API_KEYS="k" * 20,
 worker = entry.Default(None, env)
 headers = {{"authorization": "Bearer " + "k" * 20, "content-type": "application/json"}}
 body = json.dumps({{"videos": ["dQw4w9WgXcQ"]}}).encode()
-posted = asyncio.run(worker.fetch(FakeRequest("POST", "/v1/jobs", headers, body)))
-read = asyncio.run(worker.fetch(FakeRequest("GET", "/v1/progress", headers)))
-asyncio.run(worker.scheduled(None, env, None))
+with no_threads():
+    posted = asyncio.run(dispatch_fetch(worker, "POST", "/v1/jobs", headers, body))
+    read = asyncio.run(dispatch_fetch(worker, "GET", "/v1/progress", headers))
+    asyncio.run(worker.scheduled(None, env, None))
 loaded = sorted(m.__file__ for n, m in sys.modules.items()
                 if m is not None and n.split(".")[0] in ("producer", "shared")
                 and getattr(m, "__file__", None))
@@ -312,13 +334,16 @@ def test_worker_runs_with_the_heavy_libraries_blocked_and_stages_whole(
     assert result["state"] == [f"watch:{CHANNEL}"]
 
     staged = tmp_path / "worker"
-    files = {p.relative_to(staged).as_posix() for p in stage_module.stage(staged)}
+    root = staged / stage_module.MODULE_ROOT  # the staged module root
+    files = {p.relative_to(root).as_posix() for p in stage_module.stage(staged)}
     loaded = {Path(f).resolve().relative_to(REPO).as_posix() for f in result["loaded"]}
+    config = tomllib.loads((staged / "wrangler.toml").read_text())
+    main = (staged / config["main"]).relative_to(root).as_posix()
+    loaded = {main if f == stage_module.ENTRY else f for f in loaded}  # staged as `main`
     assert loaded <= files, f"not staged: {sorted(loaded - files)}"
     assert not any(f.startswith("shared/adapters/") for f in files)
     project = tomllib.loads((staged / "pyproject.toml").read_text())
     declared = " ".join(project["project"]["dependencies"]).lower()
     for heavy in ("psycopg", "boto3", "google-genai", "supabase", "youtube-transcript-api"):
         assert heavy not in declared
-    config = tomllib.loads((staged / "wrangler.toml").read_text())
     assert (staged / config["main"]).is_file()
