@@ -1,23 +1,112 @@
-"""Wiring a consumer from settings, and its signal handling (an entry point, not the core)."""
+"""Wiring a consumer from settings, its pre-flight, and its signal handling (an entry
+point, not the core).
+
+The pre-flight runs ``tubeq doctor``'s checks of the services a consumer uses (result
+store, artifact store, analyzer key, queue access) before the first pull:
+
+- a refused credential or a wrong setting stops it at once, nothing leased: ``tubeq
+  consume`` exits 4 with the failing checklist lines. Discovered while processing, the
+  same fault would push every message it touched one attempt closer to the DLQ on each
+  container restart.
+- a service that is only unreachable (down, overloaded, timing out) is waited for, with
+  exponential backoff, for up to ``TUBEQ_PREFLIGHT_WAIT_S``; still down then, the consumer
+  exits ``EXIT_UNAVAILABLE`` (75, EX_TEMPFAIL: try again later), again with nothing
+  leased, so the supervisor's restart simply tries again. A signal ends the wait cleanly.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
 from consumer.pipeline import Pipeline
-from consumer.runner import MessageResult, Runner, RunnerConfig
+from consumer.runner import MessageResult, Preflight, Runner, RunnerConfig
 from shared import factory
+from shared.doctor import CONSUMER_SERVICES, CheckResult, run_checks
+from shared.errors import TubeqError
 from shared.logging import get_logger
 from shared.ports import Queue
 from shared.retry_policy import RetryPolicy
 from shared.settings import Settings
 
 log = get_logger("tubeq.consumer")
+
+#: longest pause between two pre-flight attempts
+PREFLIGHT_MAX_DELAY_S = 30.0
+#: exit status when the services stayed unreachable for TUBEQ_PREFLIGHT_WAIT_S (EX_TEMPFAIL)
+EXIT_UNAVAILABLE = 75
+
+
+class PreflightFailed(TubeqError):
+    """A service the consumer needs refused its credentials or is misconfigured."""
+
+    code = "preflight"
+    systemic = True
+
+
+def checklist(results: list[CheckResult]) -> str:
+    """The failing lines, one per line, each with its fix."""
+    return "\n".join(
+        f"  ✘ {r.service}: {r.name} — {r.detail}" + (f"\n      fix: {r.fix}" if r.fix else "")
+        for r in results
+        if not r.ok
+    )
+
+
+def make_preflight(
+    settings: Settings,
+    *,
+    wait_s: float | None = None,
+    check: Callable[[Settings], list[CheckResult]] | None = None,
+) -> Preflight:
+    """The consumer's start-up check (see the module docstring); ``check`` is for tests."""
+    run = check or (lambda s: run_checks(s, only=CONSUMER_SERVICES))
+    wait_s = settings.preflight_wait_s if wait_s is None else wait_s
+
+    def preflight(stop: threading.Event) -> None:
+        deadline = time.monotonic() + wait_s
+        delay = 1.0
+        while True:
+            failing = [r for r in run(settings) if not r.ok]
+            if not failing:
+                log.info("consumer.preflight_passed")
+                return
+            if any(not r.transient for r in failing):
+                raise PreflightFailed(
+                    "the pre-flight checks failed, nothing was leased:\n" + checklist(failing)
+                )
+            if stop.is_set():
+                return  # stopping anyway; the runner will not pull
+            if time.monotonic() + delay > deadline:
+                _give_up(failing, wait_s)
+            log.warning(
+                "consumer.preflight_waiting",
+                failing=[f"{r.service}: {r.name}" for r in failing],
+                retry_in_s=delay,
+            )
+            if stop.wait(delay):
+                return
+            delay = min(delay * 2, PREFLIGHT_MAX_DELAY_S)
+
+    return preflight
+
+
+def _give_up(failing: list[CheckResult], wait_s: float) -> None:
+    log.error("consumer.preflight_unavailable", waited_s=wait_s)
+    print(
+        f"error: services still unreachable after {wait_s:g} s, nothing was leased "
+        f"(exit {EXIT_UNAVAILABLE}: try again later):\n{checklist(failing)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # Not exit 4: nothing needs fixing by hand, and a restart is the right response.
+    raise SystemExit(EXIT_UNAVAILABLE)
 
 
 @dataclass
@@ -36,8 +125,13 @@ class Consumer:
 
 
 def build_consumer(
-    settings: Settings, on_result: Callable[[MessageResult], None] | None = None
+    settings: Settings,
+    on_result: Callable[[MessageResult], None] | None = None,
+    *,
+    preflight: Preflight | None = None,
 ) -> Consumer:
+    """The consumer for these settings; its runner checks the services first (``preflight``,
+    default ``make_preflight(settings)``)."""
     queue = factory.build_queue(settings)
     results = factory.build_results(settings)
     pipeline = Pipeline(
@@ -66,6 +160,7 @@ def build_consumer(
             shutdown_grace_s=settings.shutdown_grace_s,
         ),
         on_result=on_result,
+        preflight=preflight or make_preflight(settings),
     )
     return Consumer(runner=runner, queue=queue, pipeline=pipeline)
 

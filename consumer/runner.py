@@ -11,6 +11,9 @@
 - A 429 pauses pulling for the server's delay; a queue outage pauses it with backoff
   (the consumer keeps running). A systemic error — a refused key, a bad setting — stops
   the consumer (``fatal``) and keeps its message, instead of failing the whole backlog.
+- Before the first pull, an optional ``preflight`` checks the services the consumer needs;
+  a systemic failure (a refused key, a wrong password) stops it with ``fatal`` set and
+  nothing leased, so a restarting container cannot walk its backlog into the DLQ.
 - ``stop()`` (first SIGTERM/SIGINT): stop pulling, let in-flight work finish within the
   grace period, leases still extended. Whatever is unfinished after that keeps its lease,
   which simply expires.
@@ -36,6 +39,9 @@ from shared.retry_policy import Action, RetryPolicy
 log = get_logger("tubeq.runner")
 
 Process = Callable[[VideoJob, int], Outcome]
+#: checks the services before anything is leased; given the stop event (a wait inside it
+#: ends on SIGTERM); raises a systemic ``TubeqError`` when the consumer must not start
+Preflight = Callable[[threading.Event], None]
 
 
 @dataclass
@@ -89,6 +95,7 @@ class Runner:
     policy: RetryPolicy
     config: RunnerConfig = field(default_factory=RunnerConfig)
     on_result: Callable[[MessageResult], None] | None = None
+    preflight: Preflight | None = None
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -125,6 +132,8 @@ class Runner:
         With ``burst``: until nothing is ready or in flight here; delayed messages (retries
         waiting out their backoff) are waited for up to ``burst_wait_s`` of idleness.
         """
+        if self.preflight is not None and not self._preflight_ok(self.preflight):
+            return self.stats
         log.info("runner.started", burst=burst, concurrency=self.config.concurrency)
         self.leases.start()
         pool = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="video")
@@ -140,6 +149,16 @@ class Runner:
             self.leases.stop()
         log.info("runner.stopped", **self.stats.__dict__)
         return self.stats
+
+    def _preflight_ok(self, preflight: Preflight) -> bool:
+        try:
+            preflight(self._stop)
+        except TubeqError as err:
+            if not err.systemic:
+                raise
+            self._fail_fast(err)
+            return False
+        return True
 
     def _loop(
         self,

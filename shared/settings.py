@@ -34,6 +34,8 @@ def _bundled_samples() -> Path:
 
 
 BUNDLED_SAMPLES = _bundled_samples()
+#: the sample channels' listings, next to the sample transcripts (Data API reply shapes)
+BUNDLED_LISTINGS = BUNDLED_SAMPLES.parent / "listings"
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -110,6 +112,11 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(
         30.0, ge=0, description="On SIGTERM, how long in-flight work may take to finish."
     )
+    preflight_wait_s: float = Field(
+        120.0,
+        ge=0,
+        description="At start, how long a consumer waits for unreachable services (then exit 75).",
+    )
     retry_base_s: float = Field(10.0, gt=0, description="First retry delay (doubles each time).")
     retry_cap_s: float = Field(
         3600.0, gt=0, le=43_200, description="Longest retry delay, in seconds (≤ 12 h)."
@@ -158,6 +165,18 @@ class Settings(BaseSettings):
     )
     youtube_api_timeout_s: float = Field(
         20.0, gt=0, description="Timeout per YouTube Data API request."
+    )
+    youtube_api_retry_wait_s: float = Field(
+        1.0, ge=0, description="First wait before retrying a failed Data API call (doubles)."
+    )
+    listing_backend: Literal["auto", "directory", "youtube"] = Field(
+        "auto",
+        description="Where backfills and the cron list channels: `directory` (JSON files in "
+        "the Data API's shapes), `youtube` (the Data API); `auto` = `youtube` when "
+        "`TUBEQ_YOUTUBE_API_KEY` is set.",
+    )
+    listings_dir: Path = Field(
+        BUNDLED_LISTINGS, description="Folder the directory listing reads (the samples')."
     )
 
     # ---- Gemini ------------------------------------------------------------------------
@@ -328,6 +347,14 @@ class Settings(BaseSettings):
         return data
 
     # ---- derived paths ------------------------------------------------------------------
+    @property
+    def listing(self) -> Literal["directory", "youtube"]:
+        """The listing backend in use: ``auto`` resolved (a Data API key means real listings)."""
+        if self.listing_backend != "auto":
+            return self.listing_backend
+        key = self.youtube_api_key
+        return "youtube" if key is not None and key.get_secret_value().strip() else "directory"
+
     @property
     def queue_file(self) -> Path:
         return self.queue_path or self.data_dir / "queue.sqlite3"

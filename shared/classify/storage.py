@@ -9,12 +9,24 @@ JSON error (a SQLSTATE or a ``PGRSTnnn`` code), or, from Supabase's API gateway 
 key, a rate limit), a body with no code at all. So the Supabase adapter records the HTTP
 status of each reply and hands it over wrapped in ``SupabaseReplyError``; the status, when
 known, decides. Library imports are lazy so the embedded default never loads them.
+
+A refused login (wrong password, unknown user, no pg_hba entry) is ``AccessDenied``:
+systemic, so the consumer stops and keeps the backlog instead of treating it as an
+outage and retrying every message into the dead-letter queue.
 """
 
 from __future__ import annotations
 
+import re
+
 from shared.classify.http import from_status, parse_retry_after
-from shared.errors import ConfigError, TubeqError, UpstreamRejected, UpstreamUnavailable
+from shared.errors import (
+    AccessDenied,
+    ConfigError,
+    TubeqError,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 
 _KEY_HINT = (
     "; check TUBEQ_SUPABASE_SERVICE_ROLE_KEY: it must be the project's service_role key "
@@ -97,6 +109,33 @@ def _hint_for(code: str) -> str:
     return _MIGRATE_HINT if code in ("42883", "42P01", "PGRST202", "PGRST205") else ""
 
 
+_CREDENTIALS_FIX = (
+    "; check the user and password in TUBEQ_DATABASE_URL (on Supabase the database "
+    "password, and the pooler's user postgres.<project-ref>)"
+)
+# libpq reports a refused login while connecting, before any result exists, so psycopg
+# has no SQLSTATE for it (28P01 / 28000 on the server side): only the text says what it
+# was. Retrying cannot fix any of these, so they are systemic, not an outage.
+_REFUSED_LOGIN = re.compile(
+    r"password authentication failed|no pg_hba\.conf entry|role \"[^\"]*\" does not exist"
+    r"|no password supplied|Tenant or user not found|certificate authentication failed",
+    re.IGNORECASE,
+)
+_NO_DATABASE = re.compile(r"database \"[^\"]*\" does not exist")
+
+
+def _refused_login(text: str) -> TubeqError | None:
+    # the primary line only: libpq's first line names the server, never the password
+    line = text.strip().splitlines()[0] if text.strip() else text
+    if _REFUSED_LOGIN.search(line):
+        return AccessDenied(f"postgres refused the login: {line}{_CREDENTIALS_FIX}")
+    if _NO_DATABASE.search(line):
+        return ConfigError(
+            f"postgres: {line}; check the database name at the end of TUBEQ_DATABASE_URL"
+        )
+    return None
+
+
 def _map_psycopg(exc: BaseException) -> TubeqError | None:
     try:
         import psycopg
@@ -116,10 +155,16 @@ def _map_psycopg(exc: BaseException) -> TubeqError | None:
                 "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special "
                 "characters in the password)"
             )
+        if isinstance(exc, psycopg.OperationalError):
+            refused = _refused_login(text)
+            if refused is not None:
+                return refused
         # no server verdict: the connection failed, broke or was closed under us
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             return UpstreamUnavailable(f"postgres connection failed: {text}")
         return UpstreamRejected(f"postgres error: {text}")
+    if sqlstate in ("28P01", "28000"):  # invalid password / authorization specification
+        return AccessDenied(f"postgres refused the login [{sqlstate}] {text}{_CREDENTIALS_FIX}")
     # Classified like PostgREST would answer it (one rule for both result stores), but
     # worded as what it is: a database error, not an HTTP reply.
     kind = type(from_status(status_for_sqlstate(sqlstate), text, service="postgres"))

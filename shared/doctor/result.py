@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class CheckStatus(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 (a check status, not a password)
     FAIL = "fail"
     #: the service is not configured (not selected by a setting): nothing to check
     SKIP = "skip"
@@ -29,6 +29,10 @@ class CheckResult(BaseModel):
     detail: str = ""
     #: what to do about a failure: the setting to change, the command to run
     fix: str | None = None
+    #: a failure that may go away by itself (the service is unreachable, overloaded, or
+    #: slow), as opposed to a refused credential or a wrong setting; the consumer's
+    #: pre-flight waits out the first kind and stops at once on the second
+    transient: bool = False
 
     @property
     def ok(self) -> bool:

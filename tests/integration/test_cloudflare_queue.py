@@ -30,7 +30,6 @@ from shared.errors import (
     AccessDenied,
     ConfigError,
     InvalidInput,
-    PermanentError,
     RateLimited,
     UpstreamRejected,
     UpstreamUnavailable,

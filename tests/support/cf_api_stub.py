@@ -94,8 +94,8 @@ class CfApiStub:
         self._server: ThreadingHTTPServer | None = None
 
     # ---- control ------------------------------------------------------------------------
-    def add_queue(self, name: str) -> str:
-        queue = _Queue(secrets.token_hex(16), name)
+    def add_queue(self, name: str, *, queue_id: str | None = None) -> str:
+        queue = _Queue(queue_id or secrets.token_hex(16), name)
         with self._lock:
             self.queues[queue.id] = queue
         return queue.id

@@ -109,6 +109,12 @@ class CfQueuesStub:
         self._now = time.time()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        #: the account API (queues, their consumers, …) over the same queues, on the same
+        #: address: what `tubeq doctor` and the consumer's pre-flight read
+        from tests.support.cf_api_stub import CfApiStub  # it reuses this module's handler
+
+        self.account = CfApiStub(account_id=account_id)
+        self.account.token = self.token
 
     # ---- control ------------------------------------------------------------------------
     def add_queue(
@@ -116,6 +122,14 @@ class CfQueuesStub:
     ) -> None:
         with self._lock:
             self.queues[queue_id] = StubQueue(queue_id, max_retries, dead_letter_queue)
+        # the queue's id doubles as its name here; an HTTP pull consumer as setup makes it
+        self.account.add_queue(queue_id, queue_id=queue_id)
+        self.account.add_consumer(
+            queue_id,
+            type="http_pull",
+            dead_letter_queue=dead_letter_queue or "",
+            settings={"max_retries": max_retries, "visibility_timeout_ms": 30_000},
+        )
 
     def advance(self, seconds: float) -> None:
         with self._lock:
@@ -179,7 +193,11 @@ class CfQueuesStub:
         if auth != f"Bearer {self.token}":
             return 403, {}, _fail(10000, "Authentication error")
         match = _ROUTE.match(path)
-        if match is None or match["acct"] != self.account_id:
+        if match is None:
+            with self._lock:
+                self.requests.pop()  # recorded by the account API instead
+            return self.account.handle(method, path, headers, raw)
+        if match["acct"] != self.account_id:
             return 404, {}, _fail(7003, "Could not route to " + path)
         try:
             with self._lock:

@@ -4,6 +4,9 @@ It speaks the wire format google-genai uses with a custom ``base_url``:
 ``POST /{v1|v1beta}/models/{model}:generateContent`` with the key in ``x-goog-api-key``, and
 answers with scripted replies (a ``GenerateContentResponse`` JSON, or a Google API error body).
 Every request is recorded (path, model, headers, parsed JSON body) for assertions.
+``GET /{v1|v1beta}/models/{model}`` (``models.get``, what ``tubeq doctor`` calls) answers a
+``Model`` resource, or 404 NOT_FOUND for a model not in ``known_models``; a bad key gets
+400 INVALID_ARGUMENT with reason ``API_KEY_INVALID``. Those go to ``model_gets``.
 
 Replies come from the script queue first (``push``), then from ``responder`` (a function of
 the request body), else a 500 that says the test forgot to script a reply.
@@ -28,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):generateContent$")
+# models.get (what `tubeq doctor` calls): free, changes nothing
+_MODEL_PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+)$")
 
 # GenerateContentRequest and GenerationConfig as the Gemini API (v1beta) documents them.
 REQUEST_FIELDS = frozenset(
@@ -284,6 +289,64 @@ def rate_limited(
     return reply
 
 
+def bad_key() -> StubReply:
+    """A refused key, as the API sends it: 400 INVALID_ARGUMENT with an ErrorInfo whose
+    reason is API_KEY_INVALID."""
+    message = "API key not valid. Please pass a valid API key."
+    return api_error(
+        400,
+        message,
+        "INVALID_ARGUMENT",
+        details=[
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": message,
+            },
+        ],
+    )
+
+
+def model_resource(model: str) -> dict[str, Any]:
+    """A ``Model`` as ``GET /v1beta/models/{model}`` returns it."""
+    return {
+        "name": f"models/{model}",
+        "baseModelId": model,
+        "version": "001",
+        "displayName": model.replace("-", " ").title(),
+        "description": "A stub model.",
+        "inputTokenLimit": 1_048_576,
+        "outputTokenLimit": 65_536,
+        "supportedGenerationMethods": [
+            "generateContent",
+            "countTokens",
+            "createCachedContent",
+            "batchGenerateContent",
+        ],
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 64,
+        "maxTemperature": 2.0,
+        "thinking": True,
+    }
+
+
+def unknown_model(model: str, version: str = "v1beta") -> StubReply:
+    return api_error(
+        404,
+        f"models/{model} is not found for API version {version}, or is not supported for "
+        "GetModel. Call ListModels to see the list of available models and their supported "
+        "methods.",
+        "NOT_FOUND",
+    )
+
+
 def server_error(status: int = 500) -> StubReply:
     if status == 503:
         return api_error(503, "The model is overloaded. Please try again later.", "UNAVAILABLE")
@@ -301,6 +364,13 @@ class GeminiStub:
         self.rejected: list[dict[str, Any]] = []
         self.script: deque[StubReply] = deque()
         self.responder: Responder | None = None
+        #: the models ``GET /{version}/models/{model}`` knows; ``None``: every model
+        self.known_models: set[str] | None = None
+        #: the models asked for through models.get (kept apart from ``requests``, which
+        #: holds the paid generateContent calls)
+        self.model_gets: list[str] = []
+        #: scripted replies for models.get, before the known-models answer
+        self.model_script: deque[StubReply] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -342,6 +412,23 @@ class GeminiStub:
             return responder(request)
         return api_error(500, "gemini stub: no scripted reply left for this request", "INTERNAL")
 
+    def _model_reply(self, path: str, key: str | None) -> StubReply:
+        """``models.get``: the model's resource, or the API's error for it."""
+        match = _MODEL_PATH.match(path)
+        if match is None:
+            return api_error(404, f"stub: unknown path {path}", "NOT_FOUND")
+        if key != self.api_key:
+            return bad_key()
+        model = match["model"]
+        with self._lock:
+            self.model_gets.append(model)
+            if self.model_script:
+                return self.model_script.popleft()
+            known = self.known_models
+        if known is not None and model not in known:
+            return unknown_model(model, match["version"])
+        return StubReply(body=model_resource(model))
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
@@ -366,6 +453,10 @@ class GeminiStub:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+
+            def do_GET(self) -> None:
+                key = self.headers.get("x-goog-api-key")
+                self._send(stub._model_reply(self.path.split("?", 1)[0], key))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

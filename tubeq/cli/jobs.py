@@ -100,7 +100,9 @@ def consume(
     """Take videos off the queue and analyse them (until SIGTERM, or drained with --burst).
 
     Exit code: 0 stopped cleanly, 3 in-flight work outlived the grace period (its leases
-    expire and the messages come back), 4 stopped by a refused key or a bad setting.
+    expire and the messages come back), 4 stopped by a refused key or a bad setting (before
+    anything is leased when the start-up checks find it), 75 services still unreachable after
+    TUBEQ_PREFLIGHT_WAIT_S at start (nothing leased; try again later).
     """
     overrides: dict[str, object] = {}
     if concurrency is not None:

@@ -23,6 +23,8 @@ _COMMAND_MODULES = (
     "tubeq.cli.dlq",
     "tubeq.cli.artifacts",
     "tubeq.cli.serve",
+    "tubeq.cli.doctor",
+    "tubeq.cli.cloudflare",
 )
 
 for _name in _COMMAND_MODULES:
