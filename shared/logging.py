@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -24,20 +25,35 @@ _SECRET_KEYS = re.compile(
     r"|credentials?)$",
     re.I,
 )
+# Every pattern runs in time linear in the text, whatever the text (a 10 MB line from
+# `tubeq enqueue --file` included): each can start only at a boundary (a lookbehind), and
+# its repeats are possessive (`++`, `*+`), so a failed match never backtracks through a long
+# run. tests/unit/test_logging.py feeds them adversarial megabytes.
 _SECRET_PATTERNS = [
     # scheme://user:password@host → scheme://user:***@host
-    (re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)", re.I), r"\g<pre>***"),
-    (re.compile(r"(?P<pre>bearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\g<pre>***"),
+    (
+        re.compile(
+            r"(?<![a-z0-9+.-])(?P<pre>[a-z][a-z0-9+.-]*+://[^/\s:@]++:)[^@\s/]++(?=@)", re.I
+        ),
+        r"\g<pre>***",
+    ),
+    (re.compile(r"(?<![a-z0-9])(?P<pre>bearer\s++)[A-Za-z0-9._~+/=-]++", re.I), r"\g<pre>***"),
     # keyword DSNs and config dumps: password=… / secret: …
     (
-        re.compile(r"(?P<pre>\b(?:password|passwd|secret|api_?key)\s*[=:]\s*)[^\s&;,'\"]+", re.I),
+        re.compile(
+            r"(?P<pre>\b(?:password|passwd|secret|api_?key)\s*+[=:]\s*+)[^\s&;,'\"]++", re.I
+        ),
         r"\g<pre>***",
     ),
     (
-        re.compile(r"(?P<pre>[?&](?:key|api_key|token|signature|X-Amz-Signature)=)[^&\s]+", re.I),
+        re.compile(r"(?P<pre>[?&](?:key|api_key|token|signature|X-Amz-Signature)=)[^&\s]++", re.I),
         r"\g<pre>***",
     ),
 ]
+#: longest text a log field echoes; the rest is cut (after redaction, so a cut never
+#: splits a secret out of its pattern). Tracebacks get more room.
+MAX_FIELD_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 20_000
 _SAFE_KEYS = {"lease_key", "key", "artifact_key", "idempotency_key"}
 
 
@@ -47,9 +63,16 @@ def redact_text(text: str) -> str:
     return text
 
 
-def _redact(value: Any) -> Any:
+def shorten(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def _redact(value: Any, limit: int = MAX_FIELD_CHARS) -> Any:
     if isinstance(value, str):
-        return redact_text(value)
+        return shorten(redact_text(value), limit)
     if isinstance(value, dict):
         return {k: ("***" if _is_secret_key(k) else _redact(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -68,21 +91,34 @@ def redact_processor(
         if _is_secret_key(k):
             event_dict[k] = "***"
         else:
-            event_dict[k] = _redact(event_dict[k])
+            limit = MAX_TRACEBACK_CHARS if k == "exception" else MAX_FIELD_CHARS
+            event_dict[k] = _redact(event_dict[k], limit)
     return event_dict
 
 
-class _StderrLogger:
-    """Writes each line to whatever ``sys.stderr`` is at that moment (tests swap it)."""
+#: one line at a time across threads: `print` writes the text and the newline separately,
+#: so two threads could otherwise leave `{…}{…}` on one line
+_WRITE_LOCK = threading.Lock()
+
+
+class _LineLogger:
+    """Writes each line whole, in one call, to a stream (``sys.stderr`` as it is at that
+    moment when none is given: tests swap it)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self._stream = stream
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        out = self._stream or sys.stderr
+        with _WRITE_LOCK:
+            out.write(message + "\n")
+            out.flush()
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
 
-def _stderr_logger_factory(*_args: Any) -> _StderrLogger:
-    return _StderrLogger()
+def _stderr_logger_factory(*_args: Any) -> _LineLogger:
+    return _LineLogger()
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:
@@ -105,7 +141,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
         # message (a DSN, a URL with ?key=) is masked like any other field.
         processors=[*pre, structlog.processors.format_exc_info, *post, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(out) if stream else _stderr_logger_factory,
+        logger_factory=(lambda *_: _LineLogger(out)) if stream else _stderr_logger_factory,
         cache_logger_on_first_use=False,
     )
     # Libraries (httpx, botocore, google-genai) log through the stdlib; keep them quiet

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from shared.logging import configure_logging, get_logger, redact_text
+from shared.logging import MAX_FIELD_CHARS, configure_logging, get_logger, redact_text
 
 
 def _log_line(**fields: object) -> dict[str, object]:
@@ -73,3 +77,68 @@ def test_header_spellings_and_keyword_dsns_are_masked() -> None:
     for secret in ("sb-1", "g-2", "x-3", "hunter2"):
         assert secret not in text
     assert "user=app" in text
+
+
+# ---- hostile input: linear, bounded, fuzzed ---------------------------------------------
+
+ADVERSARIAL = [
+    "a" * 10_000_000,  # quadratic under the old URL pattern: never finished
+    "x:" * 2_000_000,
+    "a://b:" * 700_000,
+    "a://b:" + "x" * 4_000_000,
+    "Bearer" + " " * 4_000_000,
+    "password" + " " * 4_000_000 + "=",
+    "?key=" * 800_000,
+]
+
+
+@pytest.mark.timeout(60)  # a hang test, not a speed test: linear time takes well under 5 s
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: f"{t[:8]!r}x{len(t)}")
+def test_redaction_of_a_huge_line_finishes(text: str) -> None:
+    assert len(redact_text(text)) <= len(text)
+
+
+def test_a_huge_field_is_cut_after_redaction() -> None:
+    secret_url = "https://user:S3CRET@db.example/x"
+    line = _log_line(line=secret_url + " " + "y" * 50_000)
+    value = str(line["line"])
+    assert "S3CRET" not in value and "user:***@db.example" in value
+    assert len(value) < MAX_FIELD_CHARS + 100 and "more characters" in value
+
+
+_TEXT = st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=80)
+_SECRET = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=8, max_size=24)
+
+
+@given(before=_TEXT, after=_TEXT, secret=_SECRET, form=st.integers(0, 3))
+def test_fuzz_a_secret_in_any_surroundings_is_masked(
+    before: str, after: str, secret: str, form: int
+) -> None:
+    embedded = [
+        f"https://user:{secret}@host.example/p",
+        f"Authorization: Bearer {secret}",
+        f"password={secret}",
+        f"https://x.example/v1?alt=json&key={secret}",
+    ][form]
+    masked = redact_text(f"{before} {embedded} {after}")
+    assert secret not in masked.replace(before, "").replace(after, "")
+    assert redact_text(masked) == masked  # idempotent
+
+
+def test_log_lines_are_written_whole_under_threads() -> None:
+    out = io.StringIO()
+    configure_logging("INFO", "json", stream=out)
+    log = get_logger("t")
+
+    def burst(n: int) -> None:
+        for i in range(300):
+            log.info("event", worker=n, i=i, pad="z" * 200)
+
+    threads = [threading.Thread(target=burst, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 8 * 300
+    assert all(json.loads(line)["event"] == "event" for line in lines)
