@@ -1,10 +1,10 @@
 """Keeping the leases of in-flight messages: which expire when, and extending long ones.
 
-A heartbeat thread extends leases that are half gone, so a video that takes longer than
-the visibility timeout (a 6-hour stream) is not handed to a second consumer meanwhile. It
-keeps beating through a graceful shutdown's grace period and stops only when the runner
-is done with its in-flight work. Where the queue cannot extend (Cloudflare), the runner
-keeps to the lease it got.
+A heartbeat (``consumer.heartbeat``) extends leases that are half gone, so a video that
+takes longer than the visibility timeout (a 6-hour stream) is not handed to a second
+consumer meanwhile. It keeps beating through a graceful shutdown's grace period and stops
+only when the runner is done with its in-flight work. Where the queue cannot extend
+(Cloudflare), the runner keeps to the lease it got.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from consumer.heartbeat import Heartbeat
 from shared.logging import get_logger
 from shared.models import Delivery
 from shared.ports import Queue
@@ -26,8 +27,7 @@ class LeaseKeeper:
         self._leases: dict[str, tuple[Delivery, datetime]] = {}
         self._cannot_extend: set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+        self._heartbeat = Heartbeat(self._beat, min(lease_s / 4, 30.0), "lease-heartbeat")
 
     # ---- tracking -----------------------------------------------------------------------
     def track(self, d: Delivery) -> None:
@@ -52,12 +52,10 @@ class LeaseKeeper:
 
     # ---- the heartbeat ------------------------------------------------------------------
     def start(self) -> None:
-        self._thread.start()
+        self._heartbeat.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=1)
+        self._heartbeat.stop(timeout_s=1)
 
     def beat_once(self) -> int:
         """Extend every lease that is half gone; returns how many were extended."""
@@ -74,7 +72,12 @@ class LeaseKeeper:
             try:
                 ok = self.queue.extend(d, self.lease_s)
             except Exception as exc:  # keep beating for the others
-                log.warning("lease.extend_failed", video_id=d.body.video_id, error=repr(exc))
+                log.warning(
+                    "lease.extend_failed",
+                    message_id=d.message_id,
+                    kind=d.envelope.kind,
+                    error=repr(exc),
+                )
                 continue
             with self._lock:
                 if d.message_id not in self._leases:
@@ -87,7 +90,6 @@ class LeaseKeeper:
                     self._cannot_extend.add(d.message_id)
         return extended
 
-    def _beat(self) -> None:
-        interval = max(0.05, min(self.lease_s / 4, 30.0))
-        while not self._stop.wait(interval):
-            self.beat_once()
+    def _beat(self) -> bool:
+        self.beat_once()
+        return True  # until stopped

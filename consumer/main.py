@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
+from consumer.handlers.base import HandlerRegistry
+from consumer.handlers.video import VideoHandler
 from consumer.pipeline import Pipeline
 from consumer.runner import MessageResult, Preflight, Runner, RunnerConfig
 from shared import factory
@@ -119,9 +121,7 @@ class Consumer:
         self.queue.close()
         self.pipeline.results.close()
         for part in (self.pipeline.analyzer, self.pipeline.artifacts, self.pipeline.transcripts):
-            close = getattr(part, "close", None)
-            if callable(close):
-                close()
+            part.close()
 
 
 def build_consumer(
@@ -144,8 +144,7 @@ def build_consumer(
     )
     runner = Runner(
         queue=queue,
-        process=pipeline.process,
-        results=results,
+        handlers=HandlerRegistry([VideoHandler(pipeline.process, results)]),
         policy=RetryPolicy(
             max_retries=settings.max_retries,
             base_s=settings.retry_base_s,

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from consumer.handlers.base import Outcome
+from consumer.heartbeat import Heartbeat
 from shared.artifacts import (
     JSON,
     parse_transcript_json,
@@ -43,7 +43,7 @@ from shared.models import (
     VideoMeta,
     VideoResult,
 )
-from shared.ports import Analyzer, ArtifactStore, ResultStore, TranscriptSource
+from shared.ports import Analyzer, ArtifactStore, ResultStore, TranscriptSource, VideoAnalyzer
 
 log = get_logger("tubeq.pipeline")
 
@@ -55,16 +55,7 @@ class AnalysisInProgress(TransientError):
     records_failure = False
 
 
-class Outcome(StrEnum):
-    DONE = "done"
-    SKIPPED = "skipped"  # already analysed with this version
-
-
-@runtime_checkable
-class VideoAnalyzer(Protocol):
-    """An analyzer that can watch a public video itself (Gemini), for transcript-less ones."""
-
-    def analyze_video(self, video_id: str, meta: VideoMeta | None) -> Analysis: ...
+__all__ = ["AnalysisInProgress", "Outcome", "Pipeline", "VideoAnalyzer"]
 
 
 @dataclass(frozen=True)
@@ -175,7 +166,7 @@ class Pipeline:
                 # would use up the message's retries
                 retry_after=wait + 1.0,
             )
-        renewer = _ClaimRenewer(self.results, job.video_id, version, owner, self.claim_ttl_s)
+        renewer = _claim_renewer(self.results, job.video_id, version, owner, self.claim_ttl_s)
         try:
             if transcript is None:
                 assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
@@ -220,34 +211,24 @@ class Pipeline:
         return refs
 
 
-class _ClaimRenewer:
+def _claim_renewer(
+    results: ResultStore, video_id: str, version: str, owner: str, ttl_s: float
+) -> Heartbeat:
     """Keeps a claim alive while a long analysis runs (a chunked 6-hour stream waiting on
     the rate budget can outlast one claim), so no duplicate takes it over and pays again."""
 
-    def __init__(
-        self, results: ResultStore, video_id: str, version: str, owner: str, ttl_s: float
-    ) -> None:
-        self._args = (video_id, version, owner, ttl_s)
-        self._results = results
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="claim-renewer", daemon=True)
-        self._thread.start()
+    def renew() -> bool:
+        try:
+            wait = results.claim_analysis(video_id, version, owner, ttl_s)
+        except Exception as exc:  # the claim may lapse; the worst case is a duplicate
+            log.warning("analysis.claim_renew_failed", video_id=video_id, error=repr(exc))
+            return True
+        if wait > 0:
+            log.warning("analysis.claim_lost", video_id=video_id, owner=owner)
+            return False
+        return True
 
-    def _run(self) -> None:
-        video_id, version, owner, ttl_s = self._args
-        while not self._stop.wait(max(0.05, ttl_s / 3)):
-            try:
-                wait = self._results.claim_analysis(video_id, version, owner, ttl_s)
-            except Exception as exc:  # the claim may lapse; the worst case is a duplicate
-                log.warning("analysis.claim_renew_failed", video_id=video_id, error=repr(exc))
-                continue
-            if wait > 0:
-                log.warning("analysis.claim_lost", video_id=video_id, owner=owner)
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    return Heartbeat(renew, ttl_s / 3, "claim-renewer").start()
 
 
 def _merge_meta(video_id: str, *metas: VideoMeta | None) -> VideoMeta:

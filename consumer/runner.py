@@ -1,13 +1,13 @@
-"""The consumer loop: lease messages, process them concurrently, decide per message.
+"""The consumer loop: lease messages, process them concurrently, each by its kind's handler.
 
 - Pulls only as many messages as it has free workers, so no lease ticks away in a local
   buffer; a heartbeat extends the leases of long work where the queue can, and a message
   whose lease is already gone is not started (it will be redelivered).
-- Each message gets its own outcome: done → ack; permanent failure → recorded, ack;
-  transient → recorded, retry with backoff; out of retries → the queue dead-letters it.
-  One bad message never fails or retries its batch.
-  A failure the result store cannot record is never acked: the message is retried so
-  the record is written later.
+- Each message is dispatched to the handler registered for its job kind
+  (``consumer.dispatch``) and gets its own outcome (``consumer.outcomes``: done → ack;
+  permanent → recorded, ack; transient → recorded, retry with backoff; out of retries →
+  dead-lettered; a kind or version this consumer cannot read → dead-lettered at once; a
+  failure the store cannot record → never acked). One bad message never fails its batch.
 - A 429 pauses pulling for the server's delay; a queue outage pauses it with backoff
   (the consumer keeps running). A systemic error — a refused key, a bad setting — stops
   the consumer (``fatal``) and keeps its message, instead of failing the whole backlog.
@@ -27,18 +27,22 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from consumer.dispatch import Dispatcher
+from consumer.handlers.base import HandlerRegistry
+from consumer.handlers.video import Process, VideoHandler
 from consumer.leases import LeaseKeeper
-from consumer.pipeline import Outcome
+from consumer.outcomes import MessageResult, Outcomes
 from shared.classify import classify
-from shared.errors import RateLimited, TubeqError, UnexpectedError
+from shared.errors import RateLimited, TubeqError
 from shared.logging import get_logger
-from shared.models import Delivery, FailureRecord, VideoJob, VideoState
+from shared.models import Delivery
 from shared.ports import Queue, ResultStore
 from shared.retry_policy import Action, RetryPolicy
 
+__all__ = ["MessageResult", "Preflight", "Process", "RunStats", "Runner", "RunnerConfig"]
+
 log = get_logger("tubeq.runner")
 
-Process = Callable[[VideoJob, int], Outcome]
 #: checks the services before anything is leased; given the stop event (a wait inside it
 #: ends on SIGTERM); raises a systemic ``TubeqError`` when the consumer must not start
 Preflight = Callable[[threading.Event], None]
@@ -60,21 +64,13 @@ class RunStats:
         return self.done + self.skipped + self.failed + self.retried + self.dead
 
 
-@dataclass(frozen=True)
-class MessageResult:
-    delivery: Delivery
-    action: str  # "done", "skipped", "failed", "retry", "dead", "lease_lost"
-    error: TubeqError | None = None
-    delay_s: int = 0
-
-
 _COUNTERS = {
-    "done": "done",
-    "skipped": "skipped",
-    "failed": "failed",
-    "retry": "retried",
-    "dead": "dead",
-    "lease_lost": "lease_lost",
+    Action.DONE: "done",
+    Action.SKIPPED: "skipped",
+    Action.FAILED: "failed",
+    Action.RETRY: "retried",
+    Action.DEAD: "dead",
+    Action.LEFT_TO_LEASE: "lease_lost",
 }
 
 
@@ -89,15 +85,25 @@ class RunnerConfig:
 
 @dataclass
 class Runner:
+    """Give it ``handlers``, or for a consumer of video jobs only, the analysis step
+    (``process``) and the ``results`` its failures are recorded in."""
+
     queue: Queue
-    process: Process
-    results: ResultStore
-    policy: RetryPolicy
+    process: Process | None = None
+    results: ResultStore | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
     config: RunnerConfig = field(default_factory=RunnerConfig)
     on_result: Callable[[MessageResult], None] | None = None
     preflight: Preflight | None = None
+    handlers: HandlerRegistry | None = None
 
     def __post_init__(self) -> None:
+        handlers = self.handlers
+        if handlers is None:
+            if self.process is None or self.results is None:
+                raise TypeError("Runner needs handlers, or process and results")
+            handlers = HandlerRegistry([VideoHandler(self.process, self.results)])
+        self._dispatcher = Dispatcher(handlers, Outcomes(self.queue, self.policy, self._observe))
         self._stop = threading.Event()
         self.leases = LeaseKeeper(self.queue, self.config.visibility_timeout_s)
         # After a 429, or when the queue itself fails, the whole consumer holds off pulling:
@@ -255,93 +261,29 @@ class Runner:
             log.error("runner.fatal", error_code=err.code, error=err.message)
         self.stop()
 
+    def _observe(self, err: TubeqError) -> None:
+        """Told of each failure before it is settled: the whole consumer reacts to some."""
+        if err.systemic:
+            # Nothing can succeed until someone fixes the key or setting: stop, rather than
+            # fail the whole backlog (the outcome keeps the message).
+            self._fail_fast(err)
+        elif isinstance(err, RateLimited) and err.retry_after:
+            self._pause(min(err.retry_after, self.config.visibility_timeout_s), err.code)
+
     # ---- one message --------------------------------------------------------------------
     def _handle(self, d: Delivery) -> MessageResult:
         try:
-            return self._handle_inner(d)
-        except Exception as exc:  # the queue failed on ack/retry: leave it to its lease
-            err = classify(exc)
-            log.error("message.lease_left", video_id=d.body.video_id, error=err.message)
-            return MessageResult(d, "lease_lost", err)
+            if self.leases.expired(d):
+                log.warning(
+                    "message.lease_expired_before_start",
+                    kind=d.envelope.kind,
+                    message_id=d.message_id,
+                    attempt=d.attempts,
+                )
+                return MessageResult(d, Action.LEFT_TO_LEASE, label=d.envelope.label)
+            return self._dispatcher.handle(d)
         finally:
             self.leases.forget(d)
-
-    def _handle_inner(self, d: Delivery) -> MessageResult:
-        bound = log.bind(video_id=d.body.video_id, attempt=d.attempts, message_id=d.message_id)
-        if self.leases.expired(d):
-            bound.warning("message.lease_expired_before_start")
-            return MessageResult(d, "lease_lost")
-        try:
-            outcome = self.process(d.body, d.attempts)
-        except Exception as exc:
-            return self._on_error(d, classify(exc))
-        self.queue.ack([d])
-        bound.info("message.acked", outcome=outcome.value)
-        return MessageResult(d, "done" if outcome is Outcome.DONE else "skipped")
-
-    def _on_error(self, d: Delivery, err: TubeqError) -> MessageResult:
-        if err.systemic:
-            # Nothing can succeed until someone fixes the key or setting: keep the message
-            # (retried later, not failed) and stop, rather than fail the whole backlog.
-            self._fail_fast(err)
-            delay = max(60, self.policy.decide(UnexpectedError(), 1).delay_s)
-            self.queue.retry(d, delay_s=delay, error=f"{err.code}: {err.message}"[:2000])
-            return MessageResult(d, "retry", err, delay)
-        decision = self.policy.decide(err, d.attempts)
-        log.warning(
-            "message.failed",
-            video_id=d.body.video_id,
-            attempt=d.attempts,
-            error_code=err.code,
-            error=err.message,
-            action=decision.action.value,
-            delay_s=decision.delay_s,
-        )
-        if isinstance(err, RateLimited) and err.retry_after:
-            self._pause(min(err.retry_after, self.config.visibility_timeout_s), err.code)
-        recorded = self._record(d, err, decision.action)
-        if decision.action is Action.ACK and recorded:
-            self.queue.ack([d])
-            return MessageResult(d, "failed", err)
-        if decision.action is Action.ACK:
-            # Permanent, but the result store could not take the record: keep the message
-            # so the failure is written on a later delivery instead of vanishing.
-            decision = self.policy.decide(UnexpectedError(), d.attempts)
-        self.queue.retry(d, delay_s=decision.delay_s, error=f"{err.code}: {err.message}"[:2000])
-        action = "dead" if decision.action is Action.DEAD else "retry"
-        return MessageResult(d, action, err, decision.delay_s)
-
-    def _record(self, d: Delivery, err: TubeqError, action: Action) -> bool:
-        """Record the failure in the result store; False if the store is down too."""
-        if not err.records_failure:
-            return True
-        state = {
-            Action.ACK: VideoState.FAILED,
-            Action.RETRY: VideoState.RETRYING,
-            Action.DEAD: VideoState.DEAD,
-        }[action]
-        detail = getattr(err, "raw", None)
-        try:
-            self.results.record_failure(
-                FailureRecord(
-                    video_id=d.body.video_id,
-                    state=state,
-                    error_code=err.code,
-                    error=err.message[:2000],
-                    attempts=d.attempts,
-                    detail=detail if isinstance(detail, str) else None,
-                    meta=d.body.meta,
-                )
-            )
-        except Exception as exc:
-            log.error(
-                "failure.not_recorded",
-                video_id=d.body.video_id,
-                error_code=err.code,
-                store_error=repr(exc),
-            )
-            return False
-        return True
 
 
 def _wait_some(

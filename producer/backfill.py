@@ -20,6 +20,16 @@ playlists are listed newest first, so the rest is older still. Not quite always:
 or a scheduled video sits at its upload time, not its (later) publish time, so the page on
 which the first older entry shows up is read to its end before stopping.
 
+One async core (``run_backfill``) for every path: the Worker awaits it (Pyodide: no
+threads), ``tubeq backfill`` and ``tubeq serve`` call ``backfill``, which runs it under
+``asyncio.run`` — so skipping live videos, stopping at ``--since``, the retry policy (the
+listing adapter's), the bulk state lookups and the batched sends cannot drift apart. The
+queue may be the sync ``Queue`` port or the Worker's awaited binding; the Worker has no
+result store (``reader=None``), so it cannot skip what is done or queued: the consumer
+skips finished videos without a model call. A Worker request also has a subrequest budget
+(1,000 on Workers Paid): each page of 50 videos costs two, so backfill channels of many
+thousands of videos with the CLI.
+
 Estimates use ``shared.gemini.estimate``: the transcript as the analyzer renders it
 (timestamps included), counted with the analyzer's own token estimator, plus each call's
 system instruction and schema, and the chunked path for long videos. A video of unknown
@@ -28,22 +38,24 @@ length counts as ``DEFAULT_DURATION_S``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import date
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from producer.youtube_data_api import (
-    ListingTarget,
-    PlaylistEntry,
-    YouTubeDataApi,
-    parse_listing_ref,
-)
 from shared.errors import InvalidInput
 from shared.gemini.estimate import analysis_estimate
+from shared.listing import ListingTarget, PlaylistEntry, VideoDetails, parse_listing_ref
 from shared.models import VideoJob, VideoMeta, VideoState
-from shared.ports import Queue, ResultReader
+from shared.ports import ListingSource, ResultReader
 from shared.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 SEND_CHUNK = 100  # Cloudflare Queues' sendBatch limit; the SQLite queue takes any size
 #: listed videos per ``reader.states`` call: one round trip each on Postgres and Supabase
@@ -110,11 +122,20 @@ def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
     )
 
 
-def _list_entries(
-    api: YouTubeDataApi, target: ListingTarget, since: date | None, limit: int | None
+class JobSender(Protocol):
+    """The ``Queue`` port's ``send``, or the Worker's binding queue's (awaited)."""
+
+    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int | Awaitable[int]: ...
+
+
+async def list_entries(
+    listing: ListingSource, target: ListingTarget, since: date | None, limit: int | None
 ) -> list[PlaylistEntry]:
+    """Unique entries on or after ``since`` (undated ones kept: they count as unavailable),
+    page by page, stopping at ``limit`` and, on a channel, after the page reaching ``since``:
+    each page is a quota unit."""
+
     def older(entry: PlaylistEntry) -> bool:
-        # entries without a date are private/deleted; keep them so they count as unavailable
         return (
             since is not None
             and entry.published_at is not None
@@ -124,19 +145,21 @@ def _list_entries(
     # only a channel's uploads playlist is in date order; a curated playlist is in any order
     newest_first = target.kind == "channel"
     unique: dict[str, PlaylistEntry] = {}
-    for page in api.playlist_pages(target.playlist_id):  # lazy: each page is a quota unit
+    token: str | None = None
+    while True:
+        page = await listing.playlist_page(target.playlist_id, token)
         reached_older = False
-        for entry in page:
+        for entry in page.entries:
             if older(entry):
                 reached_older = True
                 continue
             unique.setdefault(entry.video_id, entry)
             if limit is not None and len(unique) >= limit:
                 return list(unique.values())
-        if newest_first and reached_older:
+        token = page.next_token
+        if token is None or (newest_first and reached_older):
             # the rest of the uploads are older still (see the module doc on premieres)
-            break
-    return list(unique.values())
+            return list(unique.values())
 
 
 def _published_since(meta: VideoMeta, since: date | None) -> bool:
@@ -149,10 +172,73 @@ def _default_analysis_version(settings: Settings) -> str:
     return build_analyzer(settings).analysis_version
 
 
-def backfill(
+def _default_listing(settings: Settings) -> ListingSource:
+    from shared.factory import build_listing_source  # composition root, only when not given
+
+    return build_listing_source(settings)
+
+
+async def _list(
+    listing: ListingSource, ref: str, since: date | None, limit: int | None
+) -> tuple[ListingTarget, list[PlaylistEntry], dict[str, VideoDetails]]:
+    listing_ref = parse_listing_ref(ref)
+    if listing_ref.kind not in listing.lookups:
+        raise InvalidInput(
+            f"the {listing.name} listing cannot look up a {listing_ref.kind} ({ref!r}): use "
+            "the channel's @handle or UC… id"
+        )
+    target = await listing.resolve(listing_ref)
+    entries = await list_entries(listing, target, since, limit)
+    details = await listing.video_details([e.video_id for e in entries])
+    return target, entries, details
+
+
+class _Plan:
+    """Which listed videos to send, and why the others are not sent."""
+
+    def __init__(self) -> None:
+        self.to_send: list[VideoMeta] = []
+        self.done: set[str] = set()
+        self.already_queued = 0
+        self.failed = 0
+
+
+def _plan(
     settings: Settings,
-    queue: Queue,
-    reader: ResultReader,
+    reader: ResultReader | None,
+    listed: list[VideoMeta],
+    *,
+    skip_done: bool,
+    force: bool,
+    analysis_version: str | None,
+) -> _Plan:
+    plan = _Plan()
+    if reader is None:  # the Worker: the consumer skips what is done
+        plan.to_send = listed
+        return plan
+    ids = [m.video_id for m in listed]
+    if skip_done and not force and ids:
+        version = analysis_version or _default_analysis_version(settings)
+        plan.done = reader.done_ids(ids, version)
+    pending = [m for m in listed if m.video_id not in plan.done]
+    for start in range(0, len(pending), STATE_LOOKUP_CHUNK):
+        chunk = pending[start : start + STATE_LOOKUP_CHUNK]
+        states = reader.states([m.video_id for m in chunk])
+        for meta in chunk:
+            state = states.get(meta.video_id)  # None: never seen, so due
+            if state in _IN_FLIGHT:
+                plan.already_queued += 1
+            elif state in _GAVE_UP and not force:
+                plan.failed += 1
+            else:
+                plan.to_send.append(meta)
+    return plan
+
+
+async def run_backfill(
+    settings: Settings,
+    queue: JobSender,
+    reader: ResultReader | None,
     ref: str,
     *,
     since: date | None = None,
@@ -162,7 +248,7 @@ def backfill(
     force: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     analysis_version: str | None = None,
-    api: YouTubeDataApi | None = None,
+    listing: ListingSource | None = None,
 ) -> BackfillReport:
     """List a channel's or playlist's videos and enqueue the ones still to analyse.
 
@@ -172,16 +258,12 @@ def backfill(
     """
     if limit is not None and limit < 1:
         raise InvalidInput(f"--limit must be at least 1 (got {limit})")
-    listing_ref = parse_listing_ref(ref)
-    own_api = api is None
-    client = api or YouTubeDataApi.from_settings(settings)
+    source = listing or _default_listing(settings)
     try:
-        target = client.resolve(listing_ref)
-        entries = _list_entries(client, target, since, limit)
-        details = client.video_details([e.video_id for e in entries])
+        target, entries, details = await _list(source, ref, since, limit)
     finally:
-        if own_api:
-            client.close()
+        if listing is None:
+            await source.aclose()
 
     # since: the playlist's date is the video's publish date; videos.list is the authority
     current = [
@@ -190,42 +272,27 @@ def backfill(
         if e.video_id in details and _published_since(details[e.video_id].meta, since)
     ]
     listed = [d.meta for d in current if not d.is_live_or_upcoming]
-    skipped_live = len(current) - len(listed)
-    unavailable = sum(1 for e in entries if e.video_id not in details)
-    ids = [m.video_id for m in listed]
-
-    done: set[str] = set()
-    if skip_done and not force and ids:
-        version = analysis_version or _default_analysis_version(settings)
-        done = reader.done_ids(ids, version)
-    already_queued = failed = 0
-    to_send: list[VideoMeta] = []
-    pending = [m for m in listed if m.video_id not in done]
-    for start in range(0, len(pending), STATE_LOOKUP_CHUNK):
-        chunk = pending[start : start + STATE_LOOKUP_CHUNK]
-        states = reader.states([m.video_id for m in chunk])
-        for meta in chunk:
-            state = states.get(meta.video_id)  # None: never seen, so due
-            if state in _IN_FLIGHT:
-                already_queued += 1
-            elif state in _GAVE_UP and not force:
-                failed += 1
-            else:
-                to_send.append(meta)
-
-    est = estimate(to_send, settings)
+    plan = _plan(
+        settings,
+        reader,
+        listed,
+        skip_done=skip_done,
+        force=force,
+        analysis_version=analysis_version,
+    )
+    est = estimate(plan.to_send, settings)
     report = BackfillReport(
         kind=target.kind,
         id=target.id,
         title=target.title,
         playlist_id=target.playlist_id,
         found=len(entries),
-        unavailable=unavailable,
-        skipped_live=skipped_live,
-        skipped_done=len(done),
-        skipped_failed=failed,
-        already_queued=already_queued,
-        enqueued=len(to_send),
+        unavailable=sum(1 for e in entries if e.video_id not in details),
+        skipped_live=len(current) - len(listed),
+        skipped_done=len(plan.done),
+        skipped_failed=plan.failed,
+        already_queued=plan.already_queued,
+        enqueued=len(plan.to_send),
         estimated_input_tokens=est.input_tokens,
         estimated_output_tokens=est.output_tokens,
         estimated_cost_usd=est.cost_usd,
@@ -233,19 +300,45 @@ def backfill(
         estimated_duration_s=est.duration_s,
         dry_run=dry_run,
     )
-    if dry_run or not to_send:
-        return report
+    if not dry_run:
+        await _send(queue, reader, plan.to_send, f"backfill:{target.id}", force, on_progress)
+    return report
 
-    source = f"backfill:{target.id}"
+
+async def _send(
+    queue: JobSender,
+    reader: ResultReader | None,
+    metas: list[VideoMeta],
+    source: str,
+    force: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
     sent = 0
-    for start in range(0, len(to_send), SEND_CHUNK):
+    for start in range(0, len(metas), SEND_CHUNK):
         jobs = [
             VideoJob(video_id=m.video_id, force=force, source=source, meta=m)
-            for m in to_send[start : start + SEND_CHUNK]
+            for m in metas[start : start + SEND_CHUNK]
         ]
-        queue.send(jobs)
-        reader.mark_queued(jobs)
+        result = queue.send(jobs)
+        if inspect.isawaitable(result):
+            await result
+        if reader is not None:  # sent first: see the module doc
+            reader.mark_queued(jobs)
         sent += len(jobs)
         if on_progress is not None:
-            on_progress(sent, len(to_send))
-    return report
+            on_progress(sent, len(metas))
+
+
+def _run_sync(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The sync twin of an async core function, derived rather than written twice: its own
+    event loop per call, so not for a running loop (await the core there)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return run
+
+
+#: ``run_backfill`` for sync callers (the CLI; ``tubeq serve`` runs it in a worker thread)
+backfill = _run_sync(run_backfill)

@@ -1,4 +1,6 @@
-"""Regenerate the bundled sample transcripts (``samples/transcripts``) and ``samples/README.md``.
+"""Regenerate the bundled sample transcripts (``samples/transcripts``), the sample channels'
+listings (``samples/listings``, in the YouTube Data API's reply shapes) and
+``samples/README.md``.
 
     python scripts/make_samples.py           # write every file
     python scripts/make_samples.py --check   # exit 1 if a committed file differs or is stale
@@ -29,6 +31,7 @@ import math
 import random
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "samples" / "source"
 OUT_DIR = ROOT / "samples" / "transcripts"
+LISTINGS_DIR = ROOT / "samples" / "listings"
 README = ROOT / "samples" / "README.md"
 
 _INNER_SPIN = re.compile(r"\{([^{}]*)\}")
@@ -53,6 +57,15 @@ class Channel:
         # "UC" + 22 url-safe characters, like a real channel id; derived so it never drifts.
         digest = hashlib.sha256(self.title.encode()).digest()
         return "UC" + base64.urlsafe_b64encode(digest).decode()[:22]
+
+    @property
+    def handle(self) -> str:
+        # "Hearth & Handplane" → "@hearth-handplane"
+        return "@" + "-".join(re.findall(r"[a-z0-9]+", self.title.lower()))
+
+    @property
+    def uploads(self) -> str:
+        return "UU" + self.channel_id[2:]
 
 
 HEARTH = Channel("Hearth & Handplane")
@@ -506,7 +519,10 @@ def render_readme(docs: dict[Sample, dict[str, Any]]) -> str:
             f"{sample.language} | {_length(doc['video']['duration_s'])} | {words:,} | "
             f"{kind} | {sample.exercises} |"
         )
-    return README_TEMPLATE.format(table="\n".join(rows), count=len(rows))
+    handles = ", ".join(f"`{c.handle}`" for c in CHANNELS)
+    return README_TEMPLATE.format(
+        table="\n".join(rows), count=len(rows), handles=handles, playlist=SAMPLES_PLAYLIST
+    )
 
 
 README_TEMPLATE = """\
@@ -547,14 +563,146 @@ File format (one per video):
  "segments": [{{"start": 0.41, "duration": 3.9, "text": "..."}}]}}
 ```
 
+## Listings
+
+`samples/listings/` is what the YouTube Data API v3 would answer about the four sample
+channels, in its own reply shapes: the embedded listing (`TUBEQ_LISTING_BACKEND=directory`,
+what `auto` picks without a Data API key) reads it, so `tubeq backfill @hearth-handplane`
+and `tubeq demo` run a real channel backfill offline. Handles: {handles}. The playlist
+`{playlist}` holds every sample. Two uploads have no transcript on purpose: `tq-premiere`
+(an upcoming premiere: skipped until it has aired) and `tq-private1` (private: counted,
+not enqueued).
+
 A failure sample has the same `video` and `"error": "transcripts_disabled" | "video_unavailable"
 | "upstream_unavailable" | "no_transcript" | "request_blocked"` instead of the transcript fields.
 """
 
 
+# ---- listings: what the YouTube Data API would answer about the sample channels ----------
+
+
+@dataclass(frozen=True)
+class ListingOnly:
+    """A channel's upload with no sample transcript: it shows a backfill's skips."""
+
+    video_id: str
+    channel: Channel
+    uploaded: str  # where it sits in the uploads playlist
+    title: str
+    #: "upcoming" (a premiere: skipped until it has aired), or None: private (listed
+    #: without a date, absent from videos.list)
+    live: str | None
+
+
+LISTING_ONLY = (
+    ListingOnly(
+        "tq-premiere", SIGNAL, "2026-03-13T10:00:00Z", "Premiere: comet hunting at dawn", "upcoming"
+    ),
+    ListingOnly("tq-private1", WANDER, "2026-02-10T09:00:00Z", "(private video)", None),
+)
+SAMPLES_PLAYLIST = "PLtubeqSamplesEverySample"
+CHANNELS = (HEARTH, SIGNAL, GELD, WANDER)
+
+
+def _iso_duration(seconds: int) -> str:
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "") + f"{s}S"
+
+
+def _reply(kind: str, items: list[dict[str, Any]], per_page: int = 5) -> dict[str, Any]:
+    return {
+        "kind": f"youtube#{kind}ListResponse",
+        "pageInfo": {"totalResults": len(items), "resultsPerPage": per_page},
+        "items": items,
+    }
+
+
+def _video_item(video: dict[str, Any], live: str = "none") -> dict[str, Any]:
+    return {
+        "kind": "youtube#video",
+        "id": video["video_id"],
+        "snippet": {
+            "publishedAt": video["published_at"],
+            "channelId": video["channel_id"],
+            "title": video["title"],
+            "channelTitle": video["channel_title"],
+            "liveBroadcastContent": live,
+        },
+        "contentDetails": {"duration": _iso_duration(video["duration_s"])},
+    }
+
+
+def _playlist_files(
+    playlist_id: str, title: str, channel: Channel, entries: Sequence[tuple[str, str | None]]
+) -> dict[Path, dict[str, Any]]:
+    """A playlist's playlists.list reply and its playlistItems pages (one: < 50 entries)."""
+    items = [
+        {
+            "kind": "youtube#playlistItem",
+            "contentDetails": {"videoId": vid, **({"videoPublishedAt": at} if at else {})},
+        }
+        for vid, at in entries
+    ]
+    meta = {"title": title, "channelId": channel.channel_id, "channelTitle": channel.title}
+    playlist = {"kind": "youtube#playlist", "id": playlist_id, "snippet": meta}
+    return {
+        LISTINGS_DIR / "playlists" / f"{playlist_id}.json": _reply("playlist", [playlist]),
+        LISTINGS_DIR / "playlistItems" / playlist_id / "first.json": _reply(
+            "playlistItem", items, 50
+        ),
+    }
+
+
+def listing_files(docs: dict[Sample, dict[str, Any]]) -> dict[Path, str]:
+    """The directory listing's files (layout: shared/adapters/directory_listing.py)."""
+    out: dict[Path, dict[str, Any]] = {}
+    videos = {s.video_id: doc["video"] for s, doc in docs.items()}
+    for vid, video in videos.items():
+        out[LISTINGS_DIR / "videos" / f"{vid}.json"] = _video_item(video)
+    for extra in LISTING_ONLY:
+        if extra.live is not None:
+            video = {
+                "video_id": extra.video_id,
+                "title": extra.title,
+                "channel_id": extra.channel.channel_id,
+                "channel_title": extra.channel.title,
+                "published_at": extra.uploaded,
+                "duration_s": 0,  # not aired yet
+            }
+            out[LISTINGS_DIR / "videos" / f"{extra.video_id}.json"] = _video_item(video, extra.live)
+    for channel in CHANNELS:
+        item = {
+            "kind": "youtube#channel",
+            "id": channel.channel_id,
+            "snippet": {"title": channel.title, "customUrl": channel.handle},
+            "contentDetails": {"relatedPlaylists": {"likes": "", "uploads": channel.uploads}},
+        }
+        out[LISTINGS_DIR / "channels" / f"{channel.channel_id}.json"] = _reply("channel", [item])
+        # uploads are listed newest upload first; a private one is listed without a date
+        uploads: list[tuple[str, str, str | None]] = [
+            (s.published, s.video_id, s.published) for s in docs if s.channel == channel
+        ]
+        uploads += [
+            (e.uploaded, e.video_id, e.uploaded if e.live else None)
+            for e in LISTING_ONLY
+            if e.channel == channel
+        ]
+        entries = [(vid, at) for _, vid, at in sorted(uploads, reverse=True)]
+        out.update(
+            _playlist_files(channel.uploads, f"Uploads from {channel.title}", channel, entries)
+        )
+    every = [(s.video_id, s.published) for s in docs]
+    out.update(_playlist_files(SAMPLES_PLAYLIST, "Every tubeq sample", HEARTH, every))
+    return {
+        path: json.dumps(body, ensure_ascii=False, indent=2) + "\n" for path, body in out.items()
+    }
+
+
 def expected_files() -> dict[Path, str]:
     docs = {sample: build(sample) for sample in CATALOGUE}
     files = {OUT_DIR / f"{s.video_id}.json": render(doc) for s, doc in docs.items()}
+    files.update(listing_files(docs))
     files[README] = render_readme(docs)
     return files
 
@@ -564,7 +712,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     args = parser.parse_args(argv)
     files = expected_files()
-    stale = sorted(set(OUT_DIR.glob("*.json")) - set(files))
+    written = set(OUT_DIR.glob("*.json")) | set(LISTINGS_DIR.rglob("*.json"))
+    stale = sorted(written - set(files))
     if args.check:
         differ = [p for p, text in files.items() if not p.exists() or p.read_text("utf-8") != text]
         for path in [*differ, *stale]:
@@ -574,12 +723,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{len(files)} sample files up to date")
         return 0
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
     for path in stale:
         path.unlink()
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    print(f"wrote {len(files)} files to {OUT_DIR.relative_to(ROOT)} and {README.name}")
+    print(f"wrote {len(files)} files to samples/transcripts, samples/listings and README.md")
     return 0
 
 

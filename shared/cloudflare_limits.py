@@ -4,10 +4,16 @@ The REST adapter (``shared.adapters.cloudflare_queue``, consumers and the CLI) a
 Worker's binding queue (``producer.worker.binding_queue``) both check and chunk with these,
 so a job one of them accepts the other accepts too.
 
-Cloudflare documents: a message ≤ 128 KB, a send batch ≤ 100 messages and ≤ 256 KB, where
-"1 KB is 1000 bytes" and each message carries up to ~100 bytes of internal metadata that
-counts towards the limits. So a message is counted as its body's bytes on the wire (compact
-JSON, or the UTF-8 text) plus ``METADATA_BYTES``, and a batch as the sum of its messages.
+Cloudflare documents (developers.cloudflare.com/queues/platform/limits): a message ≤ 128 KB,
+a send batch ≤ 100 messages and ≤ 256 KB, where "1 KB is measured as 1000 bytes" and each
+message carries up to ~100 bytes of internal metadata that counts towards the limits. So a
+message is counted as its body's bytes on the wire (compact JSON, or the UTF-8 text) plus
+``METADATA_BYTES``, and a batch as the sum of its messages. Delays and visibility timeouts
+stop at 12 hours; a consumer pulls at most 100 messages; ``max_retries`` goes up to 100.
+
+This module is the one place these numbers live: the settings' bounds, the retry policy's
+cap and the embedded SQLite queue (which mimics Cloudflare, so a job that works locally
+works in production) all import them from here.
 """
 
 from __future__ import annotations
@@ -18,10 +24,19 @@ from typing import Any, TypeVar
 
 from shared.errors import InvalidInput
 
+#: "1 KB is measured as 1000 bytes": 128 KB is 128,000 bytes, not 131,072
 MAX_MESSAGE_BYTES = 128_000
 MAX_BATCH_MESSAGES = 100
 MAX_BATCH_BYTES = 256_000
-MAX_DELAY_S = 43_200
+#: the longest a message may be delayed (send or retry), and the longest lease
+TWELVE_HOURS_S = 12 * 60 * 60
+MAX_DELAY_S = TWELVE_HOURS_S
+MAX_VISIBILITY_S = TWELVE_HOURS_S
+MAX_VISIBILITY_MS = MAX_VISIBILITY_S * 1000
+#: messages per pull (HTTP pull consumers) or per consumer batch (Worker consumers)
+MAX_PULL_BATCH = 100
+#: a consumer's ``max_retries`` (default 3)
+MAX_RETRIES = 100
 #: Cloudflare's per-message internal metadata, counted against both limits
 METADATA_BYTES = 100
 

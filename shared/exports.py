@@ -1,4 +1,4 @@
-"""Channel exports for analysts, and the rule for how long a shared link may live.
+"""Channel exports for analysts.
 
 ``export_channel`` writes every analysed video of a channel as one CSV (flat, for
 spreadsheets) and one JSONL (the full analysis per line, for code) to the artifact store at
@@ -15,50 +15,12 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import IO
 
 from shared.errors import InvalidInput
 from shared.models import VideoStatus
-from shared.ports import ArtifactStore, ResultReader
-
-# ---- link lifetimes ----------------------------------------------------------------------
-
-#: SigV4 presigned URLs are valid for 1 s up to 7 days (S3's and R2's hard limit).
-MIN_LINK_LIFETIME = timedelta(seconds=1)
-MAX_LINK_LIFETIME = timedelta(days=7)
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
-
-
-def check_link_lifetime(expires_in: timedelta) -> timedelta:
-    """Refuse a link lifetime outside 1 s … 7 days, saying what is allowed."""
-    if not MIN_LINK_LIFETIME <= expires_in <= MAX_LINK_LIFETIME:
-        raise InvalidInput(
-            f"a link cannot live {_describe(expires_in)}: presigned links are valid for "
-            "1 second up to 7 days (e.g. 90s, 15m, 1h, 7d)"
-        )
-    return expires_in
-
-
-def parse_link_lifetime(text: str) -> timedelta:
-    """Parse ``90s``, ``15m``, ``1h``, ``7d`` (or plain seconds) into a checked lifetime."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise InvalidInput(
-            f"cannot read the duration {text!r}: write a whole number with a unit, "
-            "s, m, h or d (e.g. 90s, 15m, 1h, 7d)"
-        )
-    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-    return check_link_lifetime(timedelta(seconds=seconds))
-
-
-def _describe(delta: timedelta) -> str:
-    seconds = delta.total_seconds()
-    return f"{seconds:g} seconds" if seconds < 3600 else f"{seconds / 3600:g} hours"
-
+from shared.ports import FileUploader, ResultReader
 
 # ---- the export files --------------------------------------------------------------------
 
@@ -86,13 +48,6 @@ CSV_COLUMNS = (
 # some apps (OWASP's list).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CHANNEL_ID = re.compile(r"^[A-Za-z0-9_@.-]{1,128}$")
-
-
-@runtime_checkable
-class FileUploader(Protocol):
-    """An artifact store that can upload a file from disk without reading it into memory."""
-
-    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -180,7 +135,7 @@ def write_export_files(results: Iterable[VideoStatus], csv_out: IO[str], jsonl_o
     return rows
 
 
-def export_channel(reader: ResultReader, store: ArtifactStore, channel_id: str) -> ChannelExport:
+def export_channel(reader: ResultReader, store: FileUploader, channel_id: str) -> ChannelExport:
     """Write the channel's CSV and JSONL to the store; refuses a channel with no analyses."""
     csv_key, jsonl_key = export_keys(channel_id)
     channel = check_channel_id(channel_id)
@@ -199,14 +154,7 @@ def export_channel(reader: ResultReader, store: ArtifactStore, channel_id: str) 
                 f"no analysed videos for channel {channel}: check the id, or analyse some of "
                 "its videos first (tubeq backfill CHANNEL, then tubeq consume)"
             )
-        _upload(store, csv_key, csv_path, CSV_CONTENT_TYPE)
-        _upload(store, jsonl_key, jsonl_path, JSONL_CONTENT_TYPE)
+        # uploaded from disk: every store streams a file (R2 in parts), none reads it whole
+        store.put_file(csv_key, csv_path, CSV_CONTENT_TYPE)
+        store.put_file(jsonl_key, jsonl_path, JSONL_CONTENT_TYPE)
     return ChannelExport(channel_id=channel, rows=rows, csv_key=csv_key, jsonl_key=jsonl_key)
-
-
-def _upload(store: ArtifactStore, key: str, path: Path, content_type: str) -> None:
-    if isinstance(store, FileUploader):
-        store.put_file(key, path, content_type)
-    else:
-        # The port takes bytes; a store without put_file gets the file read once here.
-        store.put(key, path.read_bytes(), content_type)

@@ -2,7 +2,12 @@
 
 Adapters are imported lazily, so the embedded default never imports boto3, psycopg,
 google-genai or supabase, and a missing optional piece fails only when it is selected.
-Every adapter class offers ``from_settings(settings)``.
+Every adapter class offers ``from_settings(section)``: the transcript sources, analyzers,
+artifact stores and the rate budget take their own section of the settings
+(``settings.gemini``, ``settings.r2``, … from ``shared.adapter_settings``); the queue, result
+and listing adapters still take the whole ``Settings``. What an adapter needs from another
+port (Gemini's rate budget and chunk cache) is built here and injected: adapters never call
+back into this module.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from shared.adapter_settings import R2Settings, YouTubeTranscriptSettings
 from shared.ports import (
     Analyzer,
     ArtifactStore,
+    CloudflareAccount,
+    ListingSource,
     Queue,
-    ResultReader,
-    ResultStore,
+    RateBudget,
+    ResultBackend,
     TranscriptSource,
 )
 from shared.settings import Settings
@@ -42,11 +50,22 @@ _ARTIFACTS = {
     "r2": "shared.adapters.r2_artifacts:R2ArtifactStore",
 }
 
+_CLOUDFLARE_ACCOUNT = {"cloudflare": "shared.adapters.cloudflare_account:CloudflareAccount"}
+_LISTINGS = {
+    "directory": "shared.adapters.directory_listing:DirectoryListingSource",
+    # in producer/, not shared/adapters/: the Worker ships it (and no adapter folder)
+    "youtube": "producer.youtube_data_api:YouTubeDataApiListing",
+}
+
+
+def _adapter(table: dict[str, str], name: str) -> Any:
+    """The adapter class registered as ``name`` (its module imported now, not before)."""
+    module_name, _, cls_name = table[name].partition(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
 
 def _build(table: dict[str, str], name: str, settings: Settings) -> Any:
-    module_name, _, cls_name = table[name].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls.from_settings(settings)
+    return _adapter(table, name).from_settings(settings)
 
 
 def build_queue(settings: Settings) -> Queue:
@@ -55,17 +74,37 @@ def build_queue(settings: Settings) -> Queue:
 
 
 def build_transcript_source(settings: Settings) -> TranscriptSource:
-    source: TranscriptSource = _build(_TRANSCRIPTS, settings.transcript_backend, settings)
+    name = settings.transcript_backend
+    section = settings.youtube_transcripts if name == "youtube" else settings.directory_transcripts
+    source: TranscriptSource = _adapter(_TRANSCRIPTS, name).from_settings(section)
     return source
 
 
+def build_rate_budget(settings: Settings) -> RateBudget:
+    """The model-call budget every consumer on this machine shares (one SQLite file)."""
+    from shared.rate_budget import SqliteRateBudget
+
+    return SqliteRateBudget.from_settings(settings.rate_budget)
+
+
 def build_analyzer(settings: Settings) -> Analyzer:
-    analyzer: Analyzer = _build(_ANALYZERS, settings.analyzer_backend, settings)
+    name = settings.analyzer_backend
+    cls = _adapter(_ANALYZERS, name)
+    if name != "gemini":
+        analyzer: Analyzer = cls.from_settings(settings.extractive)
+        return analyzer
+    from shared.gemini.partials import ArtifactPartialStore
+
+    # Paid chunk replies are kept in the artifact store (``cache/gemini/``), so a retry on
+    # any machine reuses them; the budget is shared with every consumer on this one.
+    partials = ArtifactPartialStore(build_artifacts(settings))
+    budget = build_rate_budget(settings)
+    try:
+        analyzer = cls.from_settings(settings.gemini, budget=budget, partials=partials)
+    except BaseException:
+        budget.close()
+        raise
     return analyzer
-
-
-class ResultBackend(ResultStore, ResultReader):
-    """A result adapter implements both the writer and the reader port."""
 
 
 def build_results(settings: Settings) -> ResultBackend:
@@ -73,6 +112,35 @@ def build_results(settings: Settings) -> ResultBackend:
     return store
 
 
-def build_artifacts(settings: Settings) -> ArtifactStore:
-    store: ArtifactStore = _build(_ARTIFACTS, settings.artifacts_backend, settings)
+def build_youtube_transcripts(section: YouTubeTranscriptSettings) -> TranscriptSource:
+    """The YouTube source on this section, whatever is selected (``tubeq doctor`` checks
+    it with capped timeouts)."""
+    source: TranscriptSource = _adapter(_TRANSCRIPTS, "youtube").from_settings(section)
+    return source
+
+
+def build_r2_artifacts(section: R2Settings) -> ArtifactStore:
+    """The R2 store on this section, whatever is selected (``tubeq doctor`` probes it)."""
+    store: ArtifactStore = _adapter(_ARTIFACTS, "r2").from_settings(section)
     return store
+
+
+def build_artifacts(settings: Settings) -> ArtifactStore:
+    name = settings.artifacts_backend
+    section = settings.r2 if name == "r2" else settings.local_artifacts
+    store: ArtifactStore = _adapter(_ARTIFACTS, name).from_settings(section)
+    return store
+
+
+def build_listing_source(settings: Settings) -> ListingSource:
+    """Channel and playlist listings (``TUBEQ_LISTING_BACKEND``, ``auto`` resolved)."""
+    listing: ListingSource = _build(_LISTINGS, settings.listing, settings)
+    return listing
+
+
+def build_cloudflare_account(settings: Settings, *, max_retries: int = 2) -> CloudflareAccount:
+    """The Cloudflare account API (``tubeq cloudflare setup``, ``tubeq doctor``), whatever
+    queue is selected; ``max_retries``: the SDK's own replays (the doctor wants none)."""
+    cls = _adapter(_CLOUDFLARE_ACCOUNT, "cloudflare")
+    account: CloudflareAccount = cls.from_settings(settings, max_retries=max_retries)
+    return account

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
+from shared.jobs import Envelope, Job, read_job
 from shared.video_ids import parse_video_ref
 
 
@@ -41,8 +42,11 @@ class VideoMeta(Frozen):
     duration_s: int | None = Field(default=None, ge=0)
 
 
-class VideoJob(Frozen):
-    """One queue message: analyse this video. Small on purpose (Cloudflare's limit is 128 KB)."""
+class VideoJob(Job):
+    """Analyse this video. Small on purpose (a queue message holds at most 128 KB)."""
+
+    kind: ClassVar[str] = "video.analyze"
+    version: ClassVar[int] = 1
 
     video_id: VideoId
     #: re-analyse even if an analysis of this version exists (an analysis newer than
@@ -52,6 +56,10 @@ class VideoJob(Frozen):
     #: where the job came from: "cli", "api", "backfill:<channel>", "schedule", "demo"
     source: str = "cli"
     meta: VideoMeta | None = None
+
+    @property
+    def label(self) -> str:
+        return self.video_id
 
 
 # ---- transcripts -----------------------------------------------------------------------
@@ -221,20 +229,30 @@ class Progress(Frozen):
 
 
 class Delivery(Frozen):
-    """A message leased to one consumer until ``lease_expires_at``."""
+    """A message leased to one consumer until ``lease_expires_at``.
+
+    It carries the job's ``envelope`` as it came off the queue (the adapters know no job
+    model); ``body`` is the job in it, read through the catalogue of job kinds.
+    """
 
     message_id: str
     lease_id: str
-    body: VideoJob
+    envelope: Envelope
     #: how many times it has been delivered, this time included (1 on the first delivery)
     attempts: int = Field(ge=1)
     enqueued_at: datetime
     lease_expires_at: datetime
 
+    @property
+    def body(self) -> Job:
+        """The job; a ``shared.jobs.JobUnreadable`` when this code cannot read it."""
+        return read_job(self.envelope)
+
 
 class DeadLetter(Frozen):
     message_id: str
-    body: VideoJob | dict[str, Any]
+    #: the job when this code can read it, else the message body as it was on the queue
+    body: SerializeAsAny[Job] | dict[str, Any]
     attempts: int
     last_error: str | None
     enqueued_at: datetime | None

@@ -10,10 +10,20 @@ exceptions through ``shared.classify`` so the core never sees a library exceptio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from datetime import timedelta
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
+from shared.cloudflare_types import ConsumerInfo, PullConsumerSpec, QueueInfo
+from shared.jobs import Job
+from shared.listing import (
+    ListingRef,
+    ListingTarget,
+    PlaylistPage,
+    RefKind,
+    VideoDetails,
+)
 from shared.models import (
     Analysis,
     DeadLetter,
@@ -38,9 +48,12 @@ class Queue(Protocol):
     timeout; unless acked or retried in time it is delivered again. ``retry`` counts an
     attempt; a message retried when it has been delivered ``max_retries + 1`` times goes to
     the dead-letter queue instead.
+
+    Messages are job envelopes (``shared.jobs``): the queue carries any kind of job and
+    knows none; a message that is not an envelope at all is dead-lettered by ``pull``.
     """
 
-    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int:
+    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int:
         """Enqueue jobs (chunked by the adapter to its batch limits); returns how many."""
         ...
 
@@ -56,6 +69,13 @@ class Queue(Protocol):
         """Redeliver after ``delay_s`` (or dead-letter it when out of retries)."""
         ...
 
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Move it to the dead-letter queue now, whatever its attempts (a job this consumer
+        cannot read); ``reason`` is kept as its last error where the backend keeps one.
+        Meant for right after a pull: a backend that can check the lease first (SQLite)
+        ignores a stale one; Cloudflare publishes to the DLQ before its ack can tell."""
+        ...
+
     def extend(self, delivery: Delivery, visibility_timeout_s: float) -> bool:
         """Push the lease out; False where the backend cannot (the runner then keeps to
         the original lease)."""
@@ -63,7 +83,16 @@ class Queue(Protocol):
 
     def stats(self) -> QueueStats: ...
 
+    #: whether listing dead letters costs them an attempt (Cloudflare's DLQ), so operators
+    #: read dead videos from the result store unless they ask to peek
+    dead_letter_listing_consumes: bool
+
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def peek_dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """List the dead-letter queue itself, whatever it costs (where listing is free, the
+        same as ``dead_letters``)."""
+        ...
 
     def redrive(self, message_ids: Sequence[str] | None = None) -> int:
         """Move dead letters (all, or these) back to the queue with fresh attempts."""
@@ -80,6 +109,10 @@ class TranscriptSource(Protocol):
         """The transcript of a video, or a PermanentError/TransientError saying why not."""
         ...
 
+    def close(self) -> None:
+        """Release sessions and files (a no-op where there are none); the source is done."""
+        ...
+
 
 @runtime_checkable
 class Analyzer(Protocol):
@@ -92,10 +125,59 @@ class Analyzer(Protocol):
 
     def analyze(self, transcript: Transcript, meta: VideoMeta | None) -> Analysis: ...
 
+    def close(self) -> None:
+        """Release clients and budgets (a no-op where there are none)."""
+        ...
+
 
 @runtime_checkable
-class ResultStore(Protocol):
-    """Where the pipeline writes. Every write is an upsert by natural key."""
+class VideoAnalyzer(Protocol):
+    """An analyzer that can watch a public video itself (Gemini), for videos without a
+    transcript. A declared capability: the pipeline asks ``isinstance(a, VideoAnalyzer)``."""
+
+    def analyze_video(self, video_id: str, meta: VideoMeta | None) -> Analysis: ...
+
+
+@runtime_checkable
+class RateBudget(Protocol):
+    """A rate budget shared by every consumer that calls a paid model (``shared.rate_budget``):
+    requests and input tokens per window, spent together across processes."""
+
+    def acquire(self, tokens: int, timeout_s: float) -> None:
+        """Take one request and ``tokens`` input tokens from the budget, waiting at most
+        ``timeout_s``; raise ``RateLimited(retry_after=…)`` if that is not enough."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for ``seconds`` from now (the server said so); a pause only ever
+        extends, never shortens, one already set."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class PartialStore(Protocol):
+    """Where a paid partial result (one chunk's reply) is kept the moment it arrives, so a
+    retry reuses it instead of buying it again (``shared.gemini.partials``)."""
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes saved under ``key``, or None when there are none."""
+        ...
+
+    def put(self, key: str, data: bytes) -> None:
+        """Save (or overwrite) ``data`` under ``key``."""
+        ...
+
+
+# ---- the result store: four narrow ports, one backend that has them all ------------------
+# Each consumer names the narrow port it uses; every result adapter (SQLite, Postgres,
+# Supabase) implements all four, and ``ResultBackend`` is what the factory builds.
+
+
+@runtime_checkable
+class AnalysisClaims(Protocol):
+    """Who may pay for an analysis, and the paid replies kept for reuse (the pipeline)."""
 
     def find_analysis(self, video_id: str, analysis_version: str) -> Analysis | None:
         """A saved analysis of this version, finished video or not (a paid result to reuse)."""
@@ -105,8 +187,6 @@ class ResultStore(Protocol):
         """Keep a model reply the moment it arrives, before any later step can fail."""
         ...
 
-    def is_done(self, video_id: str, analysis_version: str) -> bool: ...
-
     def claim_analysis(
         self, video_id: str, analysis_version: str, owner: str, ttl_s: float
     ) -> float:
@@ -114,28 +194,17 @@ class ResultStore(Protocol):
 
         Returns 0 when ``owner`` holds the claim afterwards, else the seconds until the
         current holder's claim expires. Two copies of one message running at once (at-least
-        -once delivery) then never both call the model.
+        -once delivery) then never both call the model. A ``ttl_s`` of 0 releases one's own
+        claim; outside 0 s to 7 days is ``InvalidInput``.
         """
         ...
 
-    def record_success(self, result: VideoResult) -> None:
-        """Video, transcript, analysis, artifacts and state, in one transaction."""
-        ...
-
-    def record_failure(self, failure: FailureRecord) -> None: ...
-
-    def close(self) -> None: ...
-
 
 @runtime_checkable
-class ResultReader(Protocol):
-    """What the CLI, the API and the producer read back."""
+class VideoStates(Protocol):
+    """Where each video stands (the pipeline's skip, enqueueing and backfill dedupe)."""
 
-    def get_video(self, video_id: str) -> VideoStatus | None: ...
-
-    def progress(self) -> Progress: ...
-
-    def failures(self, limit: int = 50) -> list[VideoStatus]: ...
+    def is_done(self, video_id: str, analysis_version: str) -> bool: ...
 
     def done_ids(self, video_ids: Sequence[str], analysis_version: str) -> set[str]:
         """Which of these are already analysed with this version (backfill skips them)."""
@@ -144,8 +213,8 @@ class ResultReader(Protocol):
     def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
         """The current state of each known video among these (unknown ids are absent).
 
-        Any number of ids: the adapter splits them into bounded queries, so a backfill of
-        thousands of videos costs a few round trips, not one per video.
+        Any number of ids: the adapter splits them into bounded queries where it must, so
+        a backfill of thousands of videos costs a few round trips, not one per video.
         """
         ...
 
@@ -153,13 +222,71 @@ class ResultReader(Protocol):
         """Note enqueued videos (state 'queued' unless already further along)."""
         ...
 
+
+@runtime_checkable
+class ResultWriter(Protocol):
+    """Where the pipeline and the runner write outcomes. Every write is an upsert by
+    natural key, so a redelivered message never doubles a row."""
+
+    def record_success(self, result: VideoResult) -> None:
+        """Video, transcript, analysis, artifacts and state, in one transaction."""
+        ...
+
+    def record_failure(self, failure: FailureRecord) -> None:
+        """One failed attempt: kept in the history, shown on the video unless it is done."""
+        ...
+
+
+@runtime_checkable
+class AnalystReader(Protocol):
+    """What the CLI, the API and the exports read back."""
+
+    def get_video(self, video_id: str) -> VideoStatus | None: ...
+
+    def progress(self) -> Progress: ...
+
+    def failures(self, limit: int = 50) -> list[VideoStatus]: ...
+
     def channel_results(self, channel_id: str) -> Iterator[VideoStatus]:
         """Every video of a channel with its analysis, for exports."""
         ...
 
 
 @runtime_checkable
-class ArtifactStore(Protocol):
+class ResultBackend(AnalysisClaims, VideoStates, ResultWriter, AnalystReader, Protocol):
+    """A result adapter: all four ports on one store, which its owner closes."""
+
+    name: str
+
+    def close(self) -> None: ...
+
+
+# Transitional, until every consumer names its narrow port: the two wide ports they use
+# today (the pipeline and runner take ``ResultStore``, the producer and API take
+# ``ResultReader``). New code takes the narrow ports above.
+
+
+@runtime_checkable
+class ResultStore(AnalysisClaims, VideoStates, ResultWriter, Protocol):
+    """Deprecated: the pipeline's side; use ``AnalysisClaims``/``VideoStates``/``ResultWriter``."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ResultReader(VideoStates, AnalystReader, Protocol):
+    """Deprecated: the producer's and the API's side; use ``VideoStates``/``AnalystReader``."""
+
+
+@runtime_checkable
+class FileUploader(Protocol):
+    """Uploads a file from disk without reading it into memory (exports)."""
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+
+
+@runtime_checkable
+class ArtifactStore(FileUploader, Protocol):
     name: str
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
@@ -177,3 +304,106 @@ class ArtifactStore(Protocol):
     def url(self, key: str, expires_in: timedelta) -> str:
         """A link anyone can download the object from, valid for ``expires_in``."""
         ...
+
+    def delete(self, key: str) -> None:
+        """Remove an object; removing one that is not there is not an error (as on S3)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# ---- the HTTP API's queue ----------------------------------------------------------------
+
+
+class ApiQueue(Protocol):
+    """What the API and ``tubeq dlq`` need of a queue: the ``Queue`` port, or the Worker's
+    async sender (whose ``send`` is awaited)."""
+
+    #: whether listing dead letters costs them an attempt (Cloudflare: pull-and-release; past
+    #: the DLQ consumer's max_retries they are deleted), so they are read from the results
+    dead_letter_listing_consumes: bool
+
+    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int | Awaitable[int]: ...
+
+    def stats(self) -> QueueStats: ...
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def peek_dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """List the dead-letter queue itself, whatever it costs (``dead_letters`` may refuse
+        where ``dead_letter_listing_consumes``; elsewhere the two are the same)."""
+        ...
+
+    def redrive(self, message_ids: Sequence[str] | None = None) -> int: ...
+
+
+# ---- listing (channel and playlist backfills, the cron) ----------------------------------
+
+
+@runtime_checkable
+class ListingSource(Protocol):
+    """Channels and playlists as the YouTube Data API v3 lists them.
+
+    Async, because the Worker (Pyodide: no threads, ``httpx.AsyncClient`` only) awaits it;
+    the CLI runs the same core under ``asyncio.run``. Lookups that find nothing raise
+    ``InvalidInput`` saying what was not found.
+    """
+
+    name: str
+    #: which kinds of reference ``resolve`` can look up (a folder of ``channels.list``
+    #: replies knows ids and handles; only the API itself knows legacy usernames)
+    lookups: frozenset[RefKind]
+    #: the most entries one ``playlist_page`` holds
+    page_size: int
+
+    async def resolve(self, ref: ListingRef) -> ListingTarget:
+        """A channel (its uploads playlist) or a playlist, with its title."""
+        ...
+
+    async def playlist_page(self, playlist_id: str, token: str | None = None) -> PlaylistPage:
+        """One page of a playlist, in playlist order (a channel's uploads: newest first)."""
+        ...
+
+    async def video_details(self, video_ids: Sequence[str]) -> dict[str, VideoDetails]:
+        """Metadata and live state of the videos that exist and are public (any number of
+        ids; private and deleted ones are absent)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class CloudflareAccount(Protocol):
+    """One Cloudflare account's queues, consumers, R2 buckets and KV namespaces, read and
+    provisioned (``tubeq cloudflare setup``, ``tubeq doctor``). Creates are not idempotent
+    on Cloudflare's side; the setup plan reads first and creates only what is missing."""
+
+    account_id: str
+
+    def list_queues(self) -> list[QueueInfo]: ...
+
+    def get_queue(self, queue_id: str) -> QueueInfo | None: ...
+
+    def create_queue(self, name: str) -> QueueInfo: ...
+
+    def list_consumers(self, queue_id: str) -> list[ConsumerInfo]: ...
+
+    def create_pull_consumer(self, queue_id: str, spec: PullConsumerSpec) -> ConsumerInfo: ...
+
+    def update_pull_consumer(
+        self, queue_id: str, consumer_id: str, spec: PullConsumerSpec
+    ) -> ConsumerInfo: ...
+
+    def bucket_exists(self, name: str) -> bool: ...
+
+    def create_bucket(self, name: str) -> None: ...
+
+    def lifecycle_rules(self, bucket: str) -> list[dict[str, Any]]: ...
+
+    def put_lifecycle_rules(self, bucket: str, rules: list[dict[str, Any]]) -> None: ...
+
+    def find_kv_namespace(self, title: str) -> str | None: ...
+
+    def create_kv_namespace(self, title: str) -> str: ...
+
+    def close(self) -> None: ...

@@ -13,7 +13,7 @@ neighbour winning every race for a freed slot) and costs one short transaction p
 Because reserved times never go backwards, checking the one window that ends at the new grant
 is enough to keep every window within the limits.
 
-Two implementations share that rule:
+Two implementations of the ``shared.ports.RateBudget`` port share that rule:
 
 - ``SqliteRateBudget``: a table in a SQLite file, each reservation inside ``BEGIN IMMEDIATE``
   (one writer at a time), so processes on one machine share it. Default file
@@ -44,27 +44,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Self, runtime_checkable
+from typing import Self
 
-from shared.adapters.sqlite_wal import enable_wal
+from shared.adapter_settings import RateBudgetSettings
 from shared.errors import ConfigError, RateLimited
-from shared.settings import Settings
+from shared.ports import RateBudget
+from shared.sqlite_wal import enable_wal
+
+__all__ = ["InProcessRateBudget", "Limits", "RateBudget", "SqliteRateBudget", "wait_needed"]
 
 #: Gemini's quotas are per minute.
 DEFAULT_WINDOW_S = 60.0
-
-
-@runtime_checkable
-class RateBudget(Protocol):
-    def acquire(self, tokens: int, timeout_s: float) -> None:
-        """Take one request and ``tokens`` input tokens from the budget, waiting at most
-        ``timeout_s``; raise ``RateLimited(retry_after=…)`` if that is not enough."""
-        ...
-
-    def pause(self, seconds: float) -> None:
-        """Grant nothing for ``seconds`` from now (the server said so); a pause only ever
-        extends, never shortens, one already set."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -186,6 +176,9 @@ class InProcessRateBudget(_WindowBudget):
             self._grants.append((at, tokens))
             return at - now
 
+    def close(self) -> None:
+        """Nothing to release: the log lives in this object."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS budget_grants (
@@ -219,9 +212,10 @@ class SqliteRateBudget(_WindowBudget):
             self._conn.executescript(_SCHEMA)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        path = settings.gemini_budget_path or settings.data_dir / "budget.sqlite3"
-        return cls(path, Limits(settings.gemini_rpm, settings.gemini_tpm))
+    def from_settings(cls, section: RateBudgetSettings) -> Self:
+        """The budget every consumer on this machine shares: one file, one window."""
+        limits = Limits(section.requests_per_minute, section.tokens_per_minute)
+        return cls(section.path, limits)
 
     def _reserve(self, tokens: int, max_wait_s: float) -> float:
         with self._lock:
@@ -261,8 +255,3 @@ class SqliteRateBudget(_WindowBudget):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-def budget_from_settings(settings: Settings) -> RateBudget:
-    """The budget every consumer on this machine shares (the SQLite file)."""
-    return SqliteRateBudget.from_settings(settings)

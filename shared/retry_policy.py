@@ -11,16 +11,28 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# Cloudflare Queues' retry delay limit (12 h); the SQLite queue keeps to it too.
+from shared.cloudflare_limits import MAX_DELAY_S
 from shared.errors import PermanentError, TransientError, TubeqError
-
-# Cloudflare Queues' retry delay limit; the SQLite queue keeps to it too.
-MAX_DELAY_S = 43_200
 
 
 class Action(StrEnum):
+    """What becomes of a message.
+
+    ``RetryPolicy.decide`` answers ACK, RETRY or DEAD. A settled message
+    (``consumer.outcomes.MessageResult``) tells ACK apart as DONE, SKIPPED or FAILED, which
+    the stats and the CLI count separately, and may be LEFT_TO_LEASE.
+    """
+
     ACK = "ack"  # done, or a permanent failure that has been recorded
     RETRY = "retry"  # transient: redeliver after delay_s
-    DEAD = "dead"  # transient, but out of retries: the retry call dead-letters it
+    DEAD = "dead"  # out of retries (the retry call dead-letters it), or unreadable here
+    DONE = "done"  # acked: the work is done
+    SKIPPED = "skipped"  # acked: nothing to do (already done)
+    FAILED = "failed"  # acked: a permanent failure, recorded
+    #: nothing could be done to it (the queue failed, or its lease ran out before it
+    #: started): the queue delivers it again when the lease expires
+    LEFT_TO_LEASE = "lease_lost"
 
 
 @dataclass(frozen=True)

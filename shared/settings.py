@@ -17,6 +17,16 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.adapter_settings import (
+    DirectoryTranscriptSettings,
+    ExtractiveSettings,
+    GeminiSettings,
+    LocalArtifactSettings,
+    R2Settings,
+    RateBudgetSettings,
+    YouTubeTranscriptSettings,
+)
+from shared.cloudflare_limits import MAX_DELAY_S, MAX_PULL_BATCH, MAX_RETRIES, MAX_VISIBILITY_S
 from shared.errors import ConfigError
 
 
@@ -99,12 +109,20 @@ class Settings(BaseSettings):
 
     # ---- queue and consumer -------------------------------------------------------------
     max_retries: int = Field(
-        3, ge=0, le=100, description="Retries before a message goes to the dead-letter queue."
+        3,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Retries before a message goes to the dead-letter queue.",
     )
     visibility_timeout_s: float = Field(
-        600.0, gt=0, le=43_200, description="Lease on a pulled message, in seconds (≤ 12 h)."
+        600.0,
+        gt=0,
+        le=MAX_VISIBILITY_S,
+        description="Lease on a pulled message, in seconds (≤ 12 h).",
     )
-    batch_size: int = Field(10, ge=1, le=100, description="Messages pulled per batch (≤ 100).")
+    batch_size: int = Field(
+        10, ge=1, le=MAX_PULL_BATCH, description="Messages pulled per batch (≤ 100)."
+    )
     concurrency: int = Field(4, ge=1, le=64, description="Videos processed at once per consumer.")
     poll_interval_s: float = Field(
         1.0, gt=0, description="Wait between pulls when the queue is empty."
@@ -119,7 +137,7 @@ class Settings(BaseSettings):
     )
     retry_base_s: float = Field(10.0, gt=0, description="First retry delay (doubles each time).")
     retry_cap_s: float = Field(
-        3600.0, gt=0, le=43_200, description="Longest retry delay, in seconds (≤ 12 h)."
+        3600.0, gt=0, le=MAX_DELAY_S, description="Longest retry delay, in seconds (≤ 12 h)."
     )
     retry_jitter: float = Field(
         0.5, ge=0, le=1, description="Random share of each retry delay (0 = none, 1 = full)."
@@ -175,8 +193,8 @@ class Settings(BaseSettings):
         "the Data API's shapes), `youtube` (the Data API); `auto` = `youtube` when "
         "`TUBEQ_YOUTUBE_API_KEY` is set.",
     )
-    listings_dir: Path = Field(
-        BUNDLED_LISTINGS, description="Folder the directory listing reads (the samples')."
+    listings_dir: Path | None = Field(
+        None, description="Folder the directory listing reads (default: the bundled samples')."
     )
 
     # ---- Gemini ------------------------------------------------------------------------
@@ -348,6 +366,10 @@ class Settings(BaseSettings):
 
     # ---- derived paths ------------------------------------------------------------------
     @property
+    def listings_folder(self) -> Path:
+        return self.listings_dir or BUNDLED_LISTINGS
+
+    @property
     def listing(self) -> Literal["directory", "youtube"]:
         """The listing backend in use: ``auto`` resolved (a Data API key means real listings)."""
         if self.listing_backend != "auto":
@@ -370,6 +392,74 @@ class Settings(BaseSettings):
     @property
     def dead_letter_queue_name(self) -> str:
         return self.cf_dlq_name or f"{self.cf_queue_name}-dlq"
+
+    # ---- each adapter's section (``shared.adapter_settings``) ---------------------------
+    @property
+    def directory_transcripts(self) -> DirectoryTranscriptSettings:
+        return DirectoryTranscriptSettings(directory=self.transcripts_dir)
+
+    @property
+    def youtube_transcripts(self) -> YouTubeTranscriptSettings:
+        return YouTubeTranscriptSettings(
+            languages=tuple(self.youtube_languages),
+            translate_to=self.youtube_translate_to,
+            prefer_manual=self.youtube_prefer_manual,
+            proxy=self.youtube_proxy,
+            webshare_username=self.webshare_proxy_username,
+            webshare_password=self.webshare_proxy_password,
+            webshare_locations=tuple(self.webshare_proxy_locations),
+            http_proxy=self.http_proxy,
+            https_proxy=self.https_proxy,
+            base_url=self.youtube_base_url,
+            timeout_s=self.youtube_timeout_s,
+        )
+
+    @property
+    def extractive(self) -> ExtractiveSettings:
+        return ExtractiveSettings()
+
+    @property
+    def gemini(self) -> GeminiSettings:
+        return GeminiSettings(
+            api_key=self.gemini_api_key,
+            model=self.gemini_model,
+            base_url=self.gemini_base_url,
+            temperature=self.gemini_temperature,
+            timeout_s=self.gemini_timeout_s,
+            prompt_version=self.prompt_version,
+            chunk_tokens=self.gemini_chunk_tokens,
+            max_output_tokens=self.gemini_max_output_tokens,
+            price_input_per_m=self.gemini_price_input_per_m,
+            price_output_per_m=self.gemini_price_output_per_m,
+            budget_wait_s=self.gemini_budget_wait_s,
+            tpm=self.gemini_tpm,
+            lease_s=self.visibility_timeout_s,
+        )
+
+    @property
+    def rate_budget(self) -> RateBudgetSettings:
+        return RateBudgetSettings(
+            path=self.gemini_budget_path or self.data_dir / "budget.sqlite3",
+            requests_per_minute=self.gemini_rpm,
+            tokens_per_minute=self.gemini_tpm,
+        )
+
+    @property
+    def local_artifacts(self) -> LocalArtifactSettings:
+        return LocalArtifactSettings(folder=self.artifacts_folder)
+
+    @property
+    def r2(self) -> R2Settings:
+        return R2Settings(
+            account_id=self.r2_account_id,
+            access_key_id=self.r2_access_key_id,
+            secret_access_key=self.r2_secret_access_key,
+            bucket=self.r2_bucket,
+            endpoint_url=self.r2_endpoint_url,
+            presign_expiry_s=self.presign_expiry_s,
+            connect_timeout_s=self.r2_connect_timeout_s,
+            read_timeout_s=self.r2_read_timeout_s,
+        )
 
     # ---- checks -------------------------------------------------------------------------
     def missing(self) -> list[str]:

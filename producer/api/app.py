@@ -18,10 +18,10 @@ OpenAPI docs (``/docs``, ``/openapi.json``) do not.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response, status
@@ -54,8 +54,8 @@ from producer.api.schemas import (
 from producer.enqueue import parse_refs
 from producer.youtube_data_api import parse_listing_ref
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
-from shared.models import DeadLetter, QueueStats, VideoJob, VideoStatus
-from shared.ports import ArtifactStore, ResultReader
+from shared.models import VideoJob, VideoStatus
+from shared.ports import ApiQueue, ArtifactStore, ResultReader
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
 
@@ -73,18 +73,6 @@ READS_ELSEWHERE = (
     "`tubeq serve` running next to the consumers (or read Supabase directly); see "
     "docs/deploy.md, 'What runs where'"
 )
-
-
-class ApiQueue(Protocol):
-    """What the API needs of a queue: the ``Queue`` port, or the Worker's async sender."""
-
-    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int | Awaitable[int]: ...
-
-    def stats(self) -> QueueStats: ...
-
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
-
-    def redrive(self, message_ids: Sequence[str] | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -193,7 +181,9 @@ def _jobs_routes(v1: APIRouter, deps: _Deps) -> None:
 
 async def _enqueue_videos(deps: _Deps, body: VideosRequest) -> JobsResponse:
     parsed = parse_refs(body.videos)
-    rejected = [RejectedInput(input=r.input, reason=r.reason) for r in parsed.rejected]
+    rejected = [
+        RejectedInput(input=r.input, reason=r.reason, index=r.index) for r in parsed.rejected
+    ]
     if not parsed.video_ids:
         raise errors.NothingValid(rejected)
     jobs = [VideoJob(video_id=v, force=body.force, source="api") for v in parsed.video_ids]

@@ -48,7 +48,7 @@ class NothingValid(InvalidInput):
     code = "no_valid_input"
 
     def __init__(self, rejected: list[RejectedInput]) -> None:
-        reasons = "; ".join(f"{r.input!r}: {r.reason}" for r in rejected[:5])
+        reasons = "; ".join(f"videos[{r.index}]: {r.reason}" for r in rejected[:5])
         more = f" (and {len(rejected) - 5} more)" if len(rejected) > 5 else ""
         super().__init__(f"no valid video id in the request: {reasons}{more}")
         self.rejected = rejected

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from producer.backfill import BackfillReport
+from shared.dead_letters import DeadVideo
 from shared.models import DeadLetter, Progress, VideoStatus
 
 #: an id or a URL; generous, but bounded so one field cannot eat the body limit
@@ -84,8 +85,9 @@ class VideoQuery(_Request):
 
 
 class RejectedInput(BaseModel):
-    input: str
+    input: str = Field(description="The input as sent (cut after 200 characters).")
     reason: str
+    index: int = Field(description="Its position in `videos` (0-based).")
 
 
 class JobsResponse(BaseModel):
@@ -121,17 +123,6 @@ class ArtifactLink(BaseModel):
 class VideoResponse(BaseModel):
     video: VideoStatus
     links: list[ArtifactLink]
-
-
-class DeadVideo(BaseModel):
-    """A video whose retries ran out, as the result store recorded it."""
-
-    video_id: str
-    title: str | None
-    attempts: int
-    error_code: str | None
-    error: str | None
-    dead_since: datetime | None
 
 
 class DeadLettersResponse(BaseModel):

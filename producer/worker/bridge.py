@@ -7,7 +7,8 @@ Settings: a Worker has no process environment; its vars and secrets are attribut
 isolate, exactly like ``Settings.load()`` does for a process.
 
 What the Worker serves (see docs/deploy.md, "What runs where"): it enqueues — ``POST
-/v1/jobs`` (videos, and channel/playlist backfills through the async Data API client) and
+/v1/jobs`` (videos, and channel/playlist backfills: ``producer.backfill.run_backfill`` over
+the Data API adapter, ``producer.youtube_data_api``) and
 the cron — through the ``JOBS`` binding, awaited. It reads nothing: no result store, no
 artifact store, no Cloudflare REST calls, so it needs none of psycopg, boto3, supabase,
 google-genai or youtube-transcript-api, and only ``httpx.AsyncClient`` for HTTP (the one
@@ -29,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from producer.api import create_app
-from producer.worker.backfill import backfill_on_worker
+from producer.backfill import run_backfill
 from producer.worker.binding_queue import BindingQueue, pyodide_to_js
 from producer.worker.forward import BackendForwarder
 from producer.worker.watch import ChannelPoll, poll_watched_channels
@@ -43,7 +44,9 @@ ENV_PREFIX = "TUBEQ_"
 
 
 def settings_from_env(env: Any) -> Settings:
-    values: dict[str, object] = {}
+    # the Worker ships no listing folder (and no shared/adapters): it lists through the
+    # Data API unless told otherwise, so a missing key is reported as such
+    values: dict[str, object] = {"listing_backend": "youtube"}
     for name in Settings.model_fields:
         value = getattr(env, ENV_PREFIX + name.upper(), None)
         if value is not None:
@@ -70,7 +73,7 @@ def build_services(env: Any, *, to_js: Callable[[Any], Any] = pyodide_to_js) -> 
         queue,
         None,
         None,
-        backfill=backfill_on_worker,
+        backfill=run_backfill,  # the async core, awaited: no thread on Pyodide
         threads=False,
         forward=forward,
     )

@@ -40,10 +40,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from producer.worker.data_api import AsyncYouTubeDataApi
-from producer.youtube_data_api import PlaylistEntry, parse_listing_ref
 from shared.errors import TubeqError
+from shared.listing import PlaylistEntry, parse_listing_ref
 from shared.models import VideoJob
+from shared.ports import ListingSource
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -118,12 +118,17 @@ async def poll_watched_channels(
     queue: JobSender,
     state: WatchState,
     *,
-    api: AsyncYouTubeDataApi | None = None,
+    listing: ListingSource | None = None,
 ) -> list[ChannelPoll]:
     """Poll every channel in ``settings.watched_channels``; one result per channel."""
     if not settings.watched_channels:
         return []
-    client = api or AsyncYouTubeDataApi.from_settings(settings)
+    if listing is None:
+        from shared.factory import build_listing_source  # composition root, when not given
+
+        client = build_listing_source(settings)
+    else:
+        client = listing
     results = []
     try:
         for ref in settings.watched_channels:
@@ -133,24 +138,25 @@ async def poll_watched_channels(
                 log.warning("watch.channel_failed", channel=ref, code=exc.code, error=exc.message)
                 results.append(ChannelPoll(ref=ref, error=exc.message))
     finally:
-        if api is None:
+        if listing is None:
             await client.aclose()
     return results
 
 
-async def _window(client: AsyncYouTubeDataApi, playlist_id: str) -> list[PlaylistEntry]:
+async def _window(client: ListingSource, playlist_id: str) -> list[PlaylistEntry]:
     entries: list[PlaylistEntry] = []
     token: str | None = None
     for _ in range(WINDOW_PAGES):
-        page, token = await client.playlist_page(playlist_id, token)
-        entries.extend(page)
+        page = await client.playlist_page(playlist_id, token)
+        entries.extend(page.entries)
+        token = page.next_token
         if token is None:
             break
     return [e for e in entries if e.published_at is not None]  # undated: private, deleted
 
 
 async def _poll_channel(
-    client: AsyncYouTubeDataApi, queue: JobSender, state: WatchState, ref: str
+    client: ListingSource, queue: JobSender, state: WatchState, ref: str
 ) -> ChannelPoll:
     target = await client.resolve(parse_listing_ref(ref))
     key = KEY_PREFIX + target.id
@@ -159,11 +165,15 @@ async def _poll_channel(
     window = await _window(client, target.playlist_id)
     newest = max((e.published_at for e in window if e.published_at), default=None)
     candidates = [e for e in window if known is None or not current.was_seen(e)]
-    metas, pending = await client.video_listing([e.video_id for e in candidates])
+    details = await client.video_details([e.video_id for e in candidates])
     # looked at again next run: not public any more, or a stream / premiere not over yet
-    later = {e.video_id for e in candidates if e.video_id not in metas or e.video_id in pending}
+    later = {
+        e.video_id
+        for e in candidates
+        if e.video_id not in details or details[e.video_id].is_live_or_upcoming
+    }
     jobs = [
-        VideoJob(video_id=e.video_id, source="schedule", meta=metas[e.video_id])
+        VideoJob(video_id=e.video_id, source="schedule", meta=details[e.video_id].meta)
         for e in candidates
         if e.video_id not in later
     ]

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import cloudflare
 from pydantic import SecretStr
 
+from shared.cloudflare_types import ConsumerInfo, PullConsumerSpec, QueueInfo
 from shared.errors import (
     AccessDenied,
     ConfigError,
@@ -41,43 +41,6 @@ KV_EDIT = "Workers KV Storage Edit"
 #: 1000 invalid token, 9106/9107 missing or bad auth headers, 9109 unauthorized, 10000
 #: "Authentication error", 10106 Queues' "Unauthorized"
 _AUTH_CODES = frozenset({1000, 9106, 9107, 9109, 10000, 10106})
-
-ConsumerType = Literal["worker", "http_pull"]
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class ConsumerInfo:
-    """A queue consumer as Cloudflare reports it (settings as plain numbers)."""
-
-    id: str
-    type: ConsumerType
-    #: the Worker of a ``worker`` consumer
-    script_name: str | None = None
-    #: the dead-letter queue's *name*; Cloudflare reports "" when there is none
-    dead_letter_queue: str = ""
-    settings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PullConsumerSpec:
-    """What an HTTP pull consumer should be; ``None`` leaves a setting to Cloudflare."""
-
-    max_retries: int
-    visibility_timeout_ms: int
-    retry_delay: int | None = None
-    dead_letter_queue: str | None = None
-
-    def settings(self) -> dict[str, int]:
-        out = {"max_retries": self.max_retries, "visibility_timeout_ms": self.visibility_timeout_ms}
-        if self.retry_delay is not None:
-            out["retry_delay"] = self.retry_delay
-        return out
 
 
 class CloudflareAccount:

@@ -1,19 +1,18 @@
 """Cloudflare Queues as tubeq's queue: publish over REST, consume as an HTTP pull consumer.
 
-Why plain httpx rather than the official ``cloudflare`` package: the adapter needs five
-POSTs and one GET, and it needs exact control over three things the SDK hides — which calls
-are replayed after a failure (the SDK retries everything twice by default, including
-``pull``, which strands leases), the raw Cloudflare envelope (``errors[]``,
-``message_backlog_count``), and per-call timeouts. httpx is already a dependency; the SDK
-would add a large generated client for no gain.
+The REST calls themselves (token, timeouts, Cloudflare's envelope, which calls are
+replayed, and why plain httpx) are ``shared.adapters._cloudflare_rest``.
 
 How the port maps onto Cloudflare:
 
 - ``send`` → ``POST …/messages`` (one job) or ``…/messages/batch``, chunked to ≤ 100
   messages and ≤ 256 KB per request; a job over 128 KB is refused before anything is sent.
 - ``pull`` → ``…/messages/pull``; json bodies arrive base64-encoded (a body that arrives as
-  plain JSON is accepted too). A body that is not a ``VideoJob`` is moved to the DLQ at once
-  (publish there, then ack) so one poison message never blocks or fails a batch.
+  plain JSON is accepted too). A body that is not a job envelope (``shared.jobs``) is moved
+  to the DLQ at once (publish there, then ack) so one poison message never blocks or fails
+  a batch; a bare ``VideoJob`` from before envelopes reads as ``video.analyze`` v1.
+- ``dead_letter`` (a job the consumer cannot read) → publish its envelope to the DLQ, then
+  ack, as for poison; the reason is only logged (the DLQ keeps bodies, not errors).
 - ``ack`` / ``retry`` → ``…/messages/ack`` with ``acks`` / ``retries``. Cloudflare keeps no
   error text: the DLQ holds only the body and an attempt count, so the pipeline records the
   error in the result store, not here.
@@ -47,36 +46,32 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
-import httpx
 from pydantic import SecretStr
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from shared.classify import classify
-from shared.classify.http import from_status, parse_retry_after
+from shared.adapters._cloudflare_rest import CloudflareRest
 from shared.cloudflare_limits import (
     MAX_BATCH_BYTES,
     MAX_BATCH_MESSAGES,
     MAX_DELAY_S,
     MAX_MESSAGE_BYTES,
+    MAX_VISIBILITY_MS,
     batches,
     check_delay,
     check_message,
 )
 from shared.errors import (
-    AccessDenied,
     ConfigError,
     InvalidInput,
-    TransientError,
     TubeqError,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
+from shared.jobs import Envelope, Job, job_or_raw
 from shared.logging import get_logger
-from shared.models import DeadLetter, Delivery, QueueStats, VideoJob
+from shared.models import DeadLetter, Delivery, QueueStats
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -89,14 +84,12 @@ __all__ = [
     "DeadLetterListingRefused",
 ]
 
-MAX_VISIBILITY_MS = 43_200_000
 #: listing the DLQ hides its messages only this long if the release call fails
 DLQ_PEEK_VISIBILITY_MS = 30_000
 #: redrive holds DLQ leases while it publishes; long enough for a large DLQ
 REDRIVE_VISIBILITY_MS = 300_000
 #: a queue that ignored leases would make a drain loop endless; 1,000 pulls = 100k messages
 MAX_DRAIN_PULLS = 1_000
-SERVICE = "Cloudflare Queues"
 
 
 class DeadLetterListingRefused(TubeqError):
@@ -106,21 +99,11 @@ class DeadLetterListingRefused(TubeqError):
     code = "not_supported"
 
 
-class _CallFailedError(Exception):
-    """Carries a classified error through the tenacity loop, with what is safe to replay."""
-
-    def __init__(self, error: TubeqError, *, not_processed: bool = False) -> None:
-        super().__init__(error.message)
-        self.error = error
-        #: the request surely never reached the queue (connect failure, 429): always replayable
-        self.not_processed = not_processed
-
-
 class CloudflareQueue:
     """A Cloudflare queue (and its dead-letter queue) through the REST API."""
 
     #: read by the API and the CLI: listing this queue's dead letters costs them attempts
-    DEAD_LETTER_LISTING_CONSUMES = True
+    dead_letter_listing_consumes = True
 
     def __init__(
         self,
@@ -148,16 +131,20 @@ class CloudflareQueue:
         self._dlq_peek = dlq_peek
         #: what `tubeq cloudflare setup` gave the queue's pull consumer (it decides dead-lettering)
         self.max_retries = max_retries
-        self._attempts = max(1, http_attempts)
-        self._backoff_s = http_backoff_s
-        self._max_wait_s = http_max_wait_s
         self._backlog: dict[str, int] = {}
-        self._http = httpx.Client(
-            base_url=api_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_token.get_secret_value()}"},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        self._rest = CloudflareRest(
+            account_id=account_id,
+            api_token=api_token,
+            api_url=api_url,
+            timeout_s=timeout_s,
+            attempts=http_attempts,
+            backoff_s=http_backoff_s,
+            max_wait_s=http_max_wait_s,
         )
+
+    @property
+    def queue_id(self) -> str:
+        return self._queue_id
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -180,10 +167,10 @@ class CloudflareQueue:
 
     # ---- the port -------------------------------------------------------------------
 
-    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int:
+    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int:
         delay = check_delay(delay_s)
         # Check every job before sending any, so a bad one never leaves a half-sent batch.
-        entries = [_entry(job.model_dump(mode="json"), "json", delay, job.video_id) for job in jobs]
+        entries = [_entry(job.envelope().wire(), "json", delay, job.label) for job in jobs]
         self._publish(self._queue_id, entries)
         return len(entries)
 
@@ -197,7 +184,7 @@ class CloudflareQueue:
         poison: list[Mapping[str, Any]] = []
         for raw in messages:
             try:
-                job = VideoJob.model_validate(_decode_body(raw)[0])
+                envelope = Envelope.from_wire(_decode_body(raw)[0])
             except ValueError as exc:
                 log.warning("cf_queue.poison_message", message_id=raw.get("id"), error=str(exc))
                 poison.append(raw)
@@ -206,7 +193,7 @@ class CloudflareQueue:
                 Delivery(
                     message_id=str(raw.get("id")),
                     lease_id=str(raw.get("lease_id")),
-                    body=job,
+                    envelope=envelope,
                     attempts=max(1, int(raw.get("attempts") or 1)),
                     enqueued_at=_from_ms(raw.get("timestamp_ms")),
                     lease_expires_at=expires,
@@ -226,12 +213,30 @@ class CloudflareQueue:
         log.info(
             "cf_queue.retry",
             message_id=delivery.message_id,
-            video_id=delivery.body.video_id,
+            kind=delivery.envelope.kind,
             attempt=delivery.attempts,
             delay_s=delay,
             error=error[:300],
         )
         self._ack_raw(self._queue_id, retries=[(delivery.lease_id, delay)])
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Publish the envelope to the DLQ, then ack it here (at-least-once: a crash between
+        the two leaves a copy in both). Without a DLQ id it is retried after a minute, and
+        Cloudflare dead-letters it once out of retries. ``reason`` is only logged."""
+        log.warning(
+            "cf_queue.dead_letter",
+            message_id=delivery.message_id,
+            kind=delivery.envelope.kind,
+            attempt=delivery.attempts,
+            reason=reason[:500],
+        )
+        if not self._dlq_id:
+            self._ack_raw(self._queue_id, retries=[(delivery.lease_id, 60)])
+            return
+        wire = delivery.envelope.wire()
+        self._publish(self._dlq_id, [_entry(wire, "json", 0, delivery.message_id)])
+        self._ack_raw(self._queue_id, acks=[delivery.lease_id])
 
     def extend(self, delivery: Delivery, visibility_timeout_s: float) -> bool:
         # Cloudflare's pull API has no lease extension; a retry would give the lease up.
@@ -307,7 +312,7 @@ class CloudflareQueue:
         return len(take)
 
     def close(self) -> None:
-        self._http.close()
+        self._rest.close()
 
     # ---- REST calls -----------------------------------------------------------------
 
@@ -394,69 +399,7 @@ class CloudflareQueue:
         return self._dlq_id
 
     def _call(self, method: str, path: str, body: Any, *, replay: bool) -> Any:
-        """One API call with a small replay loop; returns the envelope's ``result``."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=self._wait,
-            retry=retry_if_exception(self._replayable(replay)),
-            reraise=True,
-        )
-        try:
-            return retrying(self._call_once, method, path, body)
-        except _CallFailedError as failed:
-            raise failed.error from failed.__cause__
-
-    def _replayable(self, ambiguous_ok: bool) -> Callable[[BaseException], bool]:
-        def check(exc: BaseException) -> bool:
-            if not isinstance(exc, _CallFailedError) or not isinstance(exc.error, TransientError):
-                return False
-            wait = exc.error.retry_after
-            if wait is not None and wait > self._max_wait_s:
-                return False  # the server wants a long pause: let the caller's backoff take it
-            return exc.not_processed or ambiguous_ok
-
-        return check
-
-    def _wait(self, state: RetryCallState) -> float:
-        backoff: float = self._backoff_s * 2 ** (state.attempt_number - 1)
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _CallFailedError) and isinstance(exc.error, TransientError):
-            return max(backoff, exc.error.retry_after or 0.0)
-        return backoff
-
-    def _call_once(self, method: str, path: str, body: Any) -> Any:
-        try:
-            resp = self._http.request(method, path, json=body)
-        except httpx.TransportError as exc:
-            surely_unsent = isinstance(
-                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
-            )
-            raise _CallFailedError(classify(exc), not_processed=surely_unsent) from exc
-        envelope = _envelope(resp)
-        reason = _cf_errors(envelope) or resp.reason_phrase
-        if resp.status_code in (401, 403):
-            # systemic: every call will fail the same way until the token is fixed, so the
-            # consumer stops (exit 4) instead of failing the backlog one message at a time
-            raise _CallFailedError(
-                AccessDenied(
-                    f"{SERVICE} refused the API token (HTTP {resp.status_code}: {reason}); "
-                    "check TUBEQ_CF_API_TOKEN: it needs Queues Edit on account "
-                    f"{self._account_id}"
-                )
-            )
-        if resp.status_code >= 400:
-            retry_after = parse_retry_after(resp.headers.get("retry-after"))
-            error = from_status(
-                resp.status_code, f"{reason} ({method} {path})", retry_after, service=SERVICE
-            )
-            raise _CallFailedError(error, not_processed=resp.status_code == 429)
-        if envelope is None:
-            raise _CallFailedError(
-                UpstreamUnavailable(f"{SERVICE} sent a reply that is not its JSON envelope")
-            )
-        if envelope.get("success") is not True:
-            raise _CallFailedError(UpstreamRejected(f"{SERVICE} refused {method} {path}: {reason}"))
-        return envelope.get("result")
+        return self._rest.call(method, path, body, replay=replay)
 
 
 # ---- message bodies and limits ------------------------------------------------------
@@ -496,14 +439,9 @@ def _decode_body(raw: Mapping[str, Any]) -> tuple[Any, str]:
 
 def _dead_letter(raw: Mapping[str, Any], attempts: int) -> DeadLetter:
     body, _ = _decode_body(raw)
-    parsed: VideoJob | dict[str, Any]
-    try:
-        parsed = VideoJob.model_validate(body)
-    except ValueError:
-        parsed = body if isinstance(body, dict) else {"raw": body}
     return DeadLetter(
         message_id=str(raw.get("id")),
-        body=parsed,
+        body=job_or_raw(body),
         # Cloudflare dead-letters after exactly max_retries + 1 deliveries and the DLQ keeps
         # no count of them (its own ``attempts`` counts listings), so it is inferred.
         attempts=attempts,
@@ -511,25 +449,6 @@ def _dead_letter(raw: Mapping[str, Any], attempts: int) -> DeadLetter:
         enqueued_at=_from_ms(raw.get("timestamp_ms")),
         dead_at=None,
     )
-
-
-def _envelope(resp: httpx.Response) -> dict[str, Any] | None:
-    try:
-        data = resp.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _cf_errors(envelope: Mapping[str, Any] | None) -> str:
-    errors = envelope.get("errors") if envelope else None
-    if not isinstance(errors, list):
-        return ""
-    parts = [
-        f"[{e.get('code')}] {e.get('message')}" if isinstance(e, Mapping) else str(e)
-        for e in errors
-    ]
-    return "; ".join(parts)[:500]
 
 
 def _from_ms(value: Any) -> datetime:

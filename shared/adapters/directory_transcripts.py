@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from shared.adapter_settings import DirectoryTranscriptSettings
 from shared.classify import classify
 from shared.errors import (
     AgeRestricted,
@@ -34,7 +35,6 @@ from shared.errors import (
     VideoUnplayable,
 )
 from shared.models import Segment, Transcript, VideoMeta
-from shared.settings import Settings
 from shared.video_ids import is_video_id
 
 # The "error" values a file may carry, by the error class they raise.
@@ -110,8 +110,8 @@ class DirectoryTranscriptSource:
         self.directory = Path(directory)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        directory = settings.transcripts_dir
+    def from_settings(cls, section: DirectoryTranscriptSettings) -> Self:
+        directory = section.directory
         if not directory.is_dir():
             raise ConfigError(
                 f"TUBEQ_TRANSCRIPTS_DIR: {directory} is not a folder; point it at a folder of "
@@ -129,6 +129,9 @@ class DirectoryTranscriptSource:
         """What the file says about the video (title, channel, ...), failure stand-ins too."""
         return self._load(video_id).video
 
+    def close(self) -> None:
+        """Nothing to release: every fetch opens and closes its own file."""
+
     def fetch(self, video_id: str) -> Transcript:
         doc = self._load(video_id)
         if doc.error is not None:
@@ -136,7 +139,7 @@ class DirectoryTranscriptSource:
             detail = (error_cls.__doc__ or doc.error).strip()
             if doc.error == UpstreamUnavailable.code:
                 detail = "simulated outage of the transcript service (sample file)"
-            raise error_cls(detail)
+            raise error_cls(f"video {video_id}: {detail}")
         # The validator guarantees these are set when there is no error.
         assert doc.language is not None and doc.is_generated is not None
         assert doc.segments is not None

@@ -12,7 +12,8 @@ server's retry delay. Every call first takes its share of the shared ``RateBudge
 for a daily quota), so the other workers stop calling into it too.
 
 Chunked analyses save each chunk's validated reply and usage in a ``PartialStore`` (the
-artifact store, under ``cache/gemini/``) the moment it arrives; a retry reuses them, so a
+composition root passes one on the artifact store, under ``cache/gemini/``) the moment it
+arrives; a retry reuses them, so a
 failure on chunk 4 of 4 does not buy chunks 1-3 again, and every attempt makes progress even
 when the token budget fits only one chunk at a time. The final usage counts every chunk call
 exactly once, reused or not.
@@ -28,25 +29,17 @@ from typing import Any, Self
 from google import genai
 from google.genai import types
 
+from shared.adapter_settings import GeminiSettings
 from shared.classify import classify
 from shared.errors import ConfigError, InvalidModelOutput, NoTranscriptFound, RateLimited
 from shared.gemini import prompt
 from shared.gemini.chunking import Chunk, estimate_tokens, render_segments, split_into_chunks
-from shared.gemini.partials import (
-    ArtifactPartialStore,
-    InMemoryPartialStore,
-    PartialStore,
-    SavedChunk,
-    chunk_key,
-    decode,
-    encode,
-)
+from shared.gemini.partials import InMemoryPartialStore, SavedChunk, chunk_key, decode, encode
 from shared.gemini.pricing import Prices, usage_of
 from shared.gemini.validation import InvalidReplyError, check_refusal, parse_content, reply_text
 from shared.logging import get_logger
 from shared.models import Analysis, AnalysisContent, Transcript, Usage, VideoMeta
-from shared.rate_budget import RateBudget, budget_from_settings
-from shared.settings import Settings
+from shared.ports import PartialStore, RateBudget
 from shared.video_ids import parse_video_ref
 
 log = get_logger(__name__)
@@ -94,38 +87,31 @@ class GeminiAnalyzer:
         self._schema = prompt.response_json_schema()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, partials: PartialStore | None = None) -> Self:
-        """``partials`` defaults to the configured artifact store (``cache/gemini/…``); the
-        composition root may pass one built on the artifact store it already has."""
-        if settings.gemini_api_key is None or not settings.gemini_api_key.get_secret_value():
-            raise ConfigError(
-                "TUBEQ_GEMINI_API_KEY is not set: create a key in Google AI Studio "
-                "(https://aistudio.google.com/apikey) and put it in the environment or .env"
-            )
-        check_budget_settings(settings)
-        if partials is None:
-            from shared.factory import build_artifacts  # the composition root, lazily
-
-            partials = ArtifactPartialStore(build_artifacts(settings))
+    def from_settings(
+        cls, section: GeminiSettings, *, budget: RateBudget, partials: PartialStore
+    ) -> Self:
+        """The analyzer for ``section``, spending ``budget`` (shared with the other workers)
+        and keeping paid chunk replies in ``partials``; the composition root builds both.
+        The analyzer owns ``budget`` from here on: ``close`` closes it."""
+        check_gemini_settings(section)
+        assert section.api_key is not None  # checked above
         http_options = types.HttpOptions(
-            base_url=settings.gemini_base_url,
-            timeout=int(settings.gemini_timeout_s * 1000),  # the SDK takes milliseconds
+            base_url=section.base_url,
+            timeout=int(section.timeout_s * 1000),  # the SDK takes milliseconds
             # one attempt: retries belong to the queue, which honours the server's delay
             retry_options=types.HttpRetryOptions(attempts=1),
         )
-        client = genai.Client(
-            api_key=settings.gemini_api_key.get_secret_value(), http_options=http_options
-        )
+        client = genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
         options = GeminiOptions(
-            model=settings.gemini_model,
-            prompt_version=settings.prompt_version,
-            temperature=settings.gemini_temperature,
-            chunk_tokens=settings.gemini_chunk_tokens,
-            max_output_tokens=settings.gemini_max_output_tokens,
-            prices=Prices(settings.gemini_price_input_per_m, settings.gemini_price_output_per_m),
-            budget_wait_s=settings.gemini_budget_wait_s,
+            model=section.model,
+            prompt_version=section.prompt_version,
+            temperature=section.temperature,
+            chunk_tokens=section.chunk_tokens,
+            max_output_tokens=section.max_output_tokens,
+            prices=Prices(section.price_input_per_m, section.price_output_per_m),
+            budget_wait_s=section.budget_wait_s,
         )
-        return cls(client, options, budget_from_settings(settings), partials)
+        return cls(client, options, budget, partials)
 
     @property
     def model(self) -> str:
@@ -137,9 +123,7 @@ class GeminiAnalyzer:
 
     def close(self) -> None:
         self._client.close()
-        close_budget = getattr(self._budget, "close", None)
-        if callable(close_budget):
-            close_budget()
+        self._budget.close()
 
     # ---- the port -----------------------------------------------------------------------
 
@@ -343,23 +327,29 @@ class GeminiAnalyzer:
         )
 
 
-def check_budget_settings(settings: Settings) -> None:
-    """Refuse, at start, settings under which a chunked analysis could never finish."""
-    if settings.gemini_chunk_tokens * 2 > settings.gemini_tpm:
+def check_gemini_settings(section: GeminiSettings) -> None:
+    """Refuse, at start, a missing key and settings under which a chunked analysis could
+    never finish."""
+    if section.api_key is None or not section.api_key.get_secret_value():
         raise ConfigError(
-            f"TUBEQ_GEMINI_CHUNK_TOKENS ({settings.gemini_chunk_tokens}) is more than half of "
-            f"TUBEQ_GEMINI_TPM ({settings.gemini_tpm}): a chunk plus its prompt must fit the "
+            "TUBEQ_GEMINI_API_KEY is not set: create a key in Google AI Studio "
+            "(https://aistudio.google.com/apikey) and put it in the environment or .env"
+        )
+    if section.chunk_tokens * 2 > section.tpm:
+        raise ConfigError(
+            f"TUBEQ_GEMINI_CHUNK_TOKENS ({section.chunk_tokens}) is more than half of "
+            f"TUBEQ_GEMINI_TPM ({section.tpm}): a chunk plus its prompt must fit the "
             "per-minute token budget with room to spare; lower TUBEQ_GEMINI_CHUNK_TOKENS to "
-            f"at most {settings.gemini_tpm // 2} (TUBEQ_GEMINI_TPM is this machine's share "
+            f"at most {section.tpm // 2} (TUBEQ_GEMINI_TPM is this machine's share "
             "of your quota)"
         )
     # a call holds its message's lease while it waits for budget and then for Gemini
-    held = settings.gemini_budget_wait_s + settings.gemini_timeout_s
-    if held >= settings.visibility_timeout_s:
+    held = section.budget_wait_s + section.timeout_s
+    if held >= section.lease_s:
         raise ConfigError(
-            f"TUBEQ_GEMINI_BUDGET_WAIT_S ({settings.gemini_budget_wait_s:g}) plus "
-            f"TUBEQ_GEMINI_TIMEOUT_S ({settings.gemini_timeout_s:g}) must stay under "
-            f"TUBEQ_VISIBILITY_TIMEOUT_S ({settings.visibility_timeout_s:g}), or a message's "
+            f"TUBEQ_GEMINI_BUDGET_WAIT_S ({section.budget_wait_s:g}) plus "
+            f"TUBEQ_GEMINI_TIMEOUT_S ({section.timeout_s:g}) must stay under "
+            f"TUBEQ_VISIBILITY_TIMEOUT_S ({section.lease_s:g}), or a message's "
             "lease runs out while its model call is still waiting; lower the first two or "
             "raise the visibility timeout"
         )

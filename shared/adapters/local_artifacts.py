@@ -16,43 +16,23 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Self
+from typing import IO, Self
 
+from shared.adapter_settings import LocalArtifactSettings
+from shared.artifact_rules import RESERVED_PREFIX, check_link_lifetime, validate_key
 from shared.classify import classify
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput
 
 __all__ = ["ArtifactNotFound", "LocalArtifactStore", "validate_key"]
-from shared.settings import Settings
 
-META_DIR = ".tubeq-meta"
-MAX_KEY_BYTES = 1024  # S3's and R2's limit; a key valid here is valid there
-MAX_EXPIRY = timedelta(days=7)
+#: each object's content type lives under this (reserved) prefix
+META_DIR = RESERVED_PREFIX
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-
-
-def validate_key(key: str) -> str:
-    """``key`` if it is a safe relative object key, else InvalidInput saying why."""
-    if not isinstance(key, str) or not key:
-        raise InvalidInput("artifact key is empty: give a relative key such as 'reports/x.md'")
-    problem = None
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        problem = f"is longer than {MAX_KEY_BYTES} bytes"
-    elif "\x00" in key or any(ord(c) < 32 for c in key):
-        problem = "contains a control character"
-    elif "\\" in key:
-        problem = "contains a backslash; use '/' between folders"
-    elif key.startswith("/") or (len(key) > 1 and key[1] == ":"):
-        problem = "is absolute; keys are relative to the store"
-    elif any(part in ("", ".", "..") for part in key.split("/")):
-        problem = "has an empty, '.' or '..' path segment"
-    elif key.split("/", 1)[0] == META_DIR:
-        problem = f"uses the reserved prefix {META_DIR!r}"
-    if problem:
-        raise InvalidInput(f"artifact key {key!r} {problem}")
-    return key
 
 
 class LocalArtifactStore:
@@ -71,8 +51,8 @@ class LocalArtifactStore:
             raise ConfigError(f"TUBEQ_ARTIFACTS_DIR: cannot create {self.root}: {exc}") from exc
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        return cls(settings.artifacts_folder)
+    def from_settings(cls, section: LocalArtifactSettings) -> Self:
+        return cls(section.folder)
 
     # ---- paths ----------------------------------------------------------------------
 
@@ -87,16 +67,31 @@ class LocalArtifactStore:
     # ---- the port -------------------------------------------------------------------
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._store(key, lambda fh: fh.write(data), len(data), content_type)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Copy a file in (streamed, never read whole), as atomically as ``put``."""
+        try:
+            source = path.open("rb")
+            size = os.fstat(source.fileno()).st_size
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path} to store it as {key!r}: {exc}") from exc
+        with source:
+            self._store(key, lambda fh: shutil.copyfileobj(source, fh), size, content_type)
+
+    def _store(
+        self, key: str, write: Callable[[IO[bytes]], object], size: int, content_type: str
+    ) -> None:
         target = self.path(key)
         if not content_type.strip():
             raise InvalidInput(f"content type for {key!r} is empty; e.g. 'text/plain'")
-        meta = json.dumps({"content_type": content_type, "size": len(data)}).encode()
+        meta = json.dumps({"content_type": content_type, "size": size}).encode()
         try:
             # The object first, then its sidecar: after a crash in between, the object is
             # whole and only its content type may be the previous one (deterministic keys
             # keep one content type each, so that is the same value in practice).
-            _atomic_write(target, data)
-            _atomic_write(self._meta_path(key), meta)
+            _atomic_write(target, write)
+            _atomic_write(self._meta_path(key), lambda fh: fh.write(meta))
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
             # S3 has no folders, a disk does: "a" and "a/b" cannot both be objects here.
             raise InvalidInput(
@@ -132,25 +127,27 @@ class LocalArtifactStore:
 
     def url(self, key: str, expires_in: timedelta) -> str:
         """A ``file://`` URL of the object; local files never expire (see the module doc)."""
-        check_expiry(expires_in)
+        check_link_lifetime(expires_in)
         target = self.path(key)
         if not target.is_file():
             raise ArtifactNotFound(f"no artifact {key!r} in {self.root}")
         return target.as_uri()
 
+    def delete(self, key: str) -> None:
+        """The object, then its sidecar (a sidecar without its object is never read)."""
+        try:
+            self.path(key).unlink(missing_ok=True)
+            self._meta_path(key).unlink(missing_ok=True)
+        except (NotADirectoryError, IsADirectoryError):
+            return  # a folder (a prefix of other keys) or a path through a file: no object
+        except OSError as exc:
+            raise classify(exc) from exc
+
     def close(self) -> None:
         """Nothing to release; here for symmetry with the networked stores."""
 
 
-def check_expiry(expires_in: timedelta) -> None:
-    if not timedelta(seconds=1) <= expires_in <= MAX_EXPIRY:
-        raise InvalidInput(
-            f"link lifetime {expires_in} is out of range: use 1 second to 7 days "
-            "(TUBEQ_PRESIGN_EXPIRY_S)"
-        )
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
+def _atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent
@@ -158,7 +155,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.chmod(0o644)  # mkstemp makes 0600; artifacts are meant to be read by others

@@ -29,12 +29,11 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from shared.adapters.local_artifacts import validate_key
+from shared.adapter_settings import R2Settings
+from shared.artifact_rules import check_link_lifetime, validate_key
 from shared.classify import classify
 from shared.classify.botocore_map import map_botocore
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
-from shared.exports import check_link_lifetime
-from shared.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -52,11 +51,11 @@ _clients: dict[tuple[object, ...], S3Client] = {}
 _clients_lock = threading.Lock()
 
 
-def r2_endpoint(settings: Settings) -> str:
+def r2_endpoint(section: R2Settings) -> str:
     """The S3 endpoint: the override if set, else the account's R2 endpoint."""
-    if settings.r2_endpoint_url:
-        return settings.r2_endpoint_url.rstrip("/")
-    account = (settings.r2_account_id or "").strip()
+    if section.endpoint_url:
+        return section.endpoint_url.rstrip("/")
+    account = (section.account_id or "").strip()
     if not _ACCOUNT_ID.match(account):
         raise ConfigError(
             "TUBEQ_R2_ACCOUNT_ID is missing or not an account id: copy it from the Cloudflare "
@@ -127,25 +126,25 @@ class R2ArtifactStore:
         self.default_expiry = check_link_lifetime(default_expiry)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        secret = settings.r2_secret_access_key
-        if not settings.r2_access_key_id or secret is None or not secret.get_secret_value():
+    def from_settings(cls, section: R2Settings) -> Self:
+        secret = section.secret_access_key
+        if not section.access_key_id or secret is None or not secret.get_secret_value():
             raise ConfigError(
                 "the R2 artifact store needs TUBEQ_R2_ACCESS_KEY_ID and "
                 "TUBEQ_R2_SECRET_ACCESS_KEY (create an R2 API token in the Cloudflare dashboard)"
             )
         client = s3_client(
-            r2_endpoint(settings),
-            settings.r2_access_key_id,
+            r2_endpoint(section),
+            section.access_key_id,
             secret.get_secret_value(),
-            connect_timeout_s=settings.r2_connect_timeout_s,
-            read_timeout_s=settings.r2_read_timeout_s,
-            path_style=bool(settings.r2_endpoint_url),
+            connect_timeout_s=section.connect_timeout_s,
+            read_timeout_s=section.read_timeout_s,
+            path_style=bool(section.endpoint_url),
         )
         return cls(
             client,
-            settings.r2_bucket,
-            default_expiry=timedelta(seconds=settings.presign_expiry_s),
+            section.bucket,
+            default_expiry=timedelta(seconds=section.presign_expiry_s),
         )
 
     # ---- the port -------------------------------------------------------------------
@@ -224,6 +223,13 @@ class R2ArtifactStore:
                 Params={"Bucket": self.bucket, "Key": key},
                 ExpiresIn=int(lifetime.total_seconds()),
             )
+        except Exception as exc:
+            raise _translate(exc, key, self.bucket) from exc
+
+    def delete(self, key: str) -> None:
+        validate_key(key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             raise _translate(exc, key, self.bucket) from exc
 

@@ -18,6 +18,11 @@ Leases are the ownership token, as in Cloudflare's HTTP pull API:
   ``pull`` instead of being delivered again, so a job that kills its consumer cannot
   loop forever.
 
+Bodies are job envelopes (``shared.jobs``) stored as JSON text; a bare ``VideoJob`` from
+before envelopes reads as ``video.analyze`` v1. ``pull`` dead-letters only what is no
+envelope at all; a kind or version the consumer cannot read it dead-letters itself
+(``dead_letter``, the reason kept as the last error).
+
 Concurrency: WAL mode, a busy timeout, and every write in ``BEGIN IMMEDIATE``; the claim
 is a single ``UPDATE … WHERE id IN (SELECT … LIMIT ?) RETURNING …``. Each thread gets its
 own connection (the consumer runs a thread pool), and a forked child opens fresh ones.
@@ -38,21 +43,27 @@ from pathlib import Path
 from typing import Any, Self
 
 import structlog
-from pydantic import ValidationError
 
-from shared.adapters.sqlite_wal import enable_wal
 from shared.classify import classify
+from shared.cloudflare_limits import (
+    MAX_DELAY_S,
+    MAX_PULL_BATCH,
+    MAX_RETRIES,
+    MAX_VISIBILITY_S,
+    check_message,
+)
 from shared.errors import InvalidInput, TubeqError
-from shared.models import DeadLetter, Delivery, QueueStats, VideoJob
-from shared.retry_policy import MAX_DELAY_S
+from shared.jobs import Envelope, Job, job_or_raw
+from shared.models import DeadLetter, Delivery, QueueStats
 from shared.settings import Settings
+from shared.sqlite_wal import enable_wal
 
 log = structlog.get_logger(__name__)
 
-#: Cloudflare's limits, kept here so a job that works locally also works in production.
-MAX_MESSAGE_BYTES = 128 * 1024
-MAX_PULL_BATCH = 100
-MAX_VISIBILITY_S = 43_200
+NOT_AN_ENVELOPE = "the body is not a tubeq job envelope"
+
+#: Cloudflare's limits, kept here so a job that works locally also works in production
+#: (message sizes are counted by ``shared.cloudflare_limits``, as the Cloudflare adapter does).
 #: a traceback summary is plenty; the dead-letter table is not a log store
 MAX_ERROR_CHARS = 8_000
 BUSY_TIMEOUT_MS = 15_000
@@ -121,6 +132,9 @@ class QueueClosedError(TubeqError):
 class SqliteQueue:
     """A durable at-least-once queue in one SQLite file, safe across threads and processes."""
 
+    #: listing dead letters is a read of a table: free, nothing consumed
+    dead_letter_listing_consumes = False
+
     def __init__(
         self,
         path: Path,
@@ -128,8 +142,10 @@ class SqliteQueue:
         max_retries: int = 3,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not 0 <= max_retries <= 100:
-            raise InvalidInput(f"max_retries must be between 0 and 100, got {max_retries}")
+        if not 0 <= max_retries <= MAX_RETRIES:
+            raise InvalidInput(
+                f"max_retries must be between 0 and {MAX_RETRIES}, got {max_retries}"
+            )
         self.path = Path(path)
         self.max_retries = max_retries
         self._clock = clock
@@ -201,16 +217,13 @@ class SqliteQueue:
 
     # ---- the port -------------------------------------------------------------------------
 
-    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int:
+    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int:
         _check_delay(delay_s)
-        bodies = [job.model_dump_json() for job in jobs]
-        for job, body in zip(jobs, bodies, strict=True):
-            size = len(body.encode())
-            if size > MAX_MESSAGE_BYTES:
-                raise InvalidInput(
-                    f"the job for video {job.video_id} is {size} bytes as JSON; a queue "
-                    f"message may be at most {MAX_MESSAGE_BYTES} bytes (drop or shorten meta)"
-                )
+        bodies = []
+        for job in jobs:  # check every job before storing any
+            wire = job.envelope().wire()
+            check_message(wire, "json", job.label)
+            bodies.append(json.dumps(wire, separators=(",", ":")))
         if not bodies:
             return 0
         now = self._clock()
@@ -235,17 +248,17 @@ class SqliteQueue:
             deliveries: list[Delivery] = []
             for msg_id, lease_id, body, attempts, enqueued_at, _seq in claimed:
                 try:
-                    job = VideoJob.model_validate_json(body)
-                except ValidationError as exc:
-                    # A body this version cannot read would fail forever: dead-letter it now.
-                    reason = f"body is not a valid VideoJob: {exc.errors()[0]['msg']}"
-                    self._move_to_dead(db, msg_id, now, reason)
+                    envelope = Envelope.from_json(body)
+                except ValueError as exc:
+                    # Not a job envelope at all: it would fail forever, dead-letter it now.
+                    # (A job of a kind or version nobody here reads is the consumer's call.)
+                    self._move_to_dead(db, msg_id, now, f"{NOT_AN_ENVELOPE}: {exc}"[:500])
                     continue
                 deliveries.append(
                     Delivery(
                         message_id=msg_id,
                         lease_id=lease_id,
-                        body=job,
+                        envelope=envelope,
                         attempts=attempts,
                         enqueued_at=datetime.fromtimestamp(enqueued_at, UTC),
                         lease_expires_at=datetime.fromtimestamp(until, UTC),
@@ -282,6 +295,18 @@ class SqliteQueue:
                 (now + delay_s, error, delivery.message_id),
             )
 
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        now = self._clock()
+        with self._translate(), self._write() as db:
+            held = db.execute(
+                "SELECT 1 FROM messages WHERE id = ? AND lease_id = ?",
+                (delivery.message_id, delivery.lease_id),
+            ).fetchone()
+            if held is None:
+                log.info("queue.dead_letter_stale_lease", message_id=delivery.message_id)
+                return
+            self._move_to_dead(db, delivery.message_id, now, reason[:MAX_ERROR_CHARS])
+
     def extend(self, delivery: Delivery, visibility_timeout_s: float) -> bool:
         _check_lease(visibility_timeout_s)
         until = self._clock() + visibility_timeout_s
@@ -297,6 +322,10 @@ class SqliteQueue:
         with self._translate():
             ready, delayed, in_flight, dead = self._conn().execute(_STATS, {"now": now}).fetchone()
         return QueueStats(ready=ready, delayed=delayed, in_flight=in_flight, dead=dead)
+
+    def peek_dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The same as ``dead_letters``: listing here costs nothing."""
+        return self.dead_letters(limit)
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         query = "SELECT * FROM dead_letters ORDER BY dead_at, id LIMIT ?"
@@ -380,12 +409,8 @@ def _check_lease(visibility_timeout_s: float) -> None:
         )
 
 
-def _read_body(body: str) -> VideoJob | dict[str, Any]:
+def _read_body(body: str) -> Job | dict[str, Any]:
     try:
-        return VideoJob.model_validate_json(body)
-    except ValidationError:
-        try:
-            parsed = json.loads(body)
-        except json.JSONDecodeError:
-            return {"raw": body}
-        return parsed if isinstance(parsed, dict) else {"raw": parsed}
+        return job_or_raw(json.loads(body))
+    except json.JSONDecodeError:
+        return {"raw": body}

@@ -1,10 +1,11 @@
 """The result store on Supabase through supabase-py: PostgREST RPC over HTTPS.
 
-Calls the same SQL functions as ``PostgresResultStore`` (``sql/005_functions.sql``) with
-``client.rpc(fn, params).execute()``: ``POST /rest/v1/rpc/<fn>`` with the arguments as a
-JSON object, authenticated with the service-role key (``apikey`` and ``Authorization:
-Bearer`` headers, which supabase-py sets). Each write is one request and, inside the
-database, one transaction.
+Runs the same named blocks of ``sql/queries/postgres.sql`` as ``PostgresResultStore``
+(the methods are ``FunctionResultStore``'s, shared by both): a block ``SELECT fn(arg =>
+%(param)s, ...)`` becomes ``client.rpc("fn", {"arg": param, ...}).execute()``, that is
+``POST /rest/v1/rpc/<fn>`` with the arguments as a JSON object, authenticated with the
+service-role key (``apikey`` and ``Authorization: Bearer`` headers, which supabase-py
+sets). Each write is one request and, inside the database, one transaction.
 
 Errors: supabase-py turns any non-2xx reply into an ``APIError`` that keeps only the body,
 and Supabase's API gateway answers a bad key (401) or a rate limit (429) with a body that
@@ -18,41 +19,42 @@ policy stays the only one.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any, Self
 
 import httpx
 from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
-from shared.adapters.postgres_results import (
-    CHUNK,
-    STATES_CHUNK,
-    claim_payload,
-    jobs_payload,
-    page_cursor,
-    parse_analysis,
-    parse_states,
-    parse_statuses,
-)
+from shared.adapters._function_results import POSTGRES_QUERIES, FunctionResultStore
 from shared.classify import classify
 from shared.classify.storage import SupabaseReplyError
 from shared.errors import ConfigError
-from shared.models import (
-    Analysis,
-    FailureRecord,
-    Progress,
-    VideoJob,
-    VideoResult,
-    VideoState,
-    VideoStatus,
-)
 from shared.settings import Settings
 
+_CALL = re.compile(r"^SELECT\s+(?P<fn>\w+)\((?P<args>.*)\)$", re.DOTALL)
+_ARG = re.compile(r"^(?P<arg>\w+)\s*=>\s*%\((?P<param>\w+)\)s$")
 
-class SupabaseResultStore:
-    """ResultStore and ResultReader on Supabase; thread-safe (httpx's client is)."""
+
+@cache
+def rpc_of(query: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The PostgREST call a postgres.sql block makes: (function, ((argument, param), ...))."""
+    text = POSTGRES_QUERIES[query]
+    call = _CALL.match(" ".join(text.split()))
+    args = [a.strip() for a in call["args"].split(",") if a.strip()] if call else []
+    matches = [_ARG.match(a) for a in args]
+    if call is None or not all(matches):
+        raise ConfigError(
+            f"sql/queries/postgres.sql block {query!r} is not one function call with named "
+            "arguments (SELECT fn(arg => %(param)s, ...)), so it has no PostgREST form"
+        )
+    return call["fn"], tuple((m["arg"], m["param"]) for m in matches if m)
+
+
+class SupabaseResultStore(FunctionResultStore):
+    """The four result ports on Supabase; thread-safe (httpx's client is)."""
 
     name = "supabase"
 
@@ -125,78 +127,7 @@ class SupabaseResultStore:
         # a void function answers 204 with no body, which supabase-py turns into []
         return None if data == [] else data
 
-    # ---- ResultStore ------------------------------------------------------------------
-
-    def find_analysis(self, video_id: str, analysis_version: str) -> Analysis | None:
-        data = self.call(
-            "tubeq_find_analysis",
-            {"p_video_id": video_id, "p_analysis_version": analysis_version},
-        )
-        return parse_analysis(data)
-
-    def save_analysis(self, analysis: Analysis) -> None:
-        self.call("tubeq_save_analysis", {"payload": analysis.model_dump(mode="json")})
-
-    def is_done(self, video_id: str, analysis_version: str) -> bool:
-        return video_id in self.done_ids([video_id], analysis_version)
-
-    def record_success(self, result: VideoResult) -> None:
-        self.call("tubeq_record_success", {"payload": result.model_dump(mode="json")})
-
-    def record_failure(self, failure: FailureRecord) -> None:
-        self.call("tubeq_record_failure", {"payload": failure.model_dump(mode="json")})
-
-    def claim_analysis(
-        self, video_id: str, analysis_version: str, owner: str, ttl_s: float
-    ) -> float:
-        """Claim the model call for this video and version: 0.0 when ours, else the
-        seconds until the current holder's claim expires (see ``tubeq_claim_analysis``)."""
-        payload = claim_payload(video_id, analysis_version, owner, ttl_s)
-        return float(self.call("tubeq_claim_analysis", {"payload": payload}))
-
-    # ---- ResultReader -----------------------------------------------------------------
-
-    def get_video(self, video_id: str) -> VideoStatus | None:
-        data = self.call("tubeq_get_video", {"p_video_id": video_id})
-        return VideoStatus.model_validate(data) if data else None
-
-    def progress(self) -> Progress:
-        return Progress.model_validate(self.call("tubeq_progress", {}))
-
-    def failures(self, limit: int = 50) -> list[VideoStatus]:
-        return parse_statuses(self.call("tubeq_failures", {"p_limit": max(0, limit)}))
-
-    def done_ids(self, video_ids: Sequence[str], analysis_version: str) -> set[str]:
-        ids = list(dict.fromkeys(video_ids))
-        done: set[str] = set()
-        for i in range(0, len(ids), CHUNK * 5):
-            params = {"p_video_ids": ids[i : i + CHUNK * 5], "p_analysis_version": analysis_version}
-            done.update(self.call("tubeq_done_ids", params) or [])
-        return done
-
-    def states(self, video_ids: Sequence[str]) -> dict[str, VideoState]:
-        ids = list(dict.fromkeys(video_ids))
-        found: dict[str, VideoState] = {}
-        for i in range(0, len(ids), STATES_CHUNK):
-            params = {"p_video_ids": ids[i : i + STATES_CHUNK]}
-            found.update(parse_states(self.call("tubeq_video_states", params)))
-        return found
-
-    def mark_queued(self, jobs: Sequence[VideoJob]) -> None:
-        for i in range(0, len(jobs), CHUNK):
-            self.call("tubeq_mark_queued", {"payload": jobs_payload(jobs[i : i + CHUNK])})
-
-    def channel_results(self, channel_id: str) -> Iterator[VideoStatus]:
-        after: tuple[str | None, str | None] = (None, None)
-        while True:
-            params = {
-                "p_channel_id": channel_id,
-                "p_after_published": after[0],
-                "p_after_video_id": after[1],
-                "p_limit": CHUNK,
-            }
-            page = parse_statuses(self.call("tubeq_channel_results", params))
-            yield from page
-            if len(page) < CHUNK:
-                return
-            after = page_cursor(page)
+    def run(self, query: str, **params: Any) -> Any:
+        """The block ``query`` of postgres.sql as one RPC; returns PostgREST's JSON."""
+        function, args = rpc_of(query)
+        return self.call(function, {arg: params[param] for arg, param in args})

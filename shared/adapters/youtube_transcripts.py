@@ -31,12 +31,12 @@ from youtube_transcript_api import (
 )
 from youtube_transcript_api.proxies import GenericProxyConfig, ProxyConfig, WebshareProxyConfig
 
+from shared.adapter_settings import YouTubeTranscriptSettings
 from shared.classify import classify
 from shared.classify.youtube import available_languages
 from shared.errors import ConfigError, NoTranscriptInLanguages
 from shared.logging import redact_text
 from shared.models import Segment, Transcript
-from shared.settings import Settings
 
 YOUTUBE_ORIGIN = "https://www.youtube.com"
 
@@ -73,21 +73,21 @@ class RoutingTimeoutAdapter(HTTPAdapter):
         )
 
 
-def proxy_config_from_settings(settings: Settings) -> ProxyConfig | None:
-    if settings.youtube_proxy == "webshare":
-        if not settings.webshare_proxy_username or settings.webshare_proxy_password is None:
+def proxy_config_from_settings(section: YouTubeTranscriptSettings) -> ProxyConfig | None:
+    if section.proxy == "webshare":
+        if not section.webshare_username or section.webshare_password is None:
             raise ConfigError(
                 "TUBEQ_YOUTUBE_PROXY=webshare needs TUBEQ_WEBSHARE_PROXY_USERNAME and "
                 "TUBEQ_WEBSHARE_PROXY_PASSWORD (from dashboard.webshare.io/proxy/settings)"
             )
         return WebshareProxyConfig(
-            proxy_username=settings.webshare_proxy_username,
-            proxy_password=settings.webshare_proxy_password.get_secret_value(),
-            filter_ip_locations=list(settings.webshare_proxy_locations) or None,
+            proxy_username=section.webshare_username,
+            proxy_password=section.webshare_password.get_secret_value(),
+            filter_ip_locations=list(section.webshare_locations) or None,
         )
-    if settings.youtube_proxy == "generic":
-        http = settings.http_proxy.get_secret_value() if settings.http_proxy else None
-        https = settings.https_proxy.get_secret_value() if settings.https_proxy else None
+    if section.proxy == "generic":
+        http = section.http_proxy.get_secret_value() if section.http_proxy else None
+        https = section.https_proxy.get_secret_value() if section.https_proxy else None
         if not http and not https:
             raise ConfigError(
                 "TUBEQ_YOUTUBE_PROXY=generic needs TUBEQ_HTTP_PROXY or TUBEQ_HTTPS_PROXY"
@@ -157,14 +157,14 @@ class YouTubeTranscriptSource:
         return pair
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, section: YouTubeTranscriptSettings) -> Self:
         return cls(
-            languages=list(settings.youtube_languages),
-            prefer_manual=settings.youtube_prefer_manual,
-            translate_to=settings.youtube_translate_to,
-            proxy_config=proxy_config_from_settings(settings),
-            timeout_s=settings.youtube_timeout_s,
-            base_url=settings.youtube_base_url,
+            languages=list(section.languages),
+            prefer_manual=section.prefer_manual,
+            translate_to=section.translate_to,
+            proxy_config=proxy_config_from_settings(section),
+            timeout_s=section.timeout_s,
+            base_url=section.base_url,
         )
 
     def fetch(self, video_id: str) -> Transcript:

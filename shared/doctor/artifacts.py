@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from shared.doctor.common import capped, failed, from_error, passed, skipped
 from shared.doctor.result import CheckResult
 from shared.errors import AccessDenied, ConfigError, TransientError, TubeqError
+from shared.ports import ArtifactStore
 from shared.settings import Settings
-
-if TYPE_CHECKING:  # boto3 loads only when R2 is selected
-    from shared.adapters.r2_artifacts import R2ArtifactStore
 
 SERVICE = "r2"
 PROBE_PREFIX = "doctor/"
@@ -47,7 +44,7 @@ _LINK_FIX = (
 def check_r2(settings: Settings, timeout_s: float) -> list[CheckResult]:
     if settings.artifacts_backend != "r2":
         return [skipped(SERVICE, "bucket", "not configured (TUBEQ_ARTIFACTS_BACKEND)")]
-    from shared.adapters.r2_artifacts import R2ArtifactStore
+    from shared.factory import build_r2_artifacts  # boto3 loads only when R2 is selected
 
     capped_settings = settings.model_copy(
         update={
@@ -56,7 +53,7 @@ def check_r2(settings: Settings, timeout_s: float) -> list[CheckResult]:
         }
     )
     try:
-        store = R2ArtifactStore.from_settings(capped_settings)
+        store = build_r2_artifacts(capped_settings.r2)
     except ConfigError as exc:
         return [failed(SERVICE, "bucket reachable", exc.message, "set the R2 settings named above")]
     key = f"{PROBE_PREFIX}probe-{uuid.uuid4().hex}.txt"
@@ -78,7 +75,7 @@ def check_r2(settings: Settings, timeout_s: float) -> list[CheckResult]:
     return out
 
 
-def _round_trip(store: R2ArtifactStore, key: str, body: bytes) -> CheckResult:
+def _round_trip(store: ArtifactStore, key: str, body: bytes) -> CheckResult:
     try:
         got = store.get(key)
     except TubeqError as exc:
@@ -89,7 +86,7 @@ def _round_trip(store: R2ArtifactStore, key: str, body: bytes) -> CheckResult:
     return passed(SERVICE, "probe object read back", f"{len(body)} bytes, identical")
 
 
-def _presigned(store: R2ArtifactStore, key: str, body: bytes, timeout_s: float) -> CheckResult:
+def _presigned(store: ArtifactStore, key: str, body: bytes, timeout_s: float) -> CheckResult:
     import httpx
 
     name = "presigned link fetched"
@@ -112,12 +109,12 @@ def _presigned(store: R2ArtifactStore, key: str, body: bytes, timeout_s: float) 
     return passed(SERVICE, name, f"HTTP 200 over a {int(LINK_LIFETIME.total_seconds())} s link")
 
 
-def _delete(store: R2ArtifactStore, key: str) -> CheckResult:
+def _delete(store: ArtifactStore, key: str) -> CheckResult:
     from shared.classify import classify
 
     name = "probe object deleted"
     try:
-        store.client.delete_object(Bucket=store.bucket, Key=key)
+        store.delete(key)
     except Exception as exc:
         fix = f"delete {key} by hand; the token needs Object Read & Write (delete included)"
         return from_error(SERVICE, name, classify(exc), fix)

@@ -10,9 +10,11 @@ which is what the consumers actually use, so it is not repeated here.
 
 from __future__ import annotations
 
-from shared.adapters.cloudflare_account import CloudflareAccount, QueueInfo
+from shared.cloudflare_types import QueueInfo
 from shared.doctor.result import CheckResult, CheckStatus
 from shared.errors import AccessDenied, ConfigError, TransientError, TubeqError
+from shared.factory import build_cloudflare_account
+from shared.ports import CloudflareAccount
 from shared.settings import Settings
 
 SERVICE = "cloudflare-queues"
@@ -26,7 +28,7 @@ def check_cloudflare(settings: Settings) -> list[CheckResult]:
     try:
         # no SDK replays: the doctor's time budget is per service, and its caller decides
         # whether to wait out a transient failure
-        account = CloudflareAccount.from_settings(settings, max_retries=0)
+        account = build_cloudflare_account(settings, max_retries=0)
     except ConfigError as exc:
         return [_fail("configured", exc.message, "set TUBEQ_CF_ACCOUNT_ID and TUBEQ_CF_API_TOKEN")]
     try:

@@ -64,14 +64,14 @@ def check_result_store(settings: Settings, timeout_s: float) -> list[CheckResult
 
 
 def _check_supabase(settings: Settings, timeout_s: float) -> list[CheckResult]:
-    from shared.adapters.supabase_results import SupabaseResultStore
+    from shared.factory import build_results
 
     name = "Supabase key accepted"
     capped_settings = settings.model_copy(
         update={"supabase_timeout_s": capped(settings.supabase_timeout_s, timeout_s)}
     )
     try:
-        store = SupabaseResultStore.from_settings(capped_settings)
+        store = build_results(capped_settings)  # results_backend is "supabase" here
     except TubeqError as exc:
         return [from_error(SERVICE, name, exc, "fix the Supabase settings named above")]
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from shared.doctor.common import capped, failed, from_error, passed, skipped
 from shared.doctor.result import CheckResult
 from shared.errors import (
+    AccessDenied,
     AgeRestricted,
     ConfigError,
     InvalidVideoId,
@@ -59,14 +60,14 @@ def check_transcripts(settings: Settings, timeout_s: float) -> list[CheckResult]
     name = "transcript fetched"
     if settings.transcript_backend != "youtube":
         return [skipped(TRANSCRIPTS, name, "not configured (TUBEQ_TRANSCRIPT_BACKEND)")]
-    from shared.adapters.youtube_transcripts import YouTubeTranscriptSource
+    from shared.factory import build_youtube_transcripts
 
     video = settings.doctor_video_id
     capped_settings = settings.model_copy(
         update={"youtube_timeout_s": capped(settings.youtube_timeout_s, timeout_s)}
     )
     try:
-        source = YouTubeTranscriptSource.from_settings(capped_settings)
+        source = build_youtube_transcripts(capped_settings.youtube_transcripts)
     except TubeqError as exc:
         return [from_error(TRANSCRIPTS, name, exc, "fix the YouTube settings named above")]
     try:
@@ -118,7 +119,7 @@ def check_data_api(settings: Settings, timeout_s: float) -> list[CheckResult]:
     )
     try:
         found = api.video_details([settings.doctor_video_id])
-    except ConfigError as exc:
+    except (ConfigError, AccessDenied) as exc:
         return [failed(DATA_API, name, exc.message, _DATA_KEY_FIX)]
     except RateLimited as exc:
         # the key was accepted; its quota is what ran out

@@ -6,8 +6,9 @@ buys them again; with a token budget under two chunks a retry could even pay chu
 out of budget again at chunk 2, forever. So each chunk's validated reply and its usage are
 saved under a deterministic key the moment they arrive, and the next attempt reuses them.
 
-``PartialStore`` is the tiny port the analyzer needs; ``ArtifactPartialStore`` puts it on the
-configured artifact store (local folder or R2) under ``cache/gemini/``.
+``shared.ports.PartialStore`` is the tiny port the analyzer needs; ``ArtifactPartialStore``
+puts it on the configured artifact store (local folder or R2) under ``cache/gemini/`` (the
+composition root builds it and hands it to the analyzer).
 """
 
 from __future__ import annotations
@@ -16,28 +17,27 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import ArtifactNotFound
 from shared.models import AnalysisContent, Usage
-from shared.ports import ArtifactStore
+from shared.ports import ArtifactStore, PartialStore
+
+__all__ = [
+    "CACHE_PREFIX",
+    "ArtifactPartialStore",
+    "InMemoryPartialStore",
+    "PartialStore",
+    "SavedChunk",
+    "chunk_key",
+    "decode",
+    "encode",
+]
 
 #: where chunk results live in the artifact store
 CACHE_PREFIX = "cache/gemini/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@runtime_checkable
-class PartialStore(Protocol):
-    def get(self, key: str) -> bytes | None:
-        """The bytes saved under ``key``, or None when there are none."""
-        ...
-
-    def put(self, key: str, data: bytes) -> None:
-        """Save (or overwrite) ``data`` under ``key``."""
-        ...
 
 
 class SavedChunk(BaseModel):

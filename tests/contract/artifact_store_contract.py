@@ -1,25 +1,19 @@
-"""The contract every artifact store (local folder, R2/S3) must keep.
+"""The contract every ``shared.ports.ArtifactStore`` (local folder, R2/S3) must keep.
 
-Use it by subclassing in a ``test_*.py`` module and providing two fixtures::
+An adapter's test module subclasses ``ArtifactStoreContract`` and provides a ``harness``
+fixture returning an ``ArtifactStoreHarness``: it builds fresh, EMPTY stores, fetches what a
+URL from ``url()`` points at (a file read, an HTTP GET with no credentials) and declares
+what differs between backends, so no test is copied to change one assertion.
 
-    class TestR2ArtifactStore(ArtifactStoreContract):
-        @pytest.fixture
-        def artifacts(self, ...) -> Iterator[ArtifactStore]:
-            ...  # a fresh, EMPTY store
-        @pytest.fixture
-        def download(self) -> Callable[[str], bytes]:
-            ...  # fetch what a URL from ``url()`` points at (a file read, an HTTP GET)
-
-Besides the port's methods, stores offer ``content_type(key)`` (what ``put`` stored), so
-the content type round trip is part of the contract. A missing object is an error whose
-``code`` is ``artifact_not_found`` (a ``PermanentError``).
+A missing object is an error whose ``code`` is ``artifact_not_found`` (a ``PermanentError``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -46,26 +40,40 @@ BAD_KEYS = [
 ]
 
 
+class ArtifactStoreHarness(Protocol):
+    #: the store's ``name``
+    name: str
+    #: whether ``url`` refuses a missing object (a local file is looked at; a presigned link
+    #: is signed locally, without a request, and answers 404 only when opened)
+    url_checks_existence: bool
+
+    def make(self) -> ArtifactStore:
+        """A fresh, EMPTY store."""
+        ...
+
+    def download(self, url: str) -> bytes:
+        """What a URL from ``url()`` points at, fetched as a reader would."""
+        ...
+
+
 class ArtifactStoreContract:
-    @pytest.fixture
-    def artifacts(self) -> Iterator[ArtifactStore]:
-        raise NotImplementedError("subclasses provide a fresh, empty artifact store")
+    """Subclass as ``Test<Adapter>`` and provide a ``harness`` fixture."""
 
     @pytest.fixture
-    def download(self) -> Download:
-        raise NotImplementedError("subclasses say how to fetch a URL from url()")
+    def artifacts(self, harness: ArtifactStoreHarness) -> Iterator[ArtifactStore]:
+        store = harness.make()
+        yield store
+        store.close()
 
-    @staticmethod
-    def content_type_of(store: ArtifactStore, key: str) -> str:
-        getter: Any = getattr(store, "content_type", None)
-        assert callable(getter), f"{type(store).__name__} needs content_type(key) -> str"
-        value: str = getter(key)
-        return value
+    @pytest.fixture
+    def download(self, harness: ArtifactStoreHarness) -> Download:
+        return harness.download
 
-    def test_implements_the_port(self, artifacts: ArtifactStore) -> None:
+    def test_implements_the_port(
+        self, harness: ArtifactStoreHarness, artifacts: ArtifactStore
+    ) -> None:
         assert isinstance(artifacts, ArtifactStore)
-        assert isinstance(artifacts.name, str)
-        assert artifacts.name
+        assert artifacts.name == harness.name
 
     def test_put_then_get(self, artifacts: ArtifactStore) -> None:
         data = "résumé — 日本語 🎬\n".encode()
@@ -90,7 +98,7 @@ class ArtifactStoreContract:
         artifacts.put(key, b'{"v": 1, "long": "' + b"x" * 5000 + b'"}', "text/plain")
         artifacts.put(key, b'{"v": 2}', "application/json")
         assert artifacts.get(key) == b'{"v": 2}'
-        assert self.content_type_of(artifacts, key) == "application/json"
+        assert artifacts.content_type(key) == "application/json"
 
     def test_empty_object(self, artifacts: ArtifactStore) -> None:
         artifacts.put("transcripts/empty.srt", b"", "application/x-subrip")
@@ -111,7 +119,7 @@ class ArtifactStoreContract:
             artifacts.put(item.key, item.data, item.content_type)
         for item in rendered:
             assert artifacts.get(item.key) == item.data
-            assert self.content_type_of(artifacts, item.key) == item.content_type
+            assert artifacts.content_type(item.key) == item.content_type
         assert set(transcript_keys(vid).values()) | {
             report_key(vid, f.analysis(vid).analysis_version)
         } == {item.key for item in rendered}
@@ -167,3 +175,58 @@ class ArtifactStoreContract:
         artifacts.put("transcripts/a.txt.bak", b"b", "text/plain")
         assert artifacts.get("transcripts/a.txt") == b"a"
         assert artifacts.get("transcripts/a.txt.bak") == b"b"
+
+    def test_put_file_streams_a_file_in(
+        self, artifacts: ArtifactStore, download: Download, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "analyses.csv"
+        data = ("video_id,title\n" + "tq0000001-x,Zoë & 日本語 🎬\n" * 20_000).encode()
+        source.write_bytes(data)
+        key = "exports/UC123/analyses.csv"
+        artifacts.put_file(key, source, "text/csv; charset=utf-8")
+        assert artifacts.get(key) == data
+        assert artifacts.content_type(key) == "text/csv; charset=utf-8"
+        assert download(artifacts.url(key, HOUR)) == data
+        source.write_bytes(b"second export")
+        artifacts.put_file(key, source, "text/csv; charset=utf-8")  # re-exports overwrite
+        assert artifacts.get(key) == b"second export"
+
+    def test_put_file_of_a_missing_file_is_refused(
+        self, artifacts: ArtifactStore, tmp_path: Path
+    ) -> None:
+        with pytest.raises(InvalidInput):
+            artifacts.put_file("exports/x.csv", tmp_path / "nothing.csv", "text/csv")
+        assert not artifacts.exists("exports/x.csv")
+
+    def test_content_type_of_a_missing_object_is_not_found(self, artifacts: ArtifactStore) -> None:
+        with pytest.raises(PermanentError) as info:
+            artifacts.content_type("reports/missing.md")
+        assert info.value.code == "artifact_not_found"
+
+    def test_url_of_a_missing_object(
+        self, harness: ArtifactStoreHarness, artifacts: ArtifactStore
+    ) -> None:
+        if harness.url_checks_existence:
+            with pytest.raises(PermanentError, match=r"nothing\.md") as info:
+                artifacts.url("reports/nothing.md", HOUR)
+            assert info.value.code == "artifact_not_found"
+        else:
+            assert isinstance(artifacts.url("reports/nothing.md", HOUR), str)
+
+    def test_close_twice_is_harmless(self, harness: ArtifactStoreHarness) -> None:
+        store = harness.make()
+        store.close()
+        store.close()
+
+    def test_delete_removes_the_object_and_is_idempotent(self, artifacts: ArtifactStore) -> None:
+        artifacts.put("doctor/probe.txt", b"probe", "text/plain")
+        artifacts.put("doctor/probe.txt.keep", b"kept", "text/plain")
+        artifacts.delete("doctor/probe.txt")
+        assert not artifacts.exists("doctor/probe.txt")
+        with pytest.raises(PermanentError):
+            artifacts.get("doctor/probe.txt")
+        artifacts.delete("doctor/probe.txt")  # again: nothing there, no error
+        artifacts.delete("doctor")  # a prefix is not an object
+        assert artifacts.get("doctor/probe.txt.keep") == b"kept"
+        with pytest.raises(InvalidInput):
+            artifacts.delete("../outside.txt")

@@ -8,19 +8,29 @@ backend has. The tests never sleep; time passes only through ``harness.advance``
 Semantics pinned here are Cloudflare Queues': leases (visibility timeout), every delivery
 counts as an attempt, ``max_retries`` retries then the dead-letter queue, stale lease ids
 are ignored, delays ≤ 12 h, messages ≤ 128 KB.
+
+Messages are job envelopes: the last section runs the consumer's dispatch (no runner, no
+threads) over each adapter, so a bare body from before envelopes is processed as a video
+job, and a kind or version the consumer cannot read goes to the dead-letter queue at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
-from shared.errors import InvalidInput
+from consumer.dispatch import Dispatcher
+from consumer.handlers.base import HandlerRegistry, Outcome
+from consumer.outcomes import MessageResult, Outcomes
+from shared.errors import InvalidInput, TubeqError
+from shared.jobs import Job
 from shared.models import Delivery, VideoJob, VideoMeta
 from shared.ports import Queue
+from shared.retry_policy import Action, RetryPolicy
 
 LEASE_S = 30.0
 REQUESTED = datetime(2025, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -40,6 +50,11 @@ class QueueHarness(Protocol):
         """Move the queue's clock forward."""
         ...
 
+    def put_raw(self, queue: Queue, body: Any) -> None:
+        """Put a message body on the queue as it is, as another writer would (a bare
+        ``VideoJob`` dict, as production queues held before envelopes)."""
+        ...
+
 
 MakeQueue = Callable[..., Queue]
 
@@ -49,6 +64,46 @@ def job(n: int, *, force: bool = False, meta: VideoMeta | None = None) -> VideoJ
     return VideoJob(
         video_id=f"ct{n:09d}", source="contract", force=force, meta=meta, requested_at=REQUESTED
     )
+
+
+class Mystery(Job):
+    """A kind no consumer here has a handler for."""
+
+    kind: ClassVar[str] = "contract.mystery"
+    note: str = "?"
+
+
+class VideoJobFromTheFuture(VideoJob):
+    """A video job as a newer producer (schema v7) would send it."""
+
+    version: ClassVar[int] = 7
+
+
+@dataclass
+class SeenVideos:
+    """A video handler that only notes what it was given."""
+
+    seen: list[VideoJob] = field(default_factory=list)
+
+    @property
+    def job_model(self) -> type[VideoJob]:
+        return VideoJob
+
+    def process(self, job: VideoJob, attempt: int) -> Outcome:
+        self.seen.append(job)
+        return Outcome.DONE
+
+    def log_fields(self, job: VideoJob) -> dict[str, object]:
+        return {"video_id": job.video_id}
+
+    def record_failure(
+        self, job: VideoJob, error: TubeqError, action: Action, attempt: int
+    ) -> None:
+        raise AssertionError(f"no failure expected, got {error!r}")
+
+
+def dispatch(queue: Queue, handler: SeenVideos, delivery: Delivery) -> MessageResult:
+    return Dispatcher(HandlerRegistry([handler]), Outcomes(queue, RetryPolicy())).handle(delivery)
 
 
 def pull_all(queue: Queue, visibility_timeout_s: float = LEASE_S) -> list[Delivery]:
@@ -321,3 +376,67 @@ class QueueContract:
         stats = queue.stats()
         assert (stats.ready, stats.delayed, stats.in_flight, stats.dead) == (2, 2, 1, 0)
         assert stats.backlog == 5
+
+    # ---- job kinds and versions (the consumer's dispatch on this queue) -------------------
+
+    def test_a_bare_body_from_before_envelopes_is_processed_as_a_video_job(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        harness.put_raw(queue, job(1).model_dump(mode="json"))
+        got = pull_one(queue)
+        assert (got.envelope.kind, got.envelope.v) == ("video.analyze", 1)
+        assert got.body == job(1)
+        handler = SeenVideos()
+        assert dispatch(queue, handler, got).action is Action.DONE
+        assert handler.seen == [job(1)]
+        harness.advance(LEASE_S * 10)
+        assert queue.pull(10, LEASE_S) == [] and queue.dead_letters() == []
+
+    def _dead_at_once(self, queue: Queue, harness: QueueHarness, reason: str) -> None:
+        got = pull_one(queue)
+        handler = SeenVideos()
+        result = dispatch(queue, handler, got)
+        assert (result.action, handler.seen) == (Action.DEAD, [])
+        assert result.error is not None and reason in result.error.message
+        harness.advance(LEASE_S * 10)
+        assert queue.pull(10, LEASE_S) == [], "dead-lettered, not redelivered"
+        (dead,) = queue.dead_letters()
+        if harness.carries_errors:
+            assert dead.attempts == 1, "at once, not after its retries"
+            assert dead.last_error is not None and reason in dead.last_error
+
+    def test_an_unknown_kind_goes_to_the_dlq_at_once_saying_why(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        queue.send([Mystery(note="hello")])
+        self._dead_at_once(
+            queue,
+            harness,
+            "no handler for kind 'contract.mystery' in this consumer (known: video.analyze)",
+        )
+        (dead,) = queue.dead_letters()
+        assert dead.body == Mystery(
+            note="hello"
+        )  # kept whole, to redrive to a consumer that has one
+
+    def test_a_newer_version_goes_to_the_dlq_at_once_saying_why(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        queue.send([VideoJobFromTheFuture(video_id="ct000000001")])
+        self._dead_at_once(
+            queue,
+            harness,
+            "video.analyze v7 is newer than this consumer understands (≤ 1): upgrade the "
+            "consumer, then redrive",
+        )
+        (dead,) = queue.dead_letters()
+        assert isinstance(dead.body, dict) and (dead.body["kind"], dead.body["v"]) == (
+            "video.analyze",
+            7,
+        )
+
+    def test_a_body_its_kind_cannot_read_goes_to_the_dlq_at_once(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        harness.put_raw(queue, {"video_id": "??"})
+        self._dead_at_once(queue, harness, "the body is not a valid video.analyze v1: video_id")

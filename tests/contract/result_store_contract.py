@@ -1,29 +1,38 @@
 """The contract every result store (SQLite, Postgres, Supabase) must keep.
 
-Use it by subclassing in a ``test_*.py`` module and providing two fixtures::
+Grouped by the narrow ports of ``shared.ports`` (``AnalysisClaims``, ``VideoStates``,
+``ResultWriter``, ``AnalystReader``); ``ResultStoreContract`` is all four. Use it by
+subclassing in a ``test_result_store_*.py`` module and providing three fixtures::
 
     class TestPostgresResultStore(ResultStoreContract):
         @pytest.fixture
         def store(self, ...) -> Iterator[ResultBackend]:
-            ...  # a fresh, EMPTY store implementing ResultStore and ResultReader
+            ...  # a fresh, EMPTY store implementing the four ports
         @pytest.fixture
         def count_rows(self, store) -> Callable[[str], int]:
-            ...  # rows in a table: videos, transcripts, analyses, artifacts
+            ...  # rows in a table: videos, transcripts, analyses, artifacts, failures
+        @pytest.fixture
+        def backend(self) -> Backend:
+            return Backend(name="postgres", ids_per_call=500, page_size=200)
 
-Only the ports' methods are used, plus ``count_rows`` to prove that repeated writes never
-add rows (at-least-once delivery must not double anything).
+What differs between adapters is declared in ``Backend`` and the tests size themselves
+from it; no test is copied to change one assertion. Only the ports' methods are used,
+plus ``count_rows`` to prove that repeated writes never add rows (at-least-once delivery
+must not double anything).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 import pytest
 
-from shared.models import Usage, VideoJob, VideoState
-from shared.ports import ResultReader, ResultStore
+from shared.errors import InvalidInput
+from shared.models import Usage, VideoJob, VideoMeta, VideoState
+from shared.ports import AnalysisClaims, AnalystReader, ResultBackend, ResultWriter, VideoStates
 from tests.support import factories as f
 
 V1 = "gemini:test-model:p1"
@@ -31,11 +40,18 @@ V2 = "gemini:test-model:p2"
 CountRows = Callable[[str], int]
 
 
-class ResultBackend(ResultStore, ResultReader, Protocol):
-    """A result adapter implements both ports."""
+@dataclass(frozen=True)
+class Backend:
+    """What a result adapter declares about itself, for the tests to size themselves."""
+
+    name: str
+    #: the most ids one done_ids/video_states query takes (None: any number at once)
+    ids_per_call: int | None
+    #: rows per channel_results page (None: one read returns every row)
+    page_size: int | None
 
 
-class ResultStoreContract:
+class _Harness:
     @pytest.fixture
     def store(self) -> Iterator[ResultBackend]:
         raise NotImplementedError("subclasses provide a fresh, empty result store")
@@ -44,26 +60,206 @@ class ResultStoreContract:
     def count_rows(self, store: ResultBackend) -> CountRows:
         raise NotImplementedError("subclasses say how to count rows in a table")
 
-    # ---- basics -------------------------------------------------------------------------
+    @pytest.fixture
+    def backend(self) -> Backend:
+        raise NotImplementedError("subclasses declare what their adapter does")
 
-    def test_implements_both_ports(self, store: ResultBackend) -> None:
-        assert isinstance(store, ResultStore)
-        assert isinstance(store, ResultReader)
+    def _many_ids(self, backend: Backend) -> int:
+        """More ids than one query takes: each chunk has to be asked and merged."""
+        return 2 * backend.ids_per_call + 200 if backend.ids_per_call else 1200
 
-    def test_empty_store_reads_nothing(self, store: ResultBackend) -> None:
-        assert store.get_video(f.video_id(1)) is None
-        assert store.find_analysis(f.video_id(1), V1) is None
-        assert not store.is_done(f.video_id(1), V1)
-        assert store.done_ids([f.video_id(1)], V1) == set()
-        assert store.failures() == []
-        assert list(store.channel_results(f.CHANNEL_ID)) == []
-        progress = store.progress()
-        assert progress.total_videos == 0
-        assert progress.analyses == 0
-        assert sum(progress.by_state.values()) == 0
-        assert progress.usage.cost_usd == 0
 
-    # ---- success ------------------------------------------------------------------------
+class AnalysisClaimsContract(_Harness):
+    """``AnalysisClaims``: who may pay for an analysis, and the paid replies kept."""
+
+    def test_implements_the_port(self, store: ResultBackend) -> None:
+        assert isinstance(store, AnalysisClaims)
+
+    def test_saved_analysis_is_found_but_not_done(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        vid = f.video_id(1)
+        paid = f.analysis(vid, version=V1)
+        store.save_analysis(paid)
+
+        assert store.find_analysis(vid, V1) == paid
+        assert store.find_analysis(vid, V2) is None
+        assert not store.is_done(vid, V1)
+        assert store.done_ids([vid], V1) == set()
+
+        store.save_analysis(paid)  # saved again after a crash and redelivery
+        store.record_success(f.result(vid, version=V1, analysis_=paid))
+        assert store.is_done(vid, V1)
+        assert count_rows("analyses") == 1
+
+    def test_saving_again_does_not_undo_done(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        store.record_success(f.result(vid, version=V1))
+        store.save_analysis(f.analysis(vid, version=V1, summary="A forced re-run, saved."))
+        assert store.is_done(vid, V1)
+        found = store.find_analysis(vid, V1)
+        assert found is not None
+        assert found.summary == "A forced re-run, saved."
+
+    def test_claim_is_exclusive_until_it_expires(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0
+        wait = store.claim_analysis(vid, V1, "consumer-b", 60)
+        assert 50 < wait <= 60  # b must wait for a's claim to run out
+        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0  # a renews its own
+
+    def test_claim_can_be_taken_over_once_expired(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        assert store.claim_analysis(vid, V1, "crashed-consumer", 0.2) == 0
+        time.sleep(0.4)
+        assert store.claim_analysis(vid, V1, "consumer-b", 60) == 0
+        assert store.claim_analysis(vid, V1, "crashed-consumer", 60) > 0
+
+    def test_claims_are_per_video_and_version(self, store: ResultBackend) -> None:
+        assert store.claim_analysis(f.video_id(1), V1, "a", 60) == 0
+        assert store.claim_analysis(f.video_id(2), V1, "b", 60) == 0
+        assert store.claim_analysis(f.video_id(1), "another-version", "b", 60) == 0
+
+    def test_a_claim_of_zero_seconds_releases_only_ones_own(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0
+        assert store.claim_analysis(vid, V1, "consumer-b", 0) > 55  # not b's to release
+        assert store.claim_analysis(vid, V1, "consumer-a", 0) == 0  # a is done with it
+        assert store.claim_analysis(vid, V1, "consumer-b", 60) == 0  # no wait for b
+
+    def test_a_bad_claim_is_refused_before_it_is_sent(self, store: ResultBackend) -> None:
+        for ttl in (-1, -0.001, float("nan"), float("inf"), 8 * 86400):
+            with pytest.raises(InvalidInput, match="ttl_s"):
+                store.claim_analysis(f.video_id(1), V1, "consumer-a", ttl)
+        with pytest.raises(InvalidInput, match="owner"):
+            store.claim_analysis(f.video_id(1), V1, "", 60)
+
+
+class VideoStatesContract(_Harness):
+    """``VideoStates``: done per version, the state of many videos at once, enqueueing."""
+
+    def test_implements_the_port(self, store: ResultBackend) -> None:
+        assert isinstance(store, VideoStates)
+
+    def test_done_ids_per_version(self, store: ResultBackend) -> None:
+        a, b, c = f.video_id(1), f.video_id(2), f.video_id(3)
+        store.record_success(f.result(a, version=V1))
+        store.record_success(f.result(b, version=V1))
+        store.record_success(f.result(a, version=V2))
+        store.save_analysis(f.analysis(c, version=V1))  # saved, never finished
+        store.record_failure(f.failure(c, state=VideoState.RETRYING))
+
+        assert store.done_ids([a, b, c, f.video_id(99)], V1) == {a, b}
+        assert store.done_ids([a, b, c], V2) == {a}
+        assert store.done_ids([a, a, b], V1) == {a, b}
+        assert store.done_ids([], V1) == set()
+        assert store.is_done(a, V2)
+        assert not store.is_done(b, V2)
+        assert not store.is_done(c, V1)
+
+    def test_done_ids_with_many_ids(self, store: ResultBackend, backend: Backend) -> None:
+        store.record_success(f.result(f.video_id(7), version=V1))
+        last = self._many_ids(backend) - 1
+        store.record_success(f.result(f.video_id(last), version=V1))
+        ids = [f.video_id(i) for i in range(last + 1)]  # more than one query's worth
+        assert store.done_ids(ids, V1) == {f.video_id(7), f.video_id(last)}
+
+    def test_states_of_unknown_ids_are_absent(self, store: ResultBackend) -> None:
+        assert store.states([]) == {}
+        assert store.states([f.video_id(1), f.video_id(2)]) == {}
+        store.mark_queued([VideoJob(video_id=f.video_id(1))])
+        assert store.states([f.video_id(1), f.video_id(2)]) == {f.video_id(1): VideoState.QUEUED}
+
+    def test_states_reports_each_state(self, store: ResultBackend) -> None:
+        ids = {state: f.video_id(i) for i, state in enumerate(VideoState, start=1)}
+        store.mark_queued([VideoJob(video_id=ids[VideoState.QUEUED])])
+        store.save_analysis(f.analysis(ids[VideoState.PROCESSING]))  # paid, not finished
+        store.record_success(f.result(ids[VideoState.DONE]))
+        for state in (VideoState.RETRYING, VideoState.FAILED, VideoState.DEAD):
+            store.record_failure(f.failure(ids[state], state=state))
+        unknown = f.video_id(99)
+
+        # duplicates and unknown ids in the request change nothing
+        asked = [unknown, *ids.values(), ids[VideoState.DONE]]
+        found = store.states(asked)
+
+        assert found == {vid: state for state, vid in ids.items()}
+        assert all(isinstance(state, VideoState) for state in found.values())
+        # the same answer as one get_video per id, which it replaces
+        for vid, state in found.items():
+            status = store.get_video(vid)
+            assert status is not None and status.state == state
+
+    def test_states_follow_later_writes(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        store.record_failure(f.failure(vid, state=VideoState.FAILED))
+        assert store.states([vid]) == {vid: VideoState.FAILED}
+        store.mark_queued([VideoJob(video_id=vid)])  # re-enqueued: tried again
+        assert store.states([vid]) == {vid: VideoState.QUEUED}
+        store.record_success(f.result(vid))
+        assert store.states([vid]) == {vid: VideoState.DONE}
+
+    def test_states_of_more_ids_than_one_query_takes(
+        self, store: ResultBackend, backend: Backend
+    ) -> None:
+        # known videos at the start, at a chunk's edges and at the end of a long request,
+        # so each of the adapter's chunks has to be asked and merged
+        count = self._many_ids(backend)
+        edge = backend.ids_per_call or 500
+        known = {
+            f.video_id(0): VideoState.QUEUED,
+            f.video_id(edge - 1): VideoState.DONE,
+            f.video_id(edge): VideoState.FAILED,
+            f.video_id(count - 300): VideoState.QUEUED,
+            f.video_id(count - 1): VideoState.DEAD,
+        }
+        store.mark_queued(
+            [VideoJob(video_id=v) for v, s in known.items() if s == VideoState.QUEUED]
+        )
+        store.record_success(f.result(f.video_id(edge - 1)))
+        store.record_failure(f.failure(f.video_id(edge), state=VideoState.FAILED))
+        store.record_failure(f.failure(f.video_id(count - 1), state=VideoState.DEAD))
+
+        ids = [f.video_id(i) for i in range(count)]
+        assert store.states(ids) == known
+        assert store.states(list(reversed(ids))) == known
+
+    def test_mark_queued_marks_new_and_failed_videos_not_done_ones(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        """Enqueued again, a failed video is queued (it will be tried again); a done one
+        stays done (the consumer will skip it) unless the job forces a new analysis."""
+        done, failed, new = f.video_id(1), f.video_id(2), f.video_id(3)
+        store.record_success(f.result(done))
+        store.record_failure(f.failure(failed, state=VideoState.FAILED))
+        jobs = [VideoJob(video_id=v) for v in (done, failed)]
+        jobs.append(VideoJob(video_id=new, meta=f.meta(new, n=3)))
+
+        store.mark_queued(jobs)
+        store.mark_queued(jobs)  # enqueued twice
+
+        states = {}
+        for vid in (done, failed, new):
+            status = store.get_video(vid)
+            assert status is not None
+            states[vid] = status.state
+        assert states == {done: "done", failed: "queued", new: "queued"}
+        new_status = store.get_video(new)
+        assert new_status is not None
+        assert new_status.meta is not None
+        assert new_status.meta.title == f.meta(new, n=3).title
+        assert count_rows("videos") == 3
+
+        store.mark_queued([VideoJob(video_id=done, force=True)])
+        forced = store.get_video(done)
+        assert forced is not None and forced.state == "queued"
+
+
+class ResultWriterContract(_Harness):
+    """``ResultWriter``: successes and failures, idempotent under redelivery."""
+
+    def test_implements_the_port(self, store: ResultBackend) -> None:
+        assert isinstance(store, ResultWriter)
 
     def test_record_success_reads_back(self, store: ResultBackend) -> None:
         result = f.result(n=1, attempts=2)
@@ -122,117 +318,6 @@ class ResultStoreContract:
         assert count_rows("videos") == 1
         assert count_rows("analyses") == 2
 
-    # ---- paid results saved before success ----------------------------------------------
-
-    def test_saved_analysis_is_found_but_not_done(
-        self, store: ResultBackend, count_rows: CountRows
-    ) -> None:
-        vid = f.video_id(1)
-        paid = f.analysis(vid, version=V1)
-        store.save_analysis(paid)
-
-        assert store.find_analysis(vid, V1) == paid
-        assert store.find_analysis(vid, V2) is None
-        assert not store.is_done(vid, V1)
-        assert store.done_ids([vid], V1) == set()
-
-        store.save_analysis(paid)  # saved again after a crash and redelivery
-        store.record_success(f.result(vid, version=V1, analysis_=paid))
-        assert store.is_done(vid, V1)
-        assert count_rows("analyses") == 1
-
-    def test_saving_again_does_not_undo_done(self, store: ResultBackend) -> None:
-        vid = f.video_id(1)
-        store.record_success(f.result(vid, version=V1))
-        store.save_analysis(f.analysis(vid, version=V1, summary="A forced re-run, saved."))
-        assert store.is_done(vid, V1)
-        found = store.find_analysis(vid, V1)
-        assert found is not None
-        assert found.summary == "A forced re-run, saved."
-
-    # ---- done ids -----------------------------------------------------------------------
-
-    def test_done_ids_per_version(self, store: ResultBackend) -> None:
-        a, b, c = f.video_id(1), f.video_id(2), f.video_id(3)
-        store.record_success(f.result(a, version=V1))
-        store.record_success(f.result(b, version=V1))
-        store.record_success(f.result(a, version=V2))
-        store.save_analysis(f.analysis(c, version=V1))  # saved, never finished
-        store.record_failure(f.failure(c, state=VideoState.RETRYING))
-
-        assert store.done_ids([a, b, c, f.video_id(99)], V1) == {a, b}
-        assert store.done_ids([a, b, c], V2) == {a}
-        assert store.done_ids([a, a, b], V1) == {a, b}
-        assert store.done_ids([], V1) == set()
-        assert store.is_done(a, V2)
-        assert not store.is_done(b, V2)
-        assert not store.is_done(c, V1)
-
-    def test_done_ids_with_many_ids(self, store: ResultBackend) -> None:
-        store.record_success(f.result(f.video_id(7), version=V1))
-        ids = [f.video_id(i) for i in range(1200)]  # more than one query's worth
-        assert store.done_ids(ids, V1) == {f.video_id(7)}
-
-    # ---- states (the backfill's bulk dedupe) ----------------------------------------------
-
-    def test_states_of_unknown_ids_are_absent(self, store: ResultBackend) -> None:
-        assert store.states([]) == {}
-        assert store.states([f.video_id(1), f.video_id(2)]) == {}
-        store.mark_queued([VideoJob(video_id=f.video_id(1))])
-        assert store.states([f.video_id(1), f.video_id(2)]) == {f.video_id(1): VideoState.QUEUED}
-
-    def test_states_reports_each_state(self, store: ResultBackend) -> None:
-        ids = {state: f.video_id(i) for i, state in enumerate(VideoState, start=1)}
-        store.mark_queued([VideoJob(video_id=ids[VideoState.QUEUED])])
-        store.save_analysis(f.analysis(ids[VideoState.PROCESSING]))  # paid, not finished
-        store.record_success(f.result(ids[VideoState.DONE]))
-        for state in (VideoState.RETRYING, VideoState.FAILED, VideoState.DEAD):
-            store.record_failure(f.failure(ids[state], state=state))
-        unknown = f.video_id(99)
-
-        # duplicates and unknown ids in the request change nothing
-        asked = [unknown, *ids.values(), ids[VideoState.DONE]]
-        found = store.states(asked)
-
-        assert found == {vid: state for state, vid in ids.items()}
-        assert all(isinstance(state, VideoState) for state in found.values())
-        # the same answer as one get_video per id, which it replaces
-        for vid, state in found.items():
-            status = store.get_video(vid)
-            assert status is not None and status.state == state
-
-    def test_states_follow_later_writes(self, store: ResultBackend) -> None:
-        vid = f.video_id(1)
-        store.record_failure(f.failure(vid, state=VideoState.FAILED))
-        assert store.states([vid]) == {vid: VideoState.FAILED}
-        store.mark_queued([VideoJob(video_id=vid)])  # re-enqueued: tried again
-        assert store.states([vid]) == {vid: VideoState.QUEUED}
-        store.record_success(f.result(vid))
-        assert store.states([vid]) == {vid: VideoState.DONE}
-
-    def test_states_with_1200_ids_in_one_call(self, store: ResultBackend) -> None:
-        # known videos at the start, in the middle and at the end of a long request, so
-        # each of the adapter's chunks (500 ids or so) has to be asked and merged
-        known = {
-            f.video_id(0): VideoState.QUEUED,
-            f.video_id(499): VideoState.DONE,
-            f.video_id(500): VideoState.FAILED,
-            f.video_id(777): VideoState.QUEUED,
-            f.video_id(1199): VideoState.DEAD,
-        }
-        store.mark_queued(
-            [VideoJob(video_id=v) for v, s in known.items() if s == VideoState.QUEUED]
-        )
-        store.record_success(f.result(f.video_id(499)))
-        store.record_failure(f.failure(f.video_id(500), state=VideoState.FAILED))
-        store.record_failure(f.failure(f.video_id(1199), state=VideoState.DEAD))
-
-        ids = [f.video_id(i) for i in range(1200)]
-        assert store.states(ids) == known
-        assert store.states(list(reversed(ids))) == known
-
-    # ---- failures -----------------------------------------------------------------------
-
     def test_record_failure_then_retry_updates_the_video(self, store: ResultBackend) -> None:
         vid = f.video_id(1)
         store.record_failure(
@@ -285,6 +370,64 @@ class ResultStoreContract:
         assert status.error is None
         assert store.failures() == []
 
+    def test_failures_are_kept_as_history(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        vid = f.video_id(1)
+        for attempt in (1, 2, 2, 3):  # attempt 2 reported twice (a redelivered report)
+            store.record_failure(
+                f.failure(
+                    vid, state=VideoState.RETRYING, error_code="rate_limited", attempts=attempt
+                )
+            )
+        assert count_rows("failures") == 3
+        status = store.get_video(vid)
+        assert status is not None and status.attempts == 3
+
+    def test_the_latest_runs_artifacts_replace_the_earlier_set(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        vid = f.video_id(1)
+        first = f.result(vid)
+        store.record_success(first)
+        kept = first.artifacts[:1]
+        later = first.model_copy(update={"artifacts": kept, "finished_at": f.T0 + timedelta(1)})
+        store.record_success(later)
+        status = store.get_video(vid)
+        assert status is not None
+        assert [a.kind for a in status.artifacts] == [a.kind for a in kept]
+        assert count_rows("artifacts") == len(kept)
+
+    def test_writes_that_make_no_sense_are_refused(
+        self, store: ResultBackend, count_rows: CountRows
+    ) -> None:
+        mixed = f.result(f.video_id(1)).model_copy(update={"analysis": f.analysis(f.video_id(2))})
+        with pytest.raises(InvalidInput, match="mixes videos"):
+            store.record_success(mixed)
+        with pytest.raises(InvalidInput, match="failed, retrying, dead"):
+            store.record_failure(f.failure(f.video_id(1), state=VideoState.DONE))
+        assert count_rows("videos") == 0
+
+
+class AnalystReaderContract(_Harness):
+    """``AnalystReader``: what the CLI, the API and the exports read back."""
+
+    def test_implements_the_port(self, store: ResultBackend) -> None:
+        assert isinstance(store, AnalystReader)
+
+    def test_empty_store_reads_nothing(self, store: ResultBackend) -> None:
+        assert store.get_video(f.video_id(1)) is None
+        assert store.find_analysis(f.video_id(1), V1) is None
+        assert not store.is_done(f.video_id(1), V1)
+        assert store.done_ids([f.video_id(1)], V1) == set()
+        assert store.failures() == []
+        assert list(store.channel_results(f.CHANNEL_ID)) == []
+        progress = store.progress()
+        assert progress.total_videos == 0
+        assert progress.analyses == 0
+        assert sum(progress.by_state.values()) == 0
+        assert progress.usage.cost_usd == 0
+
     def test_failures_newest_first_with_limit(self, store: ResultBackend) -> None:
         states = [VideoState.FAILED, VideoState.DEAD, VideoState.RETRYING, VideoState.FAILED]
         for i, state in enumerate(states):
@@ -305,40 +448,6 @@ class ResultStoreContract:
         assert [s.state for s in listed] == list(reversed(states))
         assert all(s.error for s in listed)
         assert [s.video_id for s in store.failures(limit=2)] == [f.video_id(3), f.video_id(2)]
-
-    # ---- queued -------------------------------------------------------------------------
-
-    def test_mark_queued_marks_new_and_failed_videos_not_done_ones(
-        self, store: ResultBackend, count_rows: CountRows
-    ) -> None:
-        """Enqueued again, a failed video is queued (it will be tried again); a done one
-        stays done (the consumer will skip it) unless the job forces a new analysis."""
-        done, failed, new = f.video_id(1), f.video_id(2), f.video_id(3)
-        store.record_success(f.result(done))
-        store.record_failure(f.failure(failed, state=VideoState.FAILED))
-        jobs = [VideoJob(video_id=v) for v in (done, failed)]
-        jobs.append(VideoJob(video_id=new, meta=f.meta(new, n=3)))
-
-        store.mark_queued(jobs)
-        store.mark_queued(jobs)  # enqueued twice
-
-        states = {}
-        for vid in (done, failed, new):
-            status = store.get_video(vid)
-            assert status is not None
-            states[vid] = status.state
-        assert states == {done: "done", failed: "queued", new: "queued"}
-        new_status = store.get_video(new)
-        assert new_status is not None
-        assert new_status.meta is not None
-        assert new_status.meta.title == f.meta(new, n=3).title
-        assert count_rows("videos") == 3
-
-        store.mark_queued([VideoJob(video_id=done, force=True)])
-        forced = store.get_video(done)
-        assert forced is not None and forced.state == "queued"
-
-    # ---- progress and channels -----------------------------------------------------------
 
     def test_progress_counts_states_and_sums_usage(self, store: ResultBackend) -> None:
         u1 = Usage(
@@ -369,6 +478,7 @@ class ResultStoreContract:
         assert progress.usage.thinking_tokens == 10
         assert progress.usage.model_calls == 3
         assert progress.usage.cost_usd == pytest.approx(0.00435)
+        assert progress.first_day == f.T0.date()  # the first analysis's day, in UTC
 
     def test_channel_results(self, store: ResultBackend) -> None:
         other = "UCsomeOtherChannel0000002"
@@ -388,25 +498,28 @@ class ResultStoreContract:
         assert [r.video_id for r in store.channel_results(other)] == [f.video_id(5)]
         assert list(store.channel_results("UCnobody")) == []
 
-    # ---- claims: who may pay for an analysis --------------------------------------------
+    def test_channel_results_in_publish_order_across_pages(
+        self, store: ResultBackend, backend: Backend
+    ) -> None:
+        count = (backend.page_size or 10) + 5  # a page and then some
+        for i in range(count):
+            vid = f.video_id(i)
+            store.record_success(f.result(vid, video=f.meta(vid, n=i % 7 + 1)))
+        undated = VideoMeta(video_id=f.video_id(count), channel_id=f.CHANNEL_ID)
+        store.record_failure(f.failure(undated.video_id, video=undated))
+        rows = list(store.channel_results(f.CHANNEL_ID))
+        assert rows[0].video_id == undated.video_id  # an unknown date sorts first
+        assert len(rows) == count + 1
+        assert len({r.video_id for r in rows}) == count + 1
+        keys = [(r.meta.published_at, r.video_id) for r in rows if r.meta and r.meta.published_at]
+        assert keys == sorted(keys)
 
-    def test_claim_is_exclusive_until_it_expires(self, store: ResultBackend) -> None:
-        vid = f.video_id(1)
-        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0
-        wait = store.claim_analysis(vid, V1, "consumer-b", 60)
-        assert 50 < wait <= 60  # b must wait for a's claim to run out
-        assert store.claim_analysis(vid, V1, "consumer-a", 60) == 0  # a renews its own
 
-    def test_claim_can_be_taken_over_once_expired(self, store: ResultBackend) -> None:
-        import time
+class ResultStoreContract(
+    AnalysisClaimsContract, VideoStatesContract, ResultWriterContract, AnalystReaderContract
+):
+    """All four: what every result adapter (a ``ResultBackend``) keeps."""
 
-        vid = f.video_id(1)
-        assert store.claim_analysis(vid, V1, "crashed-consumer", 0.2) == 0
-        time.sleep(0.4)
-        assert store.claim_analysis(vid, V1, "consumer-b", 60) == 0
-        assert store.claim_analysis(vid, V1, "crashed-consumer", 60) > 0
-
-    def test_claims_are_per_video_and_version(self, store: ResultBackend) -> None:
-        assert store.claim_analysis(f.video_id(1), V1, "a", 60) == 0
-        assert store.claim_analysis(f.video_id(2), V1, "b", 60) == 0
-        assert store.claim_analysis(f.video_id(1), "another-version", "b", 60) == 0
+    def test_implements_the_backend_port(self, store: ResultBackend, backend: Backend) -> None:
+        assert isinstance(store, ResultBackend)
+        assert store.name == backend.name

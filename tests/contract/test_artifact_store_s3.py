@@ -8,14 +8,15 @@ credentials, as a browser would.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.adapters.r2_artifacts import R2ArtifactStore, s3_client
-from tests.contract.artifact_store_contract import ArtifactStoreContract, Download
+from tests.contract.artifact_store_contract import ArtifactStoreContract
 from tests.support.s3_servers import (
     S3Server,
     ServerUnavailableError,
@@ -69,14 +70,26 @@ def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Serve
         yield server
 
 
+@dataclass
+class S3Harness:
+    """Stores on one server; ``bucket()`` gives each store its (empty) bucket."""
+
+    server: S3Server
+    bucket: Callable[[], str]
+    name: str = "r2"
+    url_checks_existence: bool = False
+
+    def make(self) -> R2ArtifactStore:
+        return store_on(self.server, self.bucket())
+
+    def download(self, url: str) -> bytes:
+        return fetch(url)
+
+
 class TestR2StoreOnMoto(ArtifactStoreContract):
     @pytest.fixture
-    def artifacts(self, moto_server: S3Server) -> Iterator[R2ArtifactStore]:
-        yield store_on(moto_server, moto_server.new_bucket())
-
-    @pytest.fixture
-    def download(self) -> Download:
-        return fetch
+    def harness(self, moto_server: S3Server) -> S3Harness:
+        return S3Harness(moto_server, moto_server.new_bucket)
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +99,9 @@ def seaweed_bucket(seaweed_server: S3Server) -> str:
 
 class TestR2StoreOnSeaweed(ArtifactStoreContract):
     @pytest.fixture
-    def artifacts(self, seaweed_server: S3Server, seaweed_bucket: str) -> Iterator[R2ArtifactStore]:
-        empty_bucket(seaweed_server.admin_client(), seaweed_bucket)
-        yield store_on(seaweed_server, seaweed_bucket)
+    def harness(self, seaweed_server: S3Server, seaweed_bucket: str) -> S3Harness:
+        def emptied() -> str:
+            empty_bucket(seaweed_server.admin_client(), seaweed_bucket)
+            return seaweed_bucket
 
-    @pytest.fixture
-    def download(self) -> Download:
-        return fetch
+        return S3Harness(seaweed_server, emptied)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -70,6 +72,14 @@ class CloudflareHarness:
 
     def advance(self, seconds: float) -> None:
         self.stub.advance(seconds)
+
+    def put_raw(self, queue: Queue, body: Any) -> None:
+        assert isinstance(queue, CloudflareQueue)
+        httpx.post(
+            f"{self.stub.url}/accounts/{self.stub.account_id}/queues/{queue.queue_id}/messages",
+            headers={"Authorization": f"Bearer {self.stub.token}"},
+            json={"body": body, "content_type": "json"},
+        ).raise_for_status()
 
 
 @pytest.fixture

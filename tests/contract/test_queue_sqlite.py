@@ -8,15 +8,17 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
 from shared.adapters.sqlite_queue import QueueClosedError, SqliteQueue
 from shared.errors import InvalidInput, TubeqError
+from shared.ports import Queue
 from shared.settings import Settings
 from tests.contract.queue_contract import LEASE_S, QueueContract, job, pull_one
 
@@ -46,6 +48,15 @@ class SqliteHarness:
 
     def advance(self, seconds: float) -> None:
         self.clock.now += seconds
+
+    def put_raw(self, queue: Queue, body: Any) -> None:
+        assert isinstance(queue, SqliteQueue)
+        with sqlite3.connect(queue.path) as raw:
+            raw.execute(
+                "INSERT INTO messages (id, body, enqueued_at, visible_at) VALUES (?, ?, ?, ?)",
+                (uuid.uuid4().hex, json.dumps(body), self.clock.now, self.clock.now),
+            )
+        raw.close()
 
 
 class TestSqliteQueue(QueueContract):
@@ -100,17 +111,38 @@ def test_ack_after_expiry_with_no_new_lease_still_deletes(harness: SqliteHarness
     assert queue.stats().backlog == 0
 
 
-def test_unreadable_body_is_dead_lettered_not_redelivered(harness: SqliteHarness) -> None:
+@pytest.mark.parametrize(
+    ("body", "listed"),
+    [
+        (json.dumps({"kind": 7, "body": "x"}), {"kind": 7, "body": "x"}),
+        (json.dumps([1, 2]), {"raw": [1, 2]}),
+        ("not json", {"raw": "not json"}),
+    ],
+)
+def test_a_body_that_is_no_envelope_is_dead_lettered_not_redelivered(
+    harness: SqliteHarness, body: str, listed: object
+) -> None:
     queue = harness.make()
     queue.send([job(1)])
-    # Simulate a message written by another version of tubeq that this one cannot read.
+    # Simulate a message no version of tubeq wrote: not even a job envelope.
     with sqlite3.connect(queue.path) as raw:
-        raw.execute("UPDATE messages SET body = ?", (json.dumps({"video_id": "??"}),))
+        raw.execute("UPDATE messages SET body = ?", (body,))
     raw.close()
     assert queue.pull(10, LEASE_S) == []
     (dead,) = queue.dead_letters()
-    assert dead.body == {"video_id": "??"}
-    assert dead.last_error is not None and "not a valid VideoJob" in dead.last_error
+    assert dead.body == listed
+    assert dead.last_error is not None and "not a tubeq job envelope" in dead.last_error
+    queue.close()
+
+
+def test_dead_letter_of_a_stale_lease_is_ignored(harness: SqliteHarness) -> None:
+    queue = harness.make()
+    queue.send([job(1)])
+    old = pull_one(queue)
+    harness.advance(LEASE_S + 1)
+    pull_one(queue)
+    queue.dead_letter(old, "late consumer")
+    assert queue.dead_letters() == [] and queue.stats().in_flight == 1
     queue.close()
 
 

@@ -1,5 +1,5 @@
-"""The result-store contract against real PostgreSQL: directly through psycopg, and
-through supabase-py against a PostgREST-shaped stub that runs the same SQL functions."""
+"""The result-store contract against real PostgreSQL, directly through psycopg (the
+Supabase adapter runs the same suite in test_result_store_supabase.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ import psycopg
 import pytest
 
 from shared.adapters.postgres_results import PostgresResultStore
-from shared.adapters.supabase_results import SupabaseResultStore
-from tests.contract.result_store_contract import CountRows, ResultStoreContract
+from shared.results_common import CHUNK, STATES_CHUNK
+from tests.contract.result_store_contract import Backend, CountRows, ResultStoreContract
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
-from tests.support.postgrest_stub import PostgrestStub, service_role_key
 
 pytestmark = pytest.mark.services
 
-_TABLES = {"videos", "transcripts", "analyses", "artifacts", "failures", "channels"}
+_TABLES = {"videos", "transcripts", "analyses", "artifacts", "failures", "channels", "claims"}
 
 
-def _counter(dsn: str) -> CountRows:
+def count_rows_in(dsn: str) -> CountRows:
     def count(table: str) -> int:
         assert table in _TABLES, f"unknown table {table}"
         with psycopg.connect(dsn) as conn:
@@ -32,6 +31,10 @@ def _counter(dsn: str) -> CountRows:
 
 class TestPostgresResultStore(ResultStoreContract):
     @pytest.fixture
+    def backend(self) -> Backend:
+        return Backend(name="postgres", ids_per_call=STATES_CHUNK, page_size=CHUNK)
+
+    @pytest.fixture
     def store(self, pg_dsn: str) -> Iterator[PostgresResultStore]:  # noqa: F811
         s = PostgresResultStore(pg_dsn, pool_size=2, timeout_s=10)
         yield s
@@ -39,21 +42,4 @@ class TestPostgresResultStore(ResultStoreContract):
 
     @pytest.fixture
     def count_rows(self, pg_dsn: str) -> CountRows:  # noqa: F811
-        return _counter(pg_dsn)
-
-
-class TestSupabaseResultStore(ResultStoreContract):
-    @pytest.fixture
-    def stub(self, pg_dsn: str) -> Iterator[PostgrestStub]:  # noqa: F811
-        with PostgrestStub(pg_dsn) as server:
-            yield server
-
-    @pytest.fixture
-    def store(self, stub: PostgrestStub) -> Iterator[SupabaseResultStore]:
-        s = SupabaseResultStore(stub.url, service_role_key(), timeout_s=10)
-        yield s
-        s.close()
-
-    @pytest.fixture
-    def count_rows(self, pg_dsn: str) -> CountRows:  # noqa: F811
-        return _counter(pg_dsn)
+        return count_rows_in(pg_dsn)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.errors import ConfigError, InvalidInput, UpstreamUnavailable
-from shared.models import VideoState
+from shared.errors import ConfigError, UpstreamUnavailable
 from shared.settings import Settings
-from tests.contract.result_store_contract import CountRows, ResultStoreContract
+from tests.contract.result_store_contract import Backend, CountRows, ResultStoreContract
 from tests.support import factories as f
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +29,11 @@ def _count(path: Path, table: str) -> int:
 
 
 class TestSqliteResultStore(ResultStoreContract):
+    @pytest.fixture
+    def backend(self) -> Backend:
+        # ids travel as one JSON array and one read returns a channel: no chunks, no pages
+        return Backend(name="sqlite", ids_per_call=None, page_size=None)
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqliteResultStore]:
         s = SqliteResultStore(tmp_path / "results.sqlite3")
@@ -72,30 +76,6 @@ def test_wal_mode_and_survives_reopening(tmp_path: Path) -> None:
 def test_a_folder_as_path_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="TUBEQ_RESULTS_PATH"):
         SqliteResultStore(tmp_path)
-
-
-def test_failure_with_a_non_failure_state_is_rejected(tmp_path: Path) -> None:
-    store = SqliteResultStore(tmp_path / "r.sqlite3")
-    try:
-        with pytest.raises(InvalidInput, match="failed, retrying, dead"):
-            store.record_failure(f.failure(state=VideoState.DONE))
-    finally:
-        store.close()
-
-
-def test_failures_are_kept_as_history(tmp_path: Path) -> None:
-    store = SqliteResultStore(tmp_path / "r.sqlite3")
-    try:
-        vid = f.video_id(1)
-        for attempt in (1, 2, 2, 3):  # attempt 2 recorded twice (a redelivered report)
-            store.record_failure(
-                f.failure(
-                    vid, state=VideoState.RETRYING, error_code="rate_limited", attempts=attempt
-                )
-            )
-        assert _count(store.path, "failures") == 3
-    finally:
-        store.close()
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:

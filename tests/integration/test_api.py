@@ -198,6 +198,7 @@ def test_nothing_valid_is_422_naming_each_input(api: Api) -> None:
     body = resp.json()
     assert body["error"] == "no_valid_input"
     assert [r["input"] for r in body["rejected"]] == ["abc", "https://example.com/x"]
+    assert [r["index"] for r in body["rejected"]] == [0, 1]  # positions in `videos`
     assert "not a YouTube URL" in body["rejected"][1]["reason"]
     assert api.queue.stats().ready == 0
 
@@ -315,7 +316,9 @@ def test_backfill_input_errors_are_4xx(make_api: Any, data_api: DataApiStub) -> 
     assert "no YouTube channel" in unknown.json()["message"]
 
 
-def test_backfill_without_data_api_key_says_what_to_set(api: Api) -> None:
+def test_backfill_without_data_api_key_says_what_to_set(make_api: Any) -> None:
+    # with no key, `auto` lists the bundled samples; asking for the Data API needs the key
+    api = make_api(listing_backend="youtube")
     resp = api.client.post("/v1/jobs", json={"channel": CHANNEL}, headers=AUTH)
     assert resp.status_code == 503
     assert "TUBEQ_YOUTUBE_API_KEY" in resp.json()["message"]

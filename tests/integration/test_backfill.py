@@ -4,6 +4,7 @@ queue and result store."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -15,17 +16,21 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from producer.backfill import BackfillReport, backfill
-from producer.youtube_data_api import (
-    ListingRef,
-    YouTubeDataApi,
-    parse_iso_duration,
-    parse_listing_ref,
-)
+from producer.youtube_data_api import YouTubeDataApi, parse_iso_duration, parse_listing_ref
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.errors import ConfigError, InvalidInput, RateLimited, UpstreamRejected
+from shared.classify.data_api import DataApiRetry
+from shared.errors import (
+    AccessDenied,
+    ConfigError,
+    InvalidInput,
+    RateLimited,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 from shared.gemini import prompt
 from shared.gemini.chunking import estimate_tokens
+from shared.listing import ListingRef
 from shared.models import (
     Analysis,
     FailureRecord,
@@ -66,6 +71,7 @@ def settings(stub: DataApiStub, tmp_path: Path) -> Settings:
         youtube_api_key=API_KEY,
         youtube_api_url=stub.url,
         youtube_api_timeout_s=5.0,
+        youtube_api_retry_wait_s=0.0,
     )
 
 
@@ -243,10 +249,11 @@ def test_bad_key_says_which_setting_to_check(
     # today: 400 badRequest + ErrorInfo API_KEY_INVALID; before: 400 keyInvalid
     stub.api_key = "a-different-key"
     stub.legacy_key_error = legacy
-    with pytest.raises(ConfigError, match="TUBEQ_YOUTUBE_API_KEY") as info:
+    with pytest.raises(AccessDenied, match="TUBEQ_YOUTUBE_API_KEY") as info:
         run(settings, queue, store, CHANNEL)
     assert API_KEY not in info.value.message
-    assert len(stub.endpoint_calls("channels")) == 1  # a config error is not retried
+    assert info.value.systemic  # nothing lists until the key is fixed
+    assert len(stub.endpoint_calls("channels")) == 1  # a refused key is not retried
 
 
 @pytest.mark.parametrize(
@@ -289,7 +296,7 @@ def test_bad_key_says_which_setting_to_check(
                 "accessNotConfigured",
                 "usageLimits",
             ),
-            ConfigError,
+            AccessDenied,
             "TUBEQ_YOUTUBE_API_KEY",
         ),
         (
@@ -300,7 +307,7 @@ def test_bad_key_says_which_setting_to_check(
                 "forbidden",
                 "global",
             ),
-            ConfigError,
+            AccessDenied,
             "TUBEQ_YOUTUBE_API_KEY",
         ),
         (
@@ -336,7 +343,7 @@ def test_only_key_problems_blame_the_key(
         run(settings, queue, store, CHANNEL)
     message = str(info.value)
     assert says in message
-    if expected is not ConfigError:
+    if expected is not AccessDenied:
         assert "TUBEQ_YOUTUBE_API_KEY" not in message
     if expected is RateLimited:
         assert isinstance(info.value, RateLimited)
@@ -347,8 +354,9 @@ def test_only_key_problems_blame_the_key(
 def test_missing_key_is_a_config_error(
     queue: SqliteQueue, store: SqliteResultStore, tmp_path: Path
 ) -> None:
+    settings = Settings.load(data_dir=tmp_path, listing_backend="youtube")
     with pytest.raises(ConfigError, match="TUBEQ_YOUTUBE_API_KEY is not set"):
-        run(Settings.load(data_dir=tmp_path), queue, store, CHANNEL)
+        run(settings, queue, store, CHANNEL)
 
 
 def test_quota_exceeded_says_when_it_resets(
@@ -452,6 +460,7 @@ def test_dry_run_numbers(
         gemini_price_output_per_m=0.40,
         gemini_rpm=60,
         gemini_tpm=1_000_000,
+        youtube_api_retry_wait_s=0.0,
     )
     report = run(settings, queue, store, CHANNEL, dry_run=True)
     assert report.enqueued == 120 and report.dry_run
@@ -688,3 +697,62 @@ def test_cli_dry_run_then_backfill(
     unknown = runner.invoke(app, ["backfill", "@nobody"], env=env)
     assert unknown.exit_code == 2
     assert "no YouTube channel found" in unknown.output
+
+
+def test_cli_backfills_the_sample_channel_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tubeq.cli.backfill import register
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    # no Data API key: `auto` lists from the bundled sample listings
+    env = {"TUBEQ_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "160"}
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def main() -> None:
+        return
+
+    done = CliRunner().invoke(app, ["backfill", "@signal-noise"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "Signal & Noise" in done.output
+    q = SqliteQueue(tmp_path / "data" / "queue.sqlite3")
+    try:
+        ids = queued_ids(q)
+    finally:
+        q.close()
+    # the channel's six samples; its upcoming premiere is skipped until it has aired
+    assert sorted(ids) == [f"tq-sample{n:02d}" for n in (5, 6, 7, 8, 15, 16)] + ["tq-sample20"]
+    assert "tq-premiere" not in ids
+
+    unknown = CliRunner().invoke(app, ["backfill", "@nobody"], env=env)
+    assert unknown.exit_code == 2
+    assert "@hearth-handplane" in unknown.output and "TUBEQ_YOUTUBE_API_KEY" in unknown.output
+
+
+# ---- the retry policy ----------------------------------------------------------------------
+
+
+def test_retry_policy_honours_retry_after_and_gives_up_on_long_waits() -> None:
+    policy = DataApiRetry(base_s=1.0, cap_s=30.0)
+    assert policy.wait_s(UpstreamUnavailable("503", retry_after=7), 1) == 7
+    assert policy.wait_s(UpstreamUnavailable("503"), 3) == 4  # 1, 2, 4: doubling
+    assert policy.should_retry(UpstreamUnavailable("503"))
+    assert policy.should_retry(RateLimited("a short limit", retry_after=2))
+    assert not policy.should_retry(RateLimited("a minute", retry_after=60))
+    assert not policy.should_retry(RateLimited("the daily quota", retry_after=8 * 3600))
+    assert not policy.should_retry(AccessDenied("the key"))
+    assert not policy.should_retry(InvalidInput("no such channel"))
+
+
+def test_a_503_retry_after_is_waited_for(
+    stub: DataApiStub, settings: Settings, queue: SqliteQueue, store: SqliteResultStore
+) -> None:
+    stub.add_channel(CHANNEL, "Slow", 2)
+    stub.fail_next, stub.retry_after = 2, "0.3"
+    started = time.monotonic()
+    report = run(settings, queue, store, CHANNEL, dry_run=True)
+    assert report.found == 2
+    assert time.monotonic() - started >= 0.6  # the backoff base is 0 here: the header won
+    assert len(stub.endpoint_calls("channels")) == 3

@@ -142,3 +142,15 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     requeued = db.execute("select state from videos where error_code = 'upstream_unavailable'")
     assert requeued.fetchall() == [("queued",)]
     db.close()
+
+
+@pytest.mark.timeout(60)  # before the fix this never returned (quadratic log redaction)
+def test_a_ten_megabyte_line_is_rejected_by_its_line_number(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"# ids\n{VID}\n" + "x" * 10_000_000 + "\nbogus\n")
+    done = tubeq(tmp_path, "enqueue", "--file", str(ids))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "enqueued 1 video(s)" in done.stdout
+    assert "line 3:" in done.stderr and "too long" in done.stderr
+    assert "line 4:" in done.stderr and "'bogus'" in done.stderr
+    assert len(done.stderr) < 5_000  # the line is not echoed back whole

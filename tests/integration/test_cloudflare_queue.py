@@ -34,6 +34,7 @@ from shared.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from shared.jobs import Envelope
 from shared.models import VideoJob, VideoMeta
 from shared.settings import Settings
 from tests.support.cf_queues_stub import CfQueuesStub, Fault, Recorded
@@ -101,14 +102,20 @@ def test_publish_one_uses_messages_with_bearer_and_json_body(
     assert req.headers["content-type"] == "application/json"
     assert req.body["content_type"] == "json"
     assert req.body["delay_seconds"] == 5
-    assert VideoJob.model_validate(req.body["body"]) == job(1)
+    assert req.body["body"] == {
+        "kind": "video.analyze",
+        "v": 1,
+        "body": job(1).model_dump(mode="json"),
+    }
 
 
 def test_publish_many_uses_batch(stub: CfQueuesStub, queue: CloudflareQueue) -> None:
     queue.send([job(1), job(2), job(3)])
     (req,) = stub.requests
     assert req.path == base() + "/messages/batch"
-    assert [VideoJob.model_validate(m["body"]) for m in req.body["messages"]] == [
+    assert [
+        VideoJob.from_envelope(Envelope.model_validate(m["body"])) for m in req.body["messages"]
+    ] == [
         job(1),
         job(2),
         job(3),
@@ -139,7 +146,7 @@ def test_stub_really_sends_base64_and_plain_json_is_accepted_too(
         json={"batch_size": 1, "visibility_timeout_ms": 1000},
     ).json()
     body = raw["result"]["messages"][0]["body"]
-    assert json.loads(base64.b64decode(body))["video_id"] == job(1).video_id
+    assert json.loads(base64.b64decode(body))["body"]["video_id"] == job(1).video_id
     stub.advance(2)
     stub.plain_json_bodies = True
     (got,) = queue.pull(1, 30)
@@ -372,17 +379,61 @@ def test_failed_redrive_leaves_dead_letters_listable(
     assert [d.body for d in queue.peek_dead_letters()] == [job(1)]  # released, not stranded
 
 
-def test_poison_message_goes_straight_to_the_dlq(
-    stub: CfQueuesStub, queue: CloudflareQueue
-) -> None:
+def publish_raw(stub: CfQueuesStub, body: Any, content_type: str = "json") -> None:
     httpx.post(
         stub.url + base()[len("/client/v4") :] + "/messages",
         headers={"Authorization": f"Bearer {stub.token}"},
-        json={"body": {"video_id": "??"}, "content_type": "json"},
+        json={"body": body, "content_type": content_type},
     ).raise_for_status()
+
+
+def test_poison_message_goes_straight_to_the_dlq(
+    stub: CfQueuesStub, queue: CloudflareQueue
+) -> None:
+    publish_raw(stub, {"kind": 7, "body": "not an envelope"})
+    publish_raw(stub, "plain text", "text")
     queue.send([job(1)])
     assert [d.body for d in queue.pull(10, 30)] == [job(1)]
-    assert [d.body for d in queue.peek_dead_letters()] == [{"video_id": "??"}]
+    dead = [d.body for d in queue.peek_dead_letters()]
+    assert sorted(map(str, dead)) == sorted(
+        map(str, [{"kind": 7, "body": "not an envelope"}, {"raw": "plain text"}])
+    )
+
+
+def test_a_bare_video_job_from_before_envelopes_reads_as_video_analyze_v1(
+    stub: CfQueuesStub, queue: CloudflareQueue
+) -> None:
+    publish_raw(stub, job(1).model_dump(mode="json"))  # as production queues still hold
+    (got,) = queue.pull(10, 30)
+    assert got.envelope == Envelope(kind="video.analyze", v=1, body=job(1).model_dump(mode="json"))
+    assert got.body == job(1)
+
+
+def test_dead_letter_publishes_to_the_dlq_then_acks(
+    stub: CfQueuesStub, queue: CloudflareQueue
+) -> None:
+    queue.send([job(1)])
+    (got,) = queue.pull(10, 30)
+    stub.requests.clear()
+    queue.dead_letter(got, "unknown_job_kind: no handler")
+    order = [(r.path.rsplit("/", 1)[-1], DLQ in r.path) for r in stub.requests]
+    assert order == [("messages", True), ("ack", False)]
+    assert stub.requests[1].body == {"acks": [{"lease_id": got.lease_id}], "retries": []}
+    assert stub.count(QUEUE) == 0 and stub.count(DLQ) == 1
+    assert [d.body for d in queue.peek_dead_letters()] == [job(1)]
+
+
+def test_dead_letter_without_a_dlq_id_hands_it_back_for_cloudflare_to_dead_letter(
+    stub: CfQueuesStub,
+) -> None:
+    q = make(stub, dlq_id=None)
+    q.send([job(1)])
+    (got,) = q.pull(10, 30)
+    stub.requests.clear()
+    q.dead_letter(got, "unknown_job_kind: no handler")
+    (req,) = stub.requests
+    assert req.body == {"acks": [], "retries": [{"lease_id": got.lease_id, "delay_seconds": 60}]}
+    q.close()
 
 
 def test_stats_falls_back_to_the_pull_backlog(stub: CfQueuesStub, queue: CloudflareQueue) -> None:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shared.adapters.cloudflare_account import CloudflareAccount
-from shared.adapters.cloudflare_setup import LIFECYCLE_RULE_ID, apply, plan
+from shared.cloudflare_setup import LIFECYCLE_RULE_ID, apply, plan
 from shared.doctor.cloudflare_checks import check_cloudflare
 from shared.doctor.result import CheckStatus
 from shared.errors import AccessDenied, ConfigError

@@ -22,6 +22,7 @@ from shared.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from shared.factory import build_analyzer
 from shared.gemini import prompt
 from shared.gemini.chunking import split_into_chunks
 from shared.models import Segment, Transcript, VideoMeta
@@ -77,9 +78,17 @@ def make_settings(stub: gs.GeminiStub, tmp_path: Any, **overrides: Any) -> Setti
     return Settings(**values)
 
 
+def build_gemini(settings: Settings) -> GeminiAnalyzer:
+    """The analyzer as the composition root wires it: the SQLite budget in the data folder,
+    paid chunks in the artifact store."""
+    analyzer = build_analyzer(settings)
+    assert isinstance(analyzer, GeminiAnalyzer)
+    return analyzer
+
+
 @pytest.fixture
 def analyzer(stub: gs.GeminiStub, tmp_path: Any) -> Iterator[GeminiAnalyzer]:
-    a = GeminiAnalyzer.from_settings(make_settings(stub, tmp_path))
+    a = build_gemini(make_settings(stub, tmp_path))
     yield a
     a.close()
 
@@ -260,7 +269,7 @@ def test_bad_key_is_rejected_and_the_key_is_not_in_the_error(
     stub: gs.GeminiStub, tmp_path: Any
 ) -> None:
     secret = "AIza-wrong-key-0123456789"
-    bad = GeminiAnalyzer.from_settings(make_settings(stub, tmp_path, gemini_api_key=secret))
+    bad = build_gemini(make_settings(stub, tmp_path, gemini_api_key=secret))
     try:
         with pytest.raises(AccessDenied, match="API key not valid") as caught:
             bad.analyze(transcript(), None)
@@ -271,7 +280,7 @@ def test_bad_key_is_rejected_and_the_key_is_not_in_the_error(
 
 
 def test_timeout_is_transient(stub: gs.GeminiStub, tmp_path: Any) -> None:
-    slow = GeminiAnalyzer.from_settings(make_settings(stub, tmp_path, gemini_timeout_s=0.3))
+    slow = build_gemini(make_settings(stub, tmp_path, gemini_timeout_s=0.3))
     reply = gs.ok(gs.analysis_dict())
     reply.delay_s = 1.5
     stub.push(reply)
@@ -382,9 +391,7 @@ def test_six_hour_stream_is_analysed_in_chunks_and_merged(
         )
 
     stub.responder = respond
-    analyzer = GeminiAnalyzer.from_settings(
-        make_settings(stub, tmp_path, gemini_chunk_tokens=chunk_tokens)
-    )
+    analyzer = build_gemini(make_settings(stub, tmp_path, gemini_chunk_tokens=chunk_tokens))
     try:
         analysis = analyzer.analyze(long, None)
     finally:
@@ -438,7 +445,7 @@ def test_analyze_video_passes_the_youtube_url(
 
 
 def test_every_call_takes_rate_budget_first(stub: gs.GeminiStub, tmp_path: Any) -> None:
-    limited = GeminiAnalyzer.from_settings(make_settings(stub, tmp_path, gemini_rpm=1))
+    limited = build_gemini(make_settings(stub, tmp_path, gemini_rpm=1))
     stub.responder = lambda req: gs.ok(gs.analysis_dict())
     try:
         limited.analyze(transcript(), None)
@@ -458,8 +465,8 @@ def test_a_429_pauses_the_shared_budget_for_every_worker(
     stub: gs.GeminiStub, tmp_path: Any
 ) -> None:
     settings = make_settings(stub, tmp_path)
-    first = GeminiAnalyzer.from_settings(settings)
-    second = GeminiAnalyzer.from_settings(settings)  # another worker on the same budget file
+    first = build_gemini(settings)
+    second = build_gemini(settings)  # another worker on the same budget file
     stub.push(gs.rate_limited("17s"))
     stub.responder = lambda req: gs.ok(gs.analysis_dict())
     try:
@@ -501,12 +508,10 @@ def test_chunks_larger_than_half_the_token_budget_are_refused(
 
     settings = make_settings(stub, tmp_path, gemini_tpm=100_000, gemini_chunk_tokens=60_000)
     with pytest.raises(ConfigError) as caught:
-        GeminiAnalyzer.from_settings(settings)
+        build_gemini(settings)
     assert "TUBEQ_GEMINI_CHUNK_TOKENS" in caught.value.message
     assert "TUBEQ_GEMINI_TPM" in caught.value.message
-    ok = GeminiAnalyzer.from_settings(
-        make_settings(stub, tmp_path, gemini_tpm=100_000, gemini_chunk_tokens=50_000)
-    )
+    ok = build_gemini(make_settings(stub, tmp_path, gemini_tpm=100_000, gemini_chunk_tokens=50_000))
     ok.close()
 
 
@@ -517,7 +522,7 @@ def test_a_budget_wait_longer_than_the_lease_is_refused(stub: gs.GeminiStub, tmp
         stub, tmp_path, gemini_budget_wait_s=500, gemini_timeout_s=120, visibility_timeout_s=600
     )
     with pytest.raises(ConfigError, match="TUBEQ_VISIBILITY_TIMEOUT_S"):
-        GeminiAnalyzer.from_settings(settings)
+        build_gemini(settings)
 
 
 # ---- chunked analyses keep their paid chunks ---------------------------------------------------
@@ -563,7 +568,7 @@ def test_a_failed_last_chunk_does_not_buy_the_others_again(
     n = len(split_into_chunks(long.segments, 20_000))
     stub.responder = _chunk_responder(fail_part=n, failures=[1])
 
-    first = GeminiAnalyzer.from_settings(settings)
+    first = build_gemini(settings)
     try:
         with pytest.raises(UpstreamUnavailable):
             first.analyze(long, None)
@@ -576,7 +581,7 @@ def test_a_failed_last_chunk_does_not_buy_the_others_again(
 
     # the retry runs in another process: a fresh analyzer on the same settings
     stub.requests.clear()
-    second = GeminiAnalyzer.from_settings(settings)
+    second = build_gemini(settings)
     try:
         analysis = second.analyze(long, None)
     finally:
@@ -594,7 +599,7 @@ def test_an_unreadable_saved_chunk_is_bought_again(stub: gs.GeminiStub, tmp_path
     settings = make_settings(stub, tmp_path, gemini_chunk_tokens=20_000)
     n = len(split_into_chunks(long.segments, 20_000))
     stub.responder = _chunk_responder(fail_part=None, failures=[])
-    analyzer = GeminiAnalyzer.from_settings(settings)
+    analyzer = build_gemini(settings)
     try:
         analyzer.analyze(long, None)
         cached = sorted((tmp_path / "artifacts" / "cache" / "gemini").rglob("chunk-*.json"))

@@ -7,8 +7,10 @@ Only two things are test doubles: a counting wrapper around the real analyzer (t
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -156,8 +158,11 @@ def test_duplicate_delivery_is_one_analysis_and_one_call(
     assert pipeline.process(job, 2) is Outcome.SKIPPED
     assert pipeline.process(VideoJob(video_id=OK_ID), 1) is Outcome.SKIPPED  # re-enqueued
     assert analyzer.calls[OK_ID] == 1
-    rows = results._read("SELECT count(*) AS n FROM analyses WHERE video_id = ?", (OK_ID,))
-    assert rows[0]["n"] == 1
+    with closing(sqlite3.connect(tmp_path / "results.sqlite3")) as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM analyses WHERE video_id = ?", (OK_ID,)
+        ).fetchone()
+    assert count == 1
 
 
 def test_crash_after_the_paid_call_reuses_the_saved_analysis(

@@ -103,7 +103,7 @@ def test_no_server_is_transient_and_the_password_stays_secret() -> None:
 
 def test_bad_payload_is_permanent(store: PostgresResultStore) -> None:
     with pytest.raises(PermanentError, match="failure state"):
-        store.call("tubeq_record_failure", psycopg.types.json.Jsonb({"video_id": f.video_id(1)}))
+        store.run("record_failure", failure={"video_id": f.video_id(1)})
 
 
 def test_many_threads_share_a_small_pool(store: PostgresResultStore) -> None:
@@ -121,9 +121,9 @@ def test_many_threads_share_a_small_pool(store: PostgresResultStore) -> None:
 
 
 def test_channel_results_pages_through_many_videos(store: PostgresResultStore) -> None:
-    from shared.adapters import postgres_results
+    from shared.results_common import CHUNK
 
-    count = postgres_results.CHUNK + 5
+    count = CHUNK + 5
     for i in range(count):
         store.record_success(f.result(f.video_id(i), video=f.meta(f.video_id(i), n=i % 7 + 1)))
     rows = list(store.channel_results(f.CHANNEL_ID))
@@ -176,7 +176,7 @@ def test_claim_analysis_refuses_a_bad_ttl(store: PostgresResultStore) -> None:
     # the function refuses it too, for callers that skip the Python check
     payload = {"video_id": f.video_id(1), "analysis_version": V1, "owner": "x", "ttl_s": -5}
     with pytest.raises(PermanentError, match="ttl_s"):
-        store.call("tubeq_claim_analysis", psycopg.types.json.Jsonb(payload))
+        store.run("claim_analysis", claim=payload)
 
 
 def _claim_sql(conn: psycopg.Connection[Any], owner: str, ttl_s: float = 30) -> float:

@@ -25,6 +25,7 @@ import typer
 from botocore.retries.standard import ExponentialBackoff
 from typer.testing import CliRunner
 
+from shared.adapter_settings import R2Settings
 from shared.adapters.local_artifacts import ArtifactNotFound
 from shared.adapters.r2_artifacts import CACHE_CONTROL, R2ArtifactStore, r2_endpoint, s3_client
 from shared.adapters.sqlite_results import SqliteResultStore
@@ -167,8 +168,8 @@ def test_from_settings_with_an_endpoint_override_and_default_expiry(moto: S3Serv
     )
     store = build_artifacts(settings)
     assert isinstance(store, R2ArtifactStore) and store.name == "r2"
-    assert store is not R2ArtifactStore.from_settings(settings)
-    assert store.client is R2ArtifactStore.from_settings(settings).client  # one per process
+    assert store is not R2ArtifactStore.from_settings(settings.r2)
+    assert store.client is R2ArtifactStore.from_settings(settings.r2).client  # one per process
     config: Any = store.client.meta.config
     assert config.connect_timeout == settings.r2_connect_timeout_s
     assert config.read_timeout == settings.r2_read_timeout_s
@@ -184,14 +185,14 @@ def test_from_settings_with_an_endpoint_override_and_default_expiry(moto: S3Serv
 
 
 def test_the_r2_endpoint_comes_from_the_account_id() -> None:
-    settings = Settings(r2_account_id="0123456789abcdef0123456789abcdef")
+    section = Settings(r2_account_id="0123456789abcdef0123456789abcdef").r2
     assert (
-        r2_endpoint(settings) == "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com"
+        r2_endpoint(section) == "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com"
     )
     with pytest.raises(ConfigError, match="TUBEQ_R2_ACCOUNT_ID"):
-        r2_endpoint(Settings(r2_account_id="evil.example.com/x"))
+        r2_endpoint(R2Settings(account_id="evil.example.com/x"))
     with pytest.raises(ConfigError, match="TUBEQ_R2_SECRET_ACCESS_KEY"):
-        R2ArtifactStore.from_settings(Settings(r2_account_id="abc", r2_access_key_id="k"))
+        R2ArtifactStore.from_settings(R2Settings(account_id="abc", access_key_id="k"))
 
 
 def test_channel_export_is_uploaded_and_downloadable(

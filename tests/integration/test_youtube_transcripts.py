@@ -68,7 +68,7 @@ def source(stub: YouTubeStub, **overrides: object) -> YouTubeTranscriptSource:
         "youtube_languages": "en",
     }
     values.update(overrides)
-    built = YouTubeTranscriptSource.from_settings(Settings.load(**values))
+    built = YouTubeTranscriptSource.from_settings(Settings.load(**values).youtube_transcripts)
     _OPEN.append(built)
     return built
 
@@ -246,7 +246,7 @@ def test_proxy_password_never_appears_in_errors() -> None:
             youtube_proxy="generic",
             https_proxy=f"http://user:hunter2secret@127.0.0.1:{port}",
             youtube_timeout_s=1.0,
-        )
+        ).youtube_transcripts
     )
     _OPEN.append(src)
     with pytest.raises(errors.UpstreamUnavailable) as info:
@@ -276,7 +276,7 @@ def test_a_proxy_refusing_the_password_is_a_config_error_not_a_retry(scheme: str
         if scheme == "http":  # an http origin, so the request is forwarded, not tunnelled
             overrides["youtube_base_url"] = "http://127.0.0.1:9"
             overrides["https_proxy"] = url
-        src = YouTubeTranscriptSource.from_settings(Settings.load(**overrides))
+        src = YouTubeTranscriptSource.from_settings(Settings.load(**overrides).youtube_transcripts)
         _OPEN.append(src)
         with pytest.raises(errors.ConfigError) as info:
             src.fetch("kkkkkkkkkkk")
@@ -296,7 +296,7 @@ def test_webshare_settings_build_a_rotating_proxy() -> None:
             webshare_proxy_username="alice",
             webshare_proxy_password="s3cret",
             webshare_proxy_locations="us,de",
-        )
+        ).youtube_transcripts
     )
     _OPEN.append(src)
     _, session = src._client()

@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -61,6 +62,8 @@ class DataApiStub:
         self.quota_exhausted = False
         #: answer the next N requests with a 503 (to exercise retries)
         self.fail_next = 0
+        #: the Retry-After header those 503s carry (None: no header)
+        self.retry_after: str | None = None
         #: answer the bad key with the pre-2020 shape (400 keyInvalid, no ErrorInfo)
         self.legacy_key_error = False
         #: endpoint → an error to answer every call with: (status, message, reason, domain)
@@ -272,12 +275,44 @@ class DataApiStub:
                 status, body = gated or stub.handle(endpoint, q)
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                if status == 503 and stub.retry_after is not None:
+                    self.send_header("Retry-After", stub.retry_after)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
         return Handler
+
+
+def export_listing(stub: DataApiStub, folder: Path) -> Path:
+    """Write the stub's channels, playlists and videos as the directory listing's files:
+    each file is exactly what the stub answers to the matching request (no server needed),
+    so the contract suite feeds both listing adapters the same replies."""
+
+    def write(path: Path, body: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body, indent=1), encoding="utf-8")
+
+    (folder / "channels").mkdir(parents=True, exist_ok=True)
+    for channel in stub.channels.values():
+        write(folder / "channels" / f"{channel.id}.json", stub._channels({"id": channel.id}))
+    for playlist_id in stub.playlists:
+        _, playlist = stub.handle("playlists", {"id": playlist_id})
+        write(folder / "playlists" / f"{playlist_id}.json", playlist)
+        token, name = "", "first"
+        while True:
+            q = {"playlistId": playlist_id, "maxResults": "50", "pageToken": token}
+            _, page = stub.handle("playlistItems", q)
+            write(folder / "playlistItems" / playlist_id / f"{name}.json", page)
+            if "nextPageToken" not in page:
+                break
+            token = name = page["nextPageToken"]
+    for video_id in stub.videos:
+        _, reply = stub.handle("videos", {"id": video_id})
+        for item in reply["items"]:  # private videos have none: absent, as on YouTube
+            write(folder / "videos" / f"{video_id}.json", item)
+    return folder
 
 
 def _error(code: int, message: str, reason: str, domain: str) -> dict[str, Any]:

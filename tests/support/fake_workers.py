@@ -46,6 +46,7 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.jobs import Envelope
 from shared.models import VideoJob
 from tests.support.fake_platform import (
     URL,
@@ -243,7 +244,8 @@ class FakeQueueBinding(JsProxy):
         for batch in self.batches:
             for message in batch:
                 assert message["contentType"] == "json"  # readable by an HTTP pull consumer
-                out.append(VideoJob.model_validate(json.loads(json.dumps(message["body"]))))
+                wire = json.loads(json.dumps(message["body"]))
+                out.append(VideoJob.from_envelope(Envelope.model_validate(wire)))  # enveloped
         return out
 
 

@@ -133,7 +133,7 @@ def _bundled_transcripts() -> list[Transcript]:
     from shared.errors import TubeqError
     from shared.settings import BUNDLED_SAMPLES, Settings
 
-    source = DirectoryTranscriptSource.from_settings(Settings())
+    source = DirectoryTranscriptSource.from_settings(Settings().directory_transcripts)
     found = []
     for path in sorted(BUNDLED_SAMPLES.glob("*.json")):
         try:

@@ -28,19 +28,19 @@ def binding_batches(jobs: list[VideoJob]) -> list[int]:
 
 
 def rest_batches(jobs: list[VideoJob]) -> list[int]:
-    entries = [rest._entry(j.model_dump(mode="json"), "json", 0, j.video_id) for j in jobs]
+    entries = [rest._entry(j.envelope().wire(), "json", 0, j.label) for j in jobs]
     return [len(chunk) for chunk in rest._chunks(entries)]
 
 
 def largest_title() -> int:
     """The longest title (of a non-ASCII letter: 6 bytes escaped) that still fits."""
-    base = message_bytes(job(1, 0).model_dump(mode="json"))
+    base = message_bytes(job(1, 0).envelope().wire())
     return (MAX_MESSAGE_BYTES - base) // 6
 
 
 def test_one_message_limit_is_the_same_for_both() -> None:
     fits, over = job(1, largest_title()), job(2, largest_title() + 1)
-    assert message_bytes(fits.model_dump(mode="json")) <= MAX_MESSAGE_BYTES
+    assert message_bytes(fits.envelope().wire()) <= MAX_MESSAGE_BYTES
     assert rest_batches([fits]) == binding_batches([fits]) == [1]
     with pytest.raises(InvalidInput, match="lm000000002 counts") as from_rest:
         rest_batches([fits, over])

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared.adapter_settings import DirectoryTranscriptSettings
 from shared.adapters.directory_transcripts import (
     DirectoryTranscriptSource,
     MalformedTranscriptFile,
@@ -53,7 +54,9 @@ GOOD = {
 
 
 def test_it_is_a_transcript_source_built_from_settings(tmp_path: Path) -> None:
-    source = DirectoryTranscriptSource.from_settings(Settings(transcripts_dir=tmp_path))
+    source = DirectoryTranscriptSource.from_settings(
+        Settings(transcripts_dir=tmp_path).directory_transcripts
+    )
     assert isinstance(source, TranscriptSource)
     assert source.name == "directory"
     assert source.directory == tmp_path
@@ -61,7 +64,9 @@ def test_it_is_a_transcript_source_built_from_settings(tmp_path: Path) -> None:
 
 def test_from_settings_names_the_setting_when_the_folder_is_missing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="TUBEQ_TRANSCRIPTS_DIR"):
-        DirectoryTranscriptSource.from_settings(Settings(transcripts_dir=tmp_path / "nope"))
+        DirectoryTranscriptSource.from_settings(
+            DirectoryTranscriptSettings(directory=tmp_path / "x")
+        )
 
 
 def test_fetch_returns_the_transcript_with_its_meta(tmp_path: Path) -> None:

@@ -13,17 +13,16 @@ from typing import Any
 import pytest
 
 from shared.adapters.local_artifacts import LocalArtifactStore
+from shared.artifact_rules import check_link_lifetime, parse_link_lifetime
 from shared.errors import InvalidInput
 from shared.exports import (
     CSV_COLUMNS,
     CSV_CONTENT_TYPE,
     JSONL_CONTENT_TYPE,
     check_channel_id,
-    check_link_lifetime,
     csv_row,
     export_channel,
     export_keys,
-    parse_link_lifetime,
     safe_cell,
     write_export_files,
 )

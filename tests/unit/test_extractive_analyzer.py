@@ -51,7 +51,7 @@ def _transcript(texts: list[str], language: str = "en", generated: bool = False)
 
 
 def test_it_is_an_analyzer_labelled_as_offline() -> None:
-    analyzer = ExtractiveAnalyzer.from_settings(Settings())
+    analyzer = ExtractiveAnalyzer.from_settings(Settings().extractive)
     assert isinstance(analyzer, Analyzer)
     assert analyzer.name == "extractive"
     assert analyzer.analysis_version == "extractive-v1"

@@ -1,4 +1,6 @@
-"""The shared Gemini rate budget: the sliding-window rule, both implementations, two processes."""
+"""The shared Gemini rate budget: the sliding-window rule and two real processes on one file.
+
+What every budget must do is in ``tests/contract/rate_budget_contract.py``."""
 
 from __future__ import annotations
 
@@ -7,31 +9,20 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from shared.errors import ConfigError, RateLimited
+from shared.errors import ConfigError
+from shared.factory import build_rate_budget
 from shared.rate_budget import (
-    InProcessRateBudget,
     Limits,
-    RateBudget,
     SqliteRateBudget,
-    budget_from_settings,
     wait_needed,
 )
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_wait_needed_counts_requests_and_tokens() -> None:
@@ -54,89 +45,6 @@ def test_limits_must_be_positive() -> None:
         Limits(requests=0, tokens=10)
 
 
-AnyBudget = InProcessRateBudget | SqliteRateBudget
-BudgetFactory = Callable[[Limits, FakeClock], AnyBudget]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_budget(request: pytest.FixtureRequest, tmp_path: Path) -> BudgetFactory:
-    def build(limits: Limits, clock: FakeClock) -> AnyBudget:
-        if request.param == "memory":
-            return InProcessRateBudget(limits, clock)
-        return SqliteRateBudget(tmp_path / "budget.sqlite3", limits, clock)
-
-    return build
-
-
-def test_requests_per_window_are_enforced(make_budget: BudgetFactory) -> None:
-    clock = FakeClock()
-    budget = make_budget(Limits(requests=3, tokens=10_000, window_s=60), clock)
-    assert isinstance(budget, RateBudget)
-    for _ in range(3):
-        budget.acquire(10, timeout_s=0)
-    with pytest.raises(RateLimited) as caught:
-        budget.acquire(10, timeout_s=0)
-    assert caught.value.retry_after == pytest.approx(60.0)
-    clock.now += 30
-    with pytest.raises(RateLimited) as caught:
-        budget.acquire(10, timeout_s=0)
-    assert caught.value.retry_after == pytest.approx(30.0)
-    clock.now += 30.01
-    budget.acquire(10, timeout_s=0)  # the first three have left the window
-
-
-def test_tokens_per_window_are_enforced(make_budget: BudgetFactory) -> None:
-    clock = FakeClock()
-    budget = make_budget(Limits(requests=100, tokens=1_000, window_s=60), clock)
-    budget.acquire(700, timeout_s=0)
-    clock.now += 10
-    with pytest.raises(RateLimited, match="input tokens") as caught:
-        budget.acquire(400, timeout_s=0)
-    assert caught.value.retry_after == pytest.approx(50.0)
-    budget.acquire(300, timeout_s=0)  # still fits beside the 700
-
-
-def test_a_pause_from_a_429_holds_every_grant_back(make_budget: BudgetFactory) -> None:
-    clock = FakeClock()
-    budget = make_budget(Limits(requests=100, tokens=10_000, window_s=60), clock)
-    budget.acquire(10, timeout_s=0)
-    budget.pause(17.0)
-    with pytest.raises(RateLimited, match="paused") as caught:
-        budget.acquire(10, timeout_s=5)
-    assert caught.value.retry_after == pytest.approx(17.0)
-    # a shorter pause never shortens the one already set
-    budget.pause(3.0)
-    clock.now += 10
-    with pytest.raises(RateLimited) as again:
-        budget.acquire(10, timeout_s=0)
-    assert again.value.retry_after == pytest.approx(7.0)
-    clock.now += 7.01
-    budget.acquire(10, timeout_s=0)  # the pause is over; the window had room all along
-
-
-def test_a_pause_is_shared_between_processes_sqlite_instances(tmp_path: Path) -> None:
-    clock = FakeClock()
-    limits = Limits(requests=100, tokens=10_000, window_s=60)
-    one = SqliteRateBudget(tmp_path / "b.sqlite3", limits, clock)
-    two = SqliteRateBudget(tmp_path / "b.sqlite3", limits, clock)
-    try:
-        one.pause(3600.0)  # e.g. a daily quota: hours, not a minute
-        with pytest.raises(RateLimited) as caught:
-            two.acquire(1, timeout_s=120)
-        assert caught.value.retry_after == pytest.approx(3600.0)
-    finally:
-        one.close()
-        two.close()
-
-
-def test_acquire_waits_out_a_short_pause() -> None:
-    budget = InProcessRateBudget(Limits(requests=10, tokens=1_000, window_s=60))
-    budget.pause(0.3)
-    started = time.monotonic()
-    budget.acquire(1, timeout_s=2.0)
-    assert 0.2 <= time.monotonic() - started < 1.5
-
-
 def test_default_budget_wait_rides_out_normal_contention() -> None:
     # a call should wait for a busy minute rather than bounce back to the queue
     settings = Settings()
@@ -144,35 +52,8 @@ def test_default_budget_wait_rides_out_normal_contention() -> None:
     assert settings.gemini_budget_wait_s + settings.gemini_timeout_s < settings.visibility_timeout_s
 
 
-def test_acquire_waits_when_the_wait_fits_the_timeout() -> None:
-    budget = InProcessRateBudget(Limits(requests=1, tokens=10, window_s=0.3))
-    budget.acquire(1, timeout_s=0)
-    started = time.monotonic()
-    budget.acquire(1, timeout_s=2.0)
-    waited = time.monotonic() - started
-    assert 0.2 <= waited < 1.5
-
-
-def test_negative_tokens_are_refused() -> None:
-    with pytest.raises(ValueError, match="tokens"):
-        InProcessRateBudget(Limits(1, 1)).acquire(-1, timeout_s=0)
-
-
-def test_sqlite_budget_is_shared_between_instances(tmp_path: Path) -> None:
-    clock = FakeClock()
-    limits = Limits(requests=2, tokens=1_000, window_s=60)
-    one = SqliteRateBudget(tmp_path / "b.sqlite3", limits, clock)
-    two = SqliteRateBudget(tmp_path / "b.sqlite3", limits, clock)
-    one.acquire(1, timeout_s=0)
-    two.acquire(1, timeout_s=0)
-    with pytest.raises(RateLimited):
-        one.acquire(1, timeout_s=0)
-    one.close()
-    two.close()
-
-
-def test_budget_from_settings_uses_the_data_dir(tmp_path: Path) -> None:
-    budget = budget_from_settings(Settings(data_dir=tmp_path, gemini_rpm=7, gemini_tpm=5000))
+def test_the_factory_builds_the_budget_in_the_data_dir(tmp_path: Path) -> None:
+    budget = build_rate_budget(Settings(data_dir=tmp_path, gemini_rpm=7, gemini_tpm=5000))
     assert isinstance(budget, SqliteRateBudget)
     assert budget.path == tmp_path / "budget.sqlite3"
     assert budget.limits == Limits(7, 5000)

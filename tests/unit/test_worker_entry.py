@@ -177,6 +177,7 @@ def api_env(tmp_path: Path, stub: DataApiStub, **extra: Any) -> types.SimpleName
         TUBEQ_YOUTUBE_API_KEY=API_KEY,
         TUBEQ_YOUTUBE_API_URL=stub.url,
         TUBEQ_YOUTUBE_API_TIMEOUT_S="5",
+        TUBEQ_YOUTUBE_API_RETRY_WAIT_S="0",
         **extra,
     )
 
@@ -199,6 +200,63 @@ def test_channel_backfill_on_the_worker(entry: Any, tmp_path: Path, data_api: Da
     assert all("key" not in params for _, params in data_api.calls)
     unknown = call(worker, "POST", "/v1/jobs", {"channel": "@nobodyhere"})
     assert unknown.status == 400 and "no YouTube channel" in unknown.json()["message"]
+
+
+def test_worker_backfill_skips_live_and_stops_paging_at_since(
+    entry: Any, tmp_path: Path, data_api: DataApiStub
+) -> None:
+    # the drift this core removed: the Worker used to enqueue streams and read every page
+    channel = data_api.add_channel("UCdailydailydailydailyda", "Daily", 200, handle="@daily")
+    data_api.videos[channel.video_ids[0]].live = "live"
+    data_api.videos[channel.video_ids[1]].live = "upcoming"
+    env = api_env(tmp_path, data_api)
+    data_api.calls.clear()
+    body = {"channel": "@daily", "since": "2024-05-20"}
+    resp = call(entry.Default(None, env), "POST", "/v1/jobs", body)
+    assert resp.status == 202, resp.body
+    report = resp.json()["backfill"]
+    assert (report["found"], report["skipped_live"], report["enqueued"]) == (60, 2, 58)
+    assert set(sent(env)) == set(channel.video_ids[2:60])
+    # days 140..199 span two pages; the older entries on page 2 end the listing
+    assert [p.get("pageToken") for p in data_api.endpoint_calls("playlistItems")] == [None, "50"]
+
+
+@pytest.mark.parametrize(("outage", "succeeds"), [(3, True), (4, False)])
+def test_cli_and_worker_retry_the_data_api_alike(
+    entry: Any, tmp_path: Path, data_api: DataApiStub, outage: int, succeeds: bool
+) -> None:
+    from producer.backfill import backfill
+    from shared.adapters.sqlite_queue import SqliteQueue
+    from shared.errors import UpstreamUnavailable
+    from shared.settings import Settings
+
+    env = api_env(tmp_path, data_api)
+    data_api.retry_after = "0.05"  # honoured: each retry waits at least this long
+    data_api.fail_next = outage
+    data_api.calls.clear()
+    resp = call(entry.Default(None, env), "POST", "/v1/jobs", {"channel": "@watched"})
+    worker_calls = len(data_api.endpoint_calls("channels"))
+    assert (resp.status == 202) is succeeds, resp.body
+
+    data_api.fail_next = outage
+    data_api.calls.clear()
+    settings = Settings.load(
+        data_dir=tmp_path / "cli",
+        youtube_api_key=API_KEY,
+        youtube_api_url=data_api.url,
+        youtube_api_retry_wait_s=0,
+    )
+    queue = SqliteQueue(tmp_path / "cli.sqlite3")
+    try:
+        if succeeds:
+            assert backfill(settings, queue, None, "@watched").enqueued == 4
+        else:
+            with pytest.raises(UpstreamUnavailable, match="HTTP 503"):
+                backfill(settings, queue, None, "@watched")
+    finally:
+        queue.close()
+    cli_calls = len(data_api.endpoint_calls("channels"))
+    assert worker_calls == cli_calls == min(outage + 1, 4)  # 4 attempts, on both paths
 
 
 def add_upload(
@@ -281,7 +339,7 @@ def test_state_is_bounded_and_reads_the_old_watermark_format() -> None:
     assert len(state.seen) == MAX_SEEN and state.seen[0] == "v0000000000"
     legacy = ChannelState.parse("2024-01-03T12:00:00+00:00")
     assert legacy is not None and legacy.legacy and legacy.seen == []
-    from producer.youtube_data_api import PlaylistEntry
+    from shared.listing import PlaylistEntry
 
     before = PlaylistEntry("old", datetime(2024, 1, 2, tzinfo=UTC))
     after = PlaylistEntry("new", datetime(2024, 1, 4, tzinfo=UTC))

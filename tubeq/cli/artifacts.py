@@ -12,10 +12,12 @@ from typing import Annotated
 
 import typer
 
+from shared.artifact_rules import check_link_lifetime, parse_link_lifetime
 from shared.errors import InvalidInput, TubeqError
-from shared.exports import check_link_lifetime, export_channel, parse_link_lifetime
-from shared.factory import ResultBackend, build_artifacts, build_results
+from shared.exports import export_channel
+from shared.factory import build_artifacts, build_results
 from shared.models import VideoState
+from shared.ports import ResultBackend
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
 from tubeq.cli.context import console, fail, load_settings

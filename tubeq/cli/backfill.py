@@ -1,4 +1,9 @@
-"""``tubeq backfill REF``: enqueue every video of a channel or playlist."""
+"""``tubeq backfill REF``: enqueue every video of a channel or playlist.
+
+Listed through ``TUBEQ_LISTING_BACKEND``: the YouTube Data API when a key is set, else the
+bundled sample listings (``tubeq backfill @hearth-handplane`` works offline). The core is
+async (the Worker awaits it); ``producer.backfill.backfill`` runs it under ``asyncio.run``.
+"""
 
 from __future__ import annotations
 
@@ -88,7 +93,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = True,
     ) -> None:
-        """Enqueue every video of a channel or playlist (listed through the Data API)."""
+        """Enqueue every video of a channel or playlist (listed through the Data API, or
+        offline from the sample listings when no TUBEQ_YOUTUBE_API_KEY is set)."""
         settings = load_settings()
         since_date = _parse_date(since)
         try:
@@ -97,9 +103,7 @@ def register(app: typer.Typer) -> None:
             analyzer = build_analyzer(settings)
             # only its version is needed (the idempotency key the done-check uses)
             version = analyzer.analysis_version
-            close_analyzer = getattr(analyzer, "close", None)
-            if callable(close_analyzer):
-                close_analyzer()
+            analyzer.close()
         except TubeqError as exc:
             fail(exc.message)
         try:

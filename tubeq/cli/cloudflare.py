@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from shared.adapters.cloudflare_account import CloudflareAccount
-from shared.adapters.cloudflare_setup import Plan, apply, plan
+from shared.cloudflare_setup import Plan, apply, plan
 from shared.errors import AccessDenied, ConfigError, TubeqError
+from shared.factory import build_cloudflare_account
 from shared.logging import configure_logging
 from shared.settings import Settings
 from tubeq.cli.context import console, err_console, fail
@@ -61,7 +61,7 @@ def setup(
     """
     settings = _settings()
     try:
-        account = CloudflareAccount.from_settings(settings)
+        account = build_cloudflare_account(settings)
     except ConfigError as exc:
         fail(exc.message)
     try:

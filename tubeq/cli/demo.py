@@ -14,13 +14,18 @@ from rich.table import Table
 
 from consumer.main import build_consumer, install_signal_handlers
 from consumer.runner import MessageResult
-from producer.enqueue import enqueue_refs
+from producer.backfill import BackfillReport, backfill
 from shared import factory
-from shared.adapters.directory_transcripts import DirectoryTranscriptSource
+from shared.errors import TubeqError
 from shared.models import VideoStatus
+from shared.ports import Queue, ResultReader
+from shared.settings import Settings
 from tubeq.cli.context import console, fail, load_settings, shorten
 
 FINAL = {"done", "skipped", "failed", "dead"}
+#: the sample channels' handles (scripts/make_samples.py gives them; samples/README.md lists
+#: them): the demo enqueues by backfilling each, as an operator would a real channel
+SAMPLE_CHANNELS = ("@hearth-handplane", "@signal-noise", "@geld-geschichte", "@wander-wallet")
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +42,7 @@ def demo(
     concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
     verbose: Annotated[bool, typer.Option(help="Show the consumer's log lines too.")] = False,
 ) -> None:
-    """Enqueue the bundled samples, consume them, and show what came out."""
+    """Backfill the sample channels, consume their videos, and show what came out."""
     if not keep:
         _reset(data_dir)
     # The embedded backends whatever the environment says, and short retry delays so the
@@ -46,6 +51,7 @@ def demo(
         data_dir=data_dir,
         queue_backend="sqlite",
         transcript_backend="directory",
+        listing_backend="directory",
         analyzer_backend="extractive",
         results_backend="sqlite",
         artifacts_backend="local",
@@ -60,16 +66,12 @@ def demo(
         visibility_timeout_s=120.0,
         log_level="INFO" if verbose else "ERROR",
     )
-    source = DirectoryTranscriptSource.from_settings(settings)
-    ids = source.list_ids()
-    if not ids:
-        fail(f"no sample transcripts in {settings.transcripts_dir}")
     started = time.monotonic()
     queue = factory.build_queue(settings)
     reader = factory.build_results(settings)
-    # The sample files carry titles and channels, as a backfill's Data API listing would.
-    enqueue_refs(queue, reader, ids, source="demo", meta={v: source.meta(v) for v in ids})
-    console.print(f"enqueued {len(ids)} sample videos into {settings.queue_file}", highlight=False)
+    reports = _backfill_samples(settings, queue, reader)
+    total = sum(r.enqueued for r in reports)
+    console.print(f"enqueued {total} sample videos into {settings.queue_file}", highlight=False)
 
     with Progress(
         TextColumn("[bold]analysing"),
@@ -79,7 +81,7 @@ def demo(
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        task = bar.add_task("", total=len(ids))
+        task = bar.add_task("", total=total)
         counts: dict[str, int] = {}
 
         def on_result(result: MessageResult) -> None:
@@ -94,12 +96,18 @@ def demo(
         consumer.close()
 
     elapsed = time.monotonic() - started
-    rows = [reader.get_video(v) for v in ids]
-    console.print(results_table([r for r in rows if r is not None], console.width))
+    rows = sorted(
+        (status for r in reports for status in reader.channel_results(r.id)),
+        key=lambda status: status.video_id,
+    )
+    ids = [r.video_id for r in rows]
+    if not ids:
+        fail(f"the sample channels list no videos: check {settings.listings_folder}")
+    console.print(results_table(rows, console.width))
     dead = queue.dead_letters()
     queue.close()
     reader.close()
-    done = sum(1 for r in rows if r is not None and r.state.value == "done")
+    done = sum(1 for r in rows if r.state.value == "done")
     cmd = _command_name()
     console.print(
         f"\n{done}/{len(ids)} analysed, {len(ids) - done} recorded as failures, "
@@ -111,6 +119,35 @@ def demo(
         f"           {cmd} show {ids[0]}   (also: {cmd} status, {cmd} dlq list)",
         highlight=False,
     )
+
+
+def _backfill_samples(
+    settings: Settings, queue: Queue, reader: ResultReader
+) -> list[BackfillReport]:
+    """One channel backfill per sample channel (listed offline from the bundled listings),
+    a line each: what was listed, enqueued, and skipped."""
+    reports = []
+    console.print("backfilling the sample channels (listed offline from samples/listings):")
+    for handle in SAMPLE_CHANNELS:
+        try:
+            report = backfill(settings, queue, reader, handle)
+        except TubeqError as exc:
+            fail(exc.message)
+        skipped = "".join(
+            f", {n} {what}"
+            for n, what in (
+                (report.skipped_done, "done"),
+                (report.skipped_failed, "failed"),
+                (report.already_queued, "queued"),
+                (report.skipped_live, "upcoming"),
+                (report.unavailable, "private"),
+            )
+            if n
+        )
+        line = f"  {handle:<18} {report.found} listed, {report.enqueued} enqueued"
+        console.print(line + (f" (skipped{skipped[1:]})" if skipped else ""), highlight=False)
+        reports.append(report)
+    return reports
 
 
 _DEMO_FILES = ("queue.sqlite3", "results.sqlite3", "budget.sqlite3")

@@ -7,15 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from producer.api.dead_letters import (
-    PEEK_NOTE,
-    dead_videos,
-    listing_consumes,
-    redrive_and_mark,
-)
 from shared import factory
+from shared.dead_letters import PEEK_NOTE, dead_videos, queue_dead_letters, redrive_and_mark
 from shared.errors import TubeqError
-from shared.models import VideoJob
+from shared.jobs import Job
 from shared.settings import Settings
 from tubeq.cli.context import console, err_console, fail, load_settings, shorten
 
@@ -41,16 +36,15 @@ def list_dead(
     settings = load_settings()
     queue = factory.build_queue(settings)
     try:
-        if listing_consumes(queue) and not peek:
+        if queue.dead_letter_listing_consumes and not peek:
             _print_dead_videos(settings, limit)
             return
-        lister = getattr(queue, "peek_dead_letters", None) if peek else None
-        dead = lister(limit) if callable(lister) else queue.dead_letters(limit)
+        dead = queue_dead_letters(queue, limit, peek=peek)
     except TubeqError as exc:
         fail(exc.message)
     finally:
         queue.close()
-    if peek and listing_consumes(queue):
+    if peek and queue.dead_letter_listing_consumes:
         err_console.print(f"[yellow]note:[/] {PEEK_NOTE}", highlight=False)
     if not dead:
         console.print("no dead letters")
@@ -63,7 +57,7 @@ def list_dead(
     table.add_column("dead since", max_width=10)
     table.add_column("last error", min_width=20, ratio=1)
     for d in dead:
-        video = d.body.video_id if isinstance(d.body, VideoJob) else str(d.body)[:40]
+        video = d.body.label if isinstance(d.body, Job) else str(d.body)[:40]
         table.add_row(
             d.message_id,
             video,

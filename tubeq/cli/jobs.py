@@ -13,10 +13,11 @@ from rich.table import Table
 
 from consumer.main import build_consumer, install_signal_handlers
 from consumer.runner import MessageResult
-from producer.enqueue import enqueue_refs, read_lines
+from producer.enqueue import enqueue_refs, read_numbered_lines
 from shared import factory
 from shared.errors import InvalidInput, TubeqError
 from shared.models import VideoStatus
+from shared.retry_policy import Action
 from tubeq.cli.artifacts import ExpiresOption, link_lifetime
 from tubeq.cli.context import console, err_console, fail, load_settings, shorten
 
@@ -28,16 +29,16 @@ def register(app: typer.Typer) -> None:
     app.command()(show)
 
 
-def _read_file(path: str) -> list[str]:
+def _read_file(path: str) -> list[tuple[int, str]]:
     if path == "-":
-        return read_lines(sys.stdin.read())
+        return read_numbered_lines(sys.stdin.read())
     p = Path(path)
     if not p.is_file():
         fail(
             f"{path}: no such file (give a file with one video id or URL per line, or - for stdin)"
         )
     try:
-        return read_lines(p.read_text(encoding="utf-8"))
+        return read_numbered_lines(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         fail(f"{path}: not a UTF-8 text file (give one video id or URL per line)")
 
@@ -56,17 +57,19 @@ def enqueue(
     """
     settings = load_settings()
     items = list(refs or [])
+    lines: list[int | None] = [None] * len(items)
     if file is not None:
         from_file = _read_file(file)
         if not from_file:
             fail(f"{file}: no video ids in it (one id or URL per line; # starts a comment)")
-        items += from_file
+        items += [ref for _, ref in from_file]
+        lines += [number for number, _ in from_file]
     if not items:
         fail("nothing to enqueue: give video ids or URLs, or --file PATH (- for stdin)")
     queue = factory.build_queue(settings)
     reader = factory.build_results(settings)
     try:
-        report = enqueue_refs(queue, reader, items, source="cli", force=force)
+        report = enqueue_refs(queue, reader, items, source="cli", force=force, lines=lines)
     except InvalidInput as exc:
         fail(exc.message)
     except TubeqError as exc:
@@ -76,7 +79,7 @@ def enqueue(
         reader.close()
     console.print(f"[green]enqueued {len(report.accepted)} video(s)[/]")
     for bad in report.rejected:
-        err_console.print(f"[yellow]rejected[/] {bad.input!r}: {bad.reason}", highlight=False)
+        err_console.print(f"[yellow]rejected[/] {bad.where()}: {bad.reason}", highlight=False)
     if report.rejected:
         raise typer.Exit(1)
 
@@ -110,10 +113,9 @@ def consume(
     settings = load_settings(**overrides)
 
     def report(result: MessageResult) -> None:
-        if result.error is not None and result.action in ("failed", "dead"):
+        if result.error is not None and result.action in (Action.FAILED, Action.DEAD):
             err_console.print(
-                f"{result.delivery.body.video_id}: {result.action} ({result.error.code}: "
-                f"{result.error.message})",
+                f"{result.label}: {result.action} ({result.error.code}: {result.error.message})",
                 highlight=False,
             )
 

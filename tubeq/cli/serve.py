@@ -77,3 +77,4 @@ def serve(
     finally:
         queue.close()
         results.close()
+        artifacts.close()

@@ -16,14 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.adapters.cloudflare_account import (
-    CloudflareAccount,
-    ConsumerInfo,
-    PullConsumerSpec,
-    QueueInfo,
-)
+from shared.cloudflare_types import ConsumerInfo, PullConsumerSpec, QueueInfo
 from shared.errors import ConfigError
 from shared.gemini.partials import CACHE_PREFIX
+from shared.ports import CloudflareAccount
 from shared.settings import Settings
 
 Action = Literal["created", "updated", "unchanged"]

@@ -1,0 +1,97 @@
+"""Each adapter's own small settings section, cut from the one ``Settings``.
+
+An adapter's ``from_settings`` takes its section, never the whole ``Settings`` (arq's
+``RedisSettings`` is the model): the section says exactly what the adapter reads, a test
+builds one in a line, and an adapter cannot grow a dependency on an unrelated setting
+unnoticed. ``Settings`` builds them (``settings.gemini``, ``settings.r2``, …); the
+composition root (``shared.factory``) passes each adapter its own.
+
+Field names drop the ``TUBEQ_<ADAPTER>_`` prefix; the docstring of each section says which
+environment variables its fields come from, for error messages that name them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DirectoryTranscriptSettings(_Section):
+    """``TUBEQ_TRANSCRIPTS_DIR``."""
+
+    directory: Path
+
+
+class YouTubeTranscriptSettings(_Section):
+    """``TUBEQ_YOUTUBE_*`` (transcripts), ``TUBEQ_WEBSHARE_PROXY_*``, ``TUBEQ_HTTP(S)_PROXY``."""
+
+    languages: tuple[str, ...] = ("en",)
+    translate_to: str | None = None
+    prefer_manual: bool = True
+    proxy: Literal["none", "webshare", "generic"] = "none"
+    webshare_username: str | None = None
+    webshare_password: SecretStr | None = None
+    webshare_locations: tuple[str, ...] = ()
+    http_proxy: SecretStr | None = None
+    https_proxy: SecretStr | None = None
+    base_url: str = "https://www.youtube.com"
+    timeout_s: float = 30.0
+
+
+class ExtractiveSettings(_Section):
+    """The offline analyzer has nothing to configure; the section exists so every analyzer
+    is built the same way."""
+
+
+class GeminiSettings(_Section):
+    """``TUBEQ_GEMINI_*`` and ``TUBEQ_PROMPT_VERSION``; ``tpm`` and ``lease_s`` are only read
+    to refuse, at start, settings under which an analysis could never finish."""
+
+    api_key: SecretStr | None = None
+    model: str = "gemini-3.1-flash-lite"
+    base_url: str | None = None
+    temperature: float = 1.0
+    timeout_s: float = 120.0
+    prompt_version: str = "p1"
+    chunk_tokens: int = 200_000
+    max_output_tokens: int = 8192
+    price_input_per_m: float = 0.25
+    price_output_per_m: float = 1.50
+    budget_wait_s: float = 120.0
+    #: ``TUBEQ_GEMINI_TPM``: a chunk must fit this machine's per-minute token budget
+    tpm: int = 1_000_000
+    #: ``TUBEQ_VISIBILITY_TIMEOUT_S``: a call (budget wait + timeout) must fit a message's lease
+    lease_s: float = 600.0
+
+
+class RateBudgetSettings(_Section):
+    """``TUBEQ_GEMINI_BUDGET_PATH``, ``TUBEQ_GEMINI_RPM``, ``TUBEQ_GEMINI_TPM``."""
+
+    path: Path
+    requests_per_minute: int = 60
+    tokens_per_minute: int = 1_000_000
+
+
+class LocalArtifactSettings(_Section):
+    """``TUBEQ_ARTIFACTS_DIR`` (default ``<data_dir>/artifacts``)."""
+
+    folder: Path
+
+
+class R2Settings(_Section):
+    """``TUBEQ_R2_*`` and ``TUBEQ_PRESIGN_EXPIRY_S``."""
+
+    account_id: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    bucket: str = "tubeq-artifacts"
+    endpoint_url: str | None = None
+    presign_expiry_s: int = 3600
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0

@@ -1,0 +1,1 @@
+"""The offline extractive analyzer's parts (``shared.adapters.extractive_analyzer``)."""

@@ -1,0 +1,78 @@
+-- The result store's statements on PostgreSQL, for both the psycopg adapter (which runs
+-- each block as written) and the Supabase adapter (which turns each ``SELECT fn(arg =>
+-- %(param)s, ...)`` block into the PostgREST call ``POST /rest/v1/rpc/fn {"arg": ...}``).
+--
+-- The rules themselves are the PL/pgSQL functions of the migrations (sql/005_functions.sql,
+-- 006_analysis_claims.sql, 007_video_states.sql); a block here is one call of one of them.
+-- sqlite.sql, next to this file, has the same rules in SQLite's dialect, block for block,
+-- in the same order and with the same "-- rule:" line: a rule changed here is changed
+-- there too (tests/unit/test_sql_queries.py checks the pairs).
+--
+-- Parameters are psycopg's %(name)s, bound client-side (so a literal percent sign is %%).
+-- Arguments use named notation (arg => value), which is also how PostgREST passes them,
+-- so the two adapters cannot disagree on a name.
+
+-- ---- claims and the paid-result cache (ports.AnalysisClaims) --------------------------
+
+-- name: find_analysis
+-- rule: a saved analysis of (video, version), finished or not: a paid result to reuse
+SELECT tubeq_find_analysis(p_video_id => %(video_id)s, p_analysis_version => %(analysis_version)s);
+
+-- name: save_analysis
+-- rule: keep a paid model reply at once; it does not make the video done
+SELECT tubeq_save_analysis(payload => %(analysis)s);
+
+-- name: claim_analysis
+-- rule: take the claim when free, expired or ours; answer 0 when held, else seconds left
+SELECT tubeq_claim_analysis(payload => %(claim)s);
+
+-- ---- video state (ports.VideoStates) -------------------------------------------------
+
+-- name: done_ids
+-- rule: videos whose finished run recorded this analysis version
+SELECT tubeq_done_ids(p_video_ids => %(video_ids)s, p_analysis_version => %(analysis_version)s);
+
+-- name: video_states
+-- rule: the state of each known video among these ids; unknown ids are absent
+SELECT tubeq_video_states(p_video_ids => %(video_ids)s);
+
+-- name: mark_queued
+-- rule: enqueued videos: new ones queued; failed ones queued again; done ones only if forced
+SELECT tubeq_mark_queued(payload => %(jobs)s);
+
+-- ---- the result writer (ports.ResultWriter) ------------------------------------------
+
+-- name: record_success
+-- rule: a finished video: video, transcript, analysis, artifacts and state in one transaction
+SELECT tubeq_record_success(payload => %(result)s);
+
+-- name: record_failure
+-- rule: a failure joins the history and shows on the video unless the video is done
+SELECT tubeq_record_failure(payload => %(failure)s);
+
+-- ---- the analyst reader (ports.AnalystReader) ----------------------------------------
+
+-- name: get_video
+-- rule: one video's status with its latest finished analysis and its artifacts
+SELECT tubeq_get_video(p_video_id => %(video_id)s);
+
+-- name: failures
+-- rule: failed, dead and retrying videos, the latest first
+SELECT tubeq_failures(p_limit => %(limit)s);
+
+-- name: channel_results
+-- rule: a channel's videos by publish date (unknown dates first), then video id
+-- one page per call: the adapter passes the last row's (published_at, video_id) on
+SELECT tubeq_channel_results(p_channel_id => %(channel_id)s, p_after_published => %(after_published)s, p_after_video_id => %(after_video_id)s, p_limit => %(limit)s);
+
+-- name: progress
+-- rule: videos per state and the spend of every saved analysis
+SELECT tubeq_progress();
+
+-- ---- plumbing ------------------------------------------------------------------------
+
+-- name: statement_timeout
+-- postgres only: sent in the same simple-protocol message as each call above, so the
+-- limit holds for that call's implicit transaction alone (works through a transaction
+-- pooler, leaves no session state)
+SET LOCAL statement_timeout = %(timeout_ms)s;

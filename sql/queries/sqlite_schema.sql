@@ -1,0 +1,108 @@
+-- The SQLite result store's tables (shared/adapters/sqlite_results.py), created when a
+-- store opens a file: every block runs, in order, in one transaction. The Postgres
+-- tables are the migrations' (sql/002_tables.sql, 006_analysis_claims.sql).
+
+-- name: channels
+CREATE TABLE IF NOT EXISTS channels (
+    channel_id TEXT PRIMARY KEY,
+    title TEXT,
+    updated_at TEXT NOT NULL
+);
+
+-- name: videos
+CREATE TABLE IF NOT EXISTS videos (
+    video_id TEXT PRIMARY KEY,
+    title TEXT,
+    channel_id TEXT,
+    published_at TEXT,
+    duration_s INTEGER,
+    state TEXT NOT NULL CHECK (state IN
+        ('queued', 'processing', 'done', 'retrying', 'failed', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error TEXT,
+    error_detail TEXT,
+    analysis_version TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    done_at TEXT
+);
+
+-- name: videos_by_state
+CREATE INDEX IF NOT EXISTS videos_by_state ON videos (state, updated_at);
+
+-- name: videos_by_channel
+CREATE INDEX IF NOT EXISTS videos_by_channel ON videos (channel_id, published_at);
+
+-- name: transcripts
+CREATE TABLE IF NOT EXISTS transcripts (
+    video_id TEXT PRIMARY KEY REFERENCES videos (video_id),
+    language TEXT NOT NULL,
+    language_name TEXT,
+    is_generated INTEGER NOT NULL,
+    translated_from TEXT,
+    source TEXT NOT NULL,
+    text TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    word_count INTEGER NOT NULL,
+    duration_s REAL NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- name: analyses
+-- completed_at is set by record_success only: a row without it is a paid model reply
+-- kept by save_analysis for reuse after a crash, and does not count as done
+CREATE TABLE IF NOT EXISTS analyses (
+    video_id TEXT NOT NULL REFERENCES videos (video_id),
+    analysis_version TEXT NOT NULL,
+    analyzer TEXT NOT NULL,
+    model TEXT,
+    summary TEXT NOT NULL,
+    key_points TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    quotes TEXT NOT NULL,
+    language TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    thinking_tokens INTEGER NOT NULL,
+    model_calls INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    completed_at TEXT,
+    PRIMARY KEY (video_id, analysis_version)
+);
+
+-- name: artifacts
+CREATE TABLE IF NOT EXISTS artifacts (
+    video_id TEXT NOT NULL REFERENCES videos (video_id),
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (video_id, kind)
+);
+
+-- name: claims
+-- expires_at is Unix time in seconds; no foreign key: a claim is taken before the
+-- video's rows exist
+CREATE TABLE IF NOT EXISTS claims (
+    video_id TEXT NOT NULL,
+    analysis_version TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (video_id, analysis_version)
+);
+
+-- name: failures
+CREATE TABLE IF NOT EXISTS failures (
+    video_id TEXT NOT NULL REFERENCES videos (video_id),
+    attempts INTEGER NOT NULL,
+    error_code TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT NOT NULL,
+    detail TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (video_id, attempts, error_code)
+);

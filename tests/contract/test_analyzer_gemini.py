@@ -1,0 +1,56 @@
+"""The analyzer contract on the Gemini analyzer: the real google-genai client against the
+local Gemini stub, with an in-process rate budget and chunk cache injected as the
+composition root would inject the shared ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import structlog
+from pydantic import SecretStr
+
+from shared.adapter_settings import GeminiSettings
+from shared.adapters.gemini_analyzer import GeminiAnalyzer
+from shared.gemini.partials import InMemoryPartialStore
+from shared.rate_budget import InProcessRateBudget, Limits
+from tests.contract.analyzer_contract import AnalyzerContract
+from tests.support import gemini_stub as gs
+
+pytestmark = pytest.mark.services
+
+
+@dataclass
+class GeminiHarness:
+    stub: gs.GeminiStub
+    name: str = "gemini"
+    paid: bool = True
+    watches_videos: bool = True
+
+    def make(self) -> GeminiAnalyzer:
+        section = GeminiSettings(
+            api_key=SecretStr(self.stub.api_key),
+            base_url=self.stub.base_url,
+            timeout_s=5.0,
+            budget_wait_s=0.0,
+        )
+        budget = InProcessRateBudget(Limits(requests=10_000, tokens=100_000_000))
+        return GeminiAnalyzer.from_settings(section, budget=budget, partials=InMemoryPartialStore())
+
+
+class TestGeminiAnalyzer(AnalyzerContract):
+    @pytest.fixture
+    def harness(self) -> Iterator[GeminiHarness]:
+        structlog.reset_defaults()  # another test may leave it printing to a closed stream
+        try:
+            server = gs.GeminiStub().start()
+        except OSError as exc:  # pragma: no cover - no loopback socket
+            from tests.support.services import unavailable
+
+            unavailable(f"cannot bind the Gemini stub on 127.0.0.1: {exc}")
+            raise
+        server.responder = lambda request: gs.ok(gs.analysis_dict())
+        yield GeminiHarness(server)
+        server.stop()
+        structlog.reset_defaults()

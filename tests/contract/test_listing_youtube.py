@@ -1,0 +1,41 @@
+"""The listing contract on the YouTube Data API adapter, against the local Data API stub
+(the errors, quota and retries of the API itself: tests/integration/test_backfill.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from pydantic import SecretStr
+
+from producer.youtube_data_api import YouTubeDataApiListing
+from shared.classify.data_api import DataApiRetry
+from tests.contract.listing_source_contract import ListingContract
+from tests.support.data_api_stub import API_KEY, DataApiStub
+from tests.support.services import unavailable
+
+pytestmark = pytest.mark.services
+
+
+@dataclass
+class YouTubeHarness:
+    stub: DataApiStub
+    resolves_usernames: bool = True
+
+    def make(self) -> YouTubeDataApiListing:
+        return YouTubeDataApiListing(
+            SecretStr(API_KEY), base_url=self.stub.url, timeout_s=5, retry=DataApiRetry(base_s=0)
+        )
+
+
+class TestYouTubeDataApiListing(ListingContract):
+    @pytest.fixture
+    def harness(self) -> Iterator[YouTubeHarness]:
+        try:
+            server = DataApiStub()
+        except OSError as exc:  # pragma: no cover - only when loopback is unusable
+            unavailable(f"cannot bind a stub server on 127.0.0.1: {exc}")
+            raise
+        with server:
+            yield YouTubeHarness(server)

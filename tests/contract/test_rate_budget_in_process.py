@@ -1,0 +1,25 @@
+"""The rate-budget contract on the in-process budget (one process: tests, one-off runs)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from shared.rate_budget import InProcessRateBudget, Limits
+from tests.contract.rate_budget_contract import Clock, RateBudgetContract
+
+
+@dataclass
+class InProcessHarness:
+    shared_between_instances: bool = False
+
+    def make(self, limits: Limits, clock: Clock = time.time) -> InProcessRateBudget:
+        return InProcessRateBudget(limits, clock)
+
+
+class TestInProcessRateBudget(RateBudgetContract):
+    @pytest.fixture
+    def harness(self) -> InProcessHarness:
+        return InProcessHarness()

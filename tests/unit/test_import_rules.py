@@ -1,0 +1,37 @@
+"""The architecture's import rules hold (scripts/import_graph.py): only the factory imports
+adapters, adapters never import the factory or one another, the CLI never reaches into the
+API's internals."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_no_import_rule_is_broken() -> None:
+    spec = importlib.util.spec_from_file_location("import_graph", REPO / "scripts/import_graph.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["import_graph"] = module
+    spec.loader.exec_module(module)
+    edges = module.graph()
+    assert len(edges) > 50  # it did read the tree
+    assert module.broken_rules(edges) == []
+
+
+def test_the_rules_bite() -> None:
+    spec = importlib.util.spec_from_file_location("import_graph", REPO / "scripts/import_graph.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bad = {
+        "shared.adapters.gemini_analyzer": {"shared.factory"},
+        "shared.adapters.supabase_results": {"shared.adapters.postgres_results"},
+        "consumer.pipeline": {"shared.adapters.sqlite_results"},
+        "tubeq.cli.dlq": {"producer.api.dead_letters"},
+        "shared.adapters.postgres_results": {"shared.adapters._function_results"},  # allowed
+    }
+    assert len(module.broken_rules(bad)) == 4

@@ -1,0 +1,179 @@
+"""The outcome piece alone — no runner, no threads: what it does to the message (ack, retry,
+dead-letter, nothing) for each way a job can end, and what it records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from consumer.handlers.base import Outcome
+from consumer.outcomes import SYSTEMIC_DELAY_S, MessageResult, Outcomes
+from consumer.pipeline import AnalysisInProgress
+from shared.errors import (
+    AccessDenied,
+    RateLimited,
+    TranscriptsDisabled,
+    TubeqError,
+    UpstreamUnavailable,
+)
+from shared.jobs import UnknownJobKind
+from shared.models import Delivery, VideoJob
+from shared.retry_policy import Action, RetryPolicy
+
+FIELDS = {"video_id": "dQw4w9WgXcQ"}
+
+
+@dataclass
+class RecordingQueue:
+    """The three calls an outcome may make, noted; ``broken`` makes them fail."""
+
+    calls: list[tuple[str, str, object]] = field(default_factory=list)
+    broken: bool = False
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._note("ack", [d.message_id for d in deliveries])
+
+    def retry(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        self._note("retry", (delay_s, error))
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        self._note("dead_letter", reason)
+
+    def _note(self, what: str, detail: object) -> None:
+        if self.broken:
+            raise UpstreamUnavailable("the queue API answered 502")
+        self.calls.append((what, "m1", detail))
+
+
+@dataclass
+class Store:
+    down: bool = False
+    recorded: list[tuple[str, Action]] = field(default_factory=list)
+
+    def record(self, error: TubeqError, action: Action) -> None:
+        if self.down:
+            raise UpstreamUnavailable("postgres refused the connection")
+        self.recorded.append((error.code, action))
+
+
+def delivery(attempts: int = 1) -> Delivery:
+    now = datetime.now(UTC)
+    return Delivery(
+        message_id="m1",
+        lease_id="l1",
+        envelope=VideoJob(video_id="dQw4w9WgXcQ").envelope(),
+        attempts=attempts,
+        enqueued_at=now,
+        lease_expires_at=now + timedelta(minutes=10),
+    )
+
+
+def outcomes(queue: RecordingQueue, seen: list[TubeqError] | None = None) -> Outcomes:
+    policy = RetryPolicy(max_retries=3, base_s=10, cap_s=1000, jitter=0)
+    observe = seen.append if seen is not None else None
+    return Outcomes(queue, policy, observe)  # type: ignore[arg-type]
+
+
+def fail(
+    queue: RecordingQueue, exc: BaseException, attempts: int = 1, store: Store | None = None
+) -> MessageResult:
+    store = store or Store()
+    return outcomes(queue).failed(
+        delivery(attempts), exc, record=store.record, label="dQw4w9WgXcQ", fields=FIELDS
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "action"), [(Outcome.DONE, Action.DONE), (Outcome.SKIPPED, Action.SKIPPED)]
+)
+def test_done_and_skipped_are_acked(outcome: Outcome, action: Action) -> None:
+    queue = RecordingQueue()
+    result = outcomes(queue).succeeded(delivery(), outcome, label="v", fields=FIELDS)
+    assert (result.action, result.error, result.label) == (action, None, "v")
+    assert queue.calls == [("ack", "m1", ["m1"])]
+
+
+def test_permanent_is_recorded_then_acked() -> None:
+    queue, store = RecordingQueue(), Store()
+    result = fail(queue, TranscriptsDisabled(), store=store)
+    assert result.action is Action.FAILED
+    assert store.recorded == [("transcripts_disabled", Action.ACK)]
+    assert queue.calls == [("ack", "m1", ["m1"])]
+
+
+def test_transient_is_recorded_then_retried_with_backoff() -> None:
+    queue, store = RecordingQueue(), Store()
+    result = fail(queue, UpstreamUnavailable("503"), attempts=2, store=store)
+    assert (result.action, result.delay_s) == (Action.RETRY, 20)
+    assert store.recorded == [("upstream_unavailable", Action.RETRY)]
+    assert queue.calls == [("retry", "m1", (20, "upstream_unavailable: 503"))]
+
+
+def test_out_of_retries_is_recorded_dead_and_the_retry_call_dead_letters_it() -> None:
+    queue, store = RecordingQueue(), Store()
+    result = fail(queue, UpstreamUnavailable("503"), attempts=4, store=store)
+    assert result.action is Action.DEAD
+    assert store.recorded == [("upstream_unavailable", Action.DEAD)]
+    assert [c[0] for c in queue.calls] == ["retry"]  # the queue decides, past max_retries
+
+
+def test_a_systemic_error_keeps_the_message_unrecorded_and_is_observed_first() -> None:
+    queue, store, seen = RecordingQueue(), Store(), []
+    err = AccessDenied("HTTP 403: API key not valid")
+    result = outcomes(queue, seen).failed(
+        delivery(4), err, record=store.record, label="v", fields=FIELDS
+    )
+    assert seen == [err]
+    assert (result.action, result.error) == (Action.RETRY, err)
+    assert result.delay_s >= SYSTEMIC_DELAY_S
+    assert store.recorded == []
+    assert [c[0] for c in queue.calls] == ["retry"]
+
+
+def test_a_failure_the_store_cannot_record_is_never_acked() -> None:
+    queue = RecordingQueue()
+    result = fail(queue, TranscriptsDisabled(), store=Store(down=True))
+    assert result.action is Action.RETRY and result.delay_s > 0
+    assert [c[0] for c in queue.calls] == ["retry"]
+
+
+def test_an_error_that_records_nothing_is_retried_unrecorded() -> None:
+    queue, store = RecordingQueue(), Store()
+    result = fail(queue, AnalysisInProgress("someone else pays", retry_after=30), store=store)
+    assert (result.action, result.delay_s) == (Action.RETRY, 30)
+    assert store.recorded == []
+
+
+def test_an_unreadable_job_is_dead_lettered_at_once_with_its_reason() -> None:
+    queue = RecordingQueue()
+    err = UnknownJobKind("no handler for kind 'x' in this consumer (known: video.analyze)")
+    result = outcomes(queue).unreadable(delivery(1), err, fields={})
+    assert (result.action, result.error, result.label) == (Action.DEAD, err, "video.analyze v1")
+    assert queue.calls == [("dead_letter", "m1", f"unknown_job_kind: {err.message}")]
+
+
+def test_a_rate_limit_is_observed_then_retried() -> None:
+    queue, seen = RecordingQueue(), []
+    err = RateLimited("429", retry_after=40)
+    result = outcomes(queue, seen).failed(delivery(), err, record=None, label="v", fields=FIELDS)
+    assert seen == [err] and (result.action, result.delay_s) == (Action.RETRY, 40)
+
+
+@pytest.mark.parametrize(
+    "settle",
+    [
+        lambda o: o.succeeded(delivery(), Outcome.DONE, label="v", fields=FIELDS),
+        lambda o: o.failed(
+            delivery(), TranscriptsDisabled(), record=None, label="v", fields=FIELDS
+        ),
+        lambda o: o.unreadable(delivery(), UnknownJobKind("x"), fields=FIELDS),
+    ],
+)
+def test_a_queue_that_fails_leaves_the_message_to_its_lease(settle: object) -> None:
+    queue = RecordingQueue(broken=True)
+    result = settle(outcomes(queue))  # type: ignore[operator]
+    assert result.action is Action.LEFT_TO_LEASE
+    assert result.error is not None and result.error.code == "upstream_unavailable"
