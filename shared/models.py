@@ -126,6 +126,35 @@ class Usage(Frozen):
         )
 
 
+class CallOutcome(StrEnum):
+    """How a billed model call ended (the spend ledger's ``outcome``)."""
+
+    OK = "ok"  # a valid reply, used
+    INVALID = "invalid"  # off-schema or unparsable output (a repair call may follow)
+    TRUNCATED = "truncated"  # cut off by the output-token cap
+    REFUSED = "refused"  # a safety or policy refusal
+    ERROR = "error"  # billed, then failed otherwise
+
+
+class BilledCall(Frozen):
+    """One model call the provider bills, whatever became of it: a row of the spend ledger.
+
+    ``call_id`` is the idempotency key (the same call recorded twice is one row): derive it
+    from what makes the call unique (video, analysis version, chunk or step, attempt of
+    that step), never from a clock.
+    """
+
+    call_id: str = Field(min_length=1, max_length=200)
+    video_id: VideoId | None = None
+    analysis_version: str | None = None
+    model: str
+    #: what the call was for: "analysis", "chunk", "merge", "repair", "video", "batch", …
+    purpose: str = "analysis"
+    usage: Usage
+    outcome: CallOutcome
+    at: datetime = Field(default_factory=utcnow)
+
+
 class AnalysisContent(Frozen):
     """The structured part an analyzer produces (the schema the model is held to)."""
 

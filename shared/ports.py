@@ -26,6 +26,7 @@ from shared.listing import (
 )
 from shared.models import (
     Analysis,
+    BilledCall,
     DeadLetter,
     Delivery,
     FailureRecord,
@@ -154,6 +155,14 @@ class RateBudget(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SpendLedger(Protocol):
+    """Every billed model call, kept where the results are (issue 9: spend counted even for
+    calls whose video ends failed). Recording the same ``call_id`` twice keeps one row."""
+
+    def record_call(self, call: BilledCall) -> None: ...
 
 
 @runtime_checkable
