@@ -107,7 +107,12 @@ def check_data_api(settings: Settings, timeout_s: float) -> list[CheckResult]:
     key = settings.youtube_api_key
     if key is None or not key.get_secret_value().strip():
         return [
-            skipped(DATA_API, name, "not configured (TUBEQ_YOUTUBE_API_KEY; backfills need it)")
+            skipped(
+                DATA_API,
+                name,
+                "not configured (TUBEQ_YOUTUBE_API_KEY; without it backfills read the "
+                "listings in TUBEQ_LISTINGS_DIR)",
+            )
         ]
     from producer.youtube_data_api import YouTubeDataApi
 
