@@ -11,7 +11,7 @@ HASH := $(shell $(PYTHON) -c 'import hashlib; print(hashlib.sha1(open("pyproject
 RUN_STAMP := $(VENV)/.installed-run-$(HASH)
 STAMP := $(VENV)/.installed-dev-$(HASH)
 
-.PHONY: help install demo test test-fast check lint typecheck format bench services node-tools worker-check all clean
+.PHONY: help install demo test test-fast check lint typecheck format bench services node-tools worker-check faults all clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ check: $(STAMP)  ## ruff (lint + format) and mypy --strict
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+faults: $(STAMP) services  ## the fault suite: kills, outages, bad keys, 429s, a full disk; prints a table (~5 min)
+	$(PY) -m tests.faults.run $(FAULTS_ARGS)
 
 bench: $(STAMP)  ## benchmarks, figures as ratios measured side by side
 	$(PY) bench/run.py

@@ -45,6 +45,11 @@ class LeaseKeeper:
         expires = entry[1] if entry else d.lease_expires_at
         return datetime.now(UTC) >= expires
 
+    def held(self) -> list[Delivery]:
+        """The deliveries in flight now."""
+        with self._lock:
+            return [d for d, _ in self._leases.values()]
+
     def expires_at(self, d: Delivery) -> datetime | None:
         with self._lock:
             entry = self._leases.get(d.message_id)

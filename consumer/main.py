@@ -27,8 +27,10 @@ from types import FrameType
 
 from consumer.handlers.base import HandlerRegistry
 from consumer.handlers.video import VideoHandler
+from consumer.journal import FileReplyJournal
 from consumer.pipeline import Pipeline
 from consumer.runner import MessageResult, Preflight, Runner, RunnerConfig
+from consumer.spend import DeferredLedger
 from shared import factory
 from shared.doctor import CONSUMER_SERVICES, CheckResult, run_checks
 from shared.errors import TubeqError
@@ -119,6 +121,8 @@ class Consumer:
 
     def close(self) -> None:
         self.queue.close()
+        if self.pipeline.ledger is not None:
+            self.pipeline.ledger.close()  # what the store could not take before
         self.pipeline.results.close()
         for part in (self.pipeline.analyzer, self.pipeline.artifacts, self.pipeline.transcripts):
             part.close()
@@ -134,13 +138,19 @@ def build_consumer(
     default ``make_preflight(settings)``)."""
     queue = factory.build_queue(settings)
     results = factory.build_results(settings)
+    # every billed model call goes to the spend ledger in the result store, once the reply
+    # is journaled (and via this machine's disk while the store is down)
+    ledger = DeferredLedger(results, settings.journal_folder)
     pipeline = Pipeline(
         transcripts=factory.build_transcript_source(settings),
-        analyzer=factory.build_analyzer(settings),
+        analyzer=factory.build_analyzer(settings, ledger=ledger),
+        ledger=ledger,
         results=results,
         artifacts=factory.build_artifacts(settings),
         video_fallback=settings.gemini_video_fallback,
         claim_ttl_s=settings.visibility_timeout_s,
+        # a paid reply is on this disk before the store is asked to keep it
+        journal=FileReplyJournal(settings.journal_folder),
     )
     runner = Runner(
         queue=queue,

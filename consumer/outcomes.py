@@ -8,12 +8,16 @@ consumer (a Queue consumer Worker) can call it once per message.
 - done / skipped → ack;
 - unreadable (no handler for its kind, a version or body this consumer cannot read) →
   dead-lettered at once with the reason: retrying cannot make it readable;
-- systemic (a refused key, a bad setting) → kept: retried after at least a minute, never
-  failed or recorded; ``observe`` hears of it first, so the caller can stop;
+- not the message's fault — systemic (a refused key, a bad setting) or a store outage
+  (``StoreUnavailable``: the result or artifact store unreachable, its disk full) → handed
+  back (``Queue.release``): no attempt spent where the queue can give it back (SQLite), a
+  long delay where it cannot (Cloudflare), never failed, recorded or dead-lettered;
+  ``observe`` hears of it first, so the caller can stop (systemic) or pause (outage);
 - permanent → recorded, then acked; transient → recorded, retried with the policy's backoff;
   out of retries → recorded as dead, and the retry call dead-letters it;
-- a failure the recorder cannot write is never acked: the message is retried (backoff of an
-  unexpected error) so it is recorded on a later delivery instead of vanishing;
+- a failure the recorder cannot write is never acked: if the store is out (or refuses us)
+  that is observed and the message handed back as above; otherwise it is retried (backoff of
+  an unexpected error) so it is recorded on a later delivery instead of vanishing;
 - the queue failing on any of these calls → left to its lease: it comes back.
 """
 
@@ -29,24 +33,24 @@ from shared.jobs import JobUnreadable
 from shared.logging import get_logger
 from shared.models import Delivery
 from shared.ports import Queue
-from shared.retry_policy import Action, RetryPolicy
+from shared.retry_policy import Action, RetryPolicy, is_handback
 
 log = get_logger("tubeq.outcomes")
 
 #: writes a failure where its users look (the handler's ``record_failure``, bound to the job)
 Recorder = Callable[[TubeqError, Action], None]
 #: hears of every failure before it is acted on (the runner stops on a systemic error and
-#: pauses pulling on a 429)
+#: pauses pulling on a 429 or a store outage)
 Observer = Callable[[TubeqError], None]
-#: the least a message is held back after a systemic error
-SYSTEMIC_DELAY_S = 60
+#: the least a message is held back after a systemic error (where the handback is free)
+SYSTEMIC_DELAY_S = RetryPolicy.systemic_delay_s
 MAX_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
 class MessageResult:
     delivery: Delivery
-    action: Action  # DONE, SKIPPED, FAILED, RETRY, DEAD or LEFT_TO_LEASE
+    action: Action  # DONE, SKIPPED, FAILED, RETRY, DEAD, LEFT_TO_LEASE or HANDED_BACK
     error: TubeqError | None = None
     delay_s: int = 0
     #: what the message is about, for reports: a video id, or the kind when unreadable
@@ -108,12 +112,10 @@ class Outcomes:
         label: str,
         fields: Mapping[str, object],
     ) -> MessageResult:
-        if err.systemic:
-            # Nothing can succeed until someone fixes the key or setting: keep the message
-            # (retried later, not failed), rather than fail the whole backlog.
-            delay = max(SYSTEMIC_DELAY_S, self.policy.decide(UnexpectedError(), 1).delay_s)
-            self.queue.retry(d, delay_s=delay, error=_error_text(err))
-            return MessageResult(d, Action.RETRY, err, delay, label)
+        if is_handback(err):
+            # Nothing can succeed until the store is back or someone fixes the key: keep the
+            # message without spending its attempt, rather than walk the backlog to the DLQ.
+            return self._hand_back(d, err, label, fields)
         decision = self.policy.decide(err, d.attempts)
         log.warning(
             "message.failed",
@@ -123,7 +125,13 @@ class Outcomes:
             action=decision.action.value,
             delay_s=decision.delay_s,
         )
-        recorded = self._record(record, err, decision.action, fields)
+        store_error = self._record(record, err, decision.action, fields)
+        if store_error is not None and is_handback(store_error):
+            # The store failing to record it is an outage (or a refused login) of its own
+            if self.observe is not None:
+                self.observe(store_error)
+            return self._hand_back(d, store_error, label, fields)
+        recorded = store_error is None
         if decision.action is Action.ACK and recorded:
             self.queue.ack([d])
             return MessageResult(d, Action.FAILED, err, label=label)
@@ -135,22 +143,45 @@ class Outcomes:
         action = Action.DEAD if decision.action is Action.DEAD else Action.RETRY
         return MessageResult(d, action, err, decision.delay_s, label)
 
+    def _hand_back(
+        self, d: Delivery, err: TubeqError, label: str, fields: Mapping[str, object]
+    ) -> MessageResult:
+        counts = self.queue.release_counts_attempt
+        decision = self.policy.hand_back(err, counts_attempt=counts)
+        log.warning(
+            "message.handed_back",
+            **fields,
+            error_code=err.code,
+            error=err.message,
+            delay_s=decision.delay_s,
+            attempt_spent=counts,
+        )
+        self.queue.release(d, delay_s=decision.delay_s, error=_error_text(err))
+        return MessageResult(d, Action.HANDED_BACK, err, decision.delay_s, label)
+
     def _record(
         self,
         record: Recorder | None,
         err: TubeqError,
         action: Action,
         fields: Mapping[str, object],
-    ) -> bool:
-        """Record the failure; False if the store is down too."""
+    ) -> TubeqError | None:
+        """Record the failure; the store's own error if it could not."""
         if record is None or not err.records_failure:
-            return True
+            return None
         try:
             record(err, action)
         except Exception as exc:
-            log.error("failure.not_recorded", **fields, error_code=err.code, store_error=repr(exc))
-            return False
-        return True
+            store_error = classify(exc)
+            log.error(
+                "failure.not_recorded",
+                **fields,
+                error_code=err.code,
+                store_error_code=store_error.code,
+                store_error=store_error.message,
+            )
+            return store_error
+        return None
 
     def _guarded(
         self,

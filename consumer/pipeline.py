@@ -6,7 +6,12 @@ Delivery is at-least-once, so every step is safe to repeat:
   model call) unless the job is forced;
 - the model's reply is saved the moment it arrives and reused on redelivery, so a crash
   after a paid call never buys the same analysis twice (a forced job reuses an analysis
-  made after the job was requested);
+  made after the job was requested). "Saved" is two steps: first the consumer's own
+  journal on disk (``consumer.journal``: atomic, fsynced), then the result store (tried
+  again within the attempt on a transient failure); the journal entry goes once the store
+  has the reply. If the store cannot take it, the next delivery here reads the journal
+  before it claims or pays, and the claim is kept (not released) so a delivery elsewhere
+  waits for it to run out rather than paying at once;
 - artifact keys are deterministic, so a retry overwrites instead of adding;
 - the final write is one transaction keyed by (video id, analysis version).
 """
@@ -15,12 +20,15 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from consumer.handlers.base import Outcome
 from consumer.heartbeat import Heartbeat
+from consumer.journal import ReplyJournal
+from consumer.spend import DeferredLedger
 from shared.artifacts import (
     JSON,
     parse_transcript_json,
@@ -31,6 +39,7 @@ from shared.artifacts import (
 from shared.errors import (
     ArtifactNotFound,
     NoTranscriptFound,
+    StoreUnavailable,
     TranscriptsDisabled,
     TransientError,
 )
@@ -68,16 +77,36 @@ class Pipeline:
     video_fallback: bool = False
     #: how long a consumer may hold the right to pay for one analysis (a lease's length)
     claim_ttl_s: float = 600.0
+    #: where a paid reply waits on this machine's disk until the result store has it
+    #: (None: straight to the store, and a failed save loses the reply)
+    journal: ReplyJournal | None = None
+    #: pauses before trying ``save_analysis`` again within the attempt after a transient
+    #: failure (a store blip, SQLite busy): the reply is paid for, worth a short wait
+    save_retry_delays_s: tuple[float, ...] = (0.5, 2.0)
+    #: the analyzer's billed calls, held until the reply is journaled, then sent to the
+    #: spend ledger (``consumer.spend``); None when the analyzer records straight to a store
+    ledger: DeferredLedger | None = None
+    #: below this much free space where the journal lives, no model is paid: a reply that
+    #: could be kept nowhere would be bought again on redelivery
+    journal_min_free_bytes: int = 1 << 20
 
     def process(self, job: VideoJob, attempt: int = 1) -> Outcome:
         video_id = job.video_id
         version = self.analyzer.analysis_version
         bound = log.bind(video_id=video_id, attempt=attempt, analysis_version=version)
         if not job.force and self.results.is_done(video_id, version):
+            self._forget(video_id, version)  # a journaled reply finished elsewhere
             bound.info("video.skipped", reason="already analysed with this version")
             return Outcome.SKIPPED
 
-        saved = self._reusable(job, version)
+        # The journal first: a reply paid for here whose save failed; into the store with it
+        # before anything else, so no consumer anywhere pays for it again.
+        saved = self._journaled(job, version)
+        if saved is not None:
+            bound.info("analysis.journal_reused", created_at=str(saved.created_at))
+            self._save(saved)
+        else:
+            saved = self._reusable(job, version)
         # A retry after the paid call reads the transcript it was made from, instead of
         # going back to YouTube (which may block us now, or the video may have gone).
         transcript = self._saved_transcript(video_id) if saved else None
@@ -119,6 +148,69 @@ class Pipeline:
             return saved
         return None
 
+    def _journaled(self, job: VideoJob, version: str) -> Analysis | None:
+        """A reply kept in this machine's journal that this job may use (as ``_reusable``)."""
+        if self.journal is None:
+            return None
+        kept = self.journal.find(job.video_id, version)
+        if kept is not None and (not job.force or kept.created_at >= job.requested_at):
+            return kept
+        return None
+
+    def _check_journal_room(self) -> None:
+        """A full disk under the journal means a paid reply could be kept nowhere (the store
+        is usually on it too): hand the message back instead of paying."""
+        if self.journal is None:
+            return
+        free = self.journal.free_bytes()
+        if free is not None and free < self.journal_min_free_bytes:
+            raise StoreUnavailable(
+                f"the reply journal's disk is full ({free:,} bytes free at "
+                f"{self.journal.location}): free some space or move TUBEQ_JOURNAL_DIR; "
+                "no model call is paid until then"
+            )
+
+    def _journal(self, analysis: Analysis) -> bool:
+        """Keep the reply on disk before the store is asked; True when it is kept. A journal
+        that fails (a full disk) is no reason to drop the reply: the store may still take it."""
+        if self.journal is None or analysis.usage.model_calls == 0:
+            return False  # nothing was paid for (the offline analyzer): no fsyncs for it
+        try:
+            self.journal.keep(analysis)
+        except OSError as exc:
+            log.warning("analysis.journal_failed", video_id=analysis.video_id, error=repr(exc))
+            return False
+        return True
+
+    def _save(self, analysis: Analysis) -> None:
+        """``save_analysis``, tried again after a transient failure; then the journal entry
+        goes (the store has the reply). The last failure is raised, the entry stays."""
+        delays = self.save_retry_delays_s
+        for tries, delay in enumerate((*delays, None), start=1):
+            try:
+                self.results.save_analysis(analysis)
+                break
+            except TransientError as exc:
+                if delay is None:
+                    raise
+                log.warning(
+                    "analysis.save_retry",
+                    video_id=analysis.video_id,
+                    tries=tries,
+                    delay_s=delay,
+                    error=repr(exc),
+                )
+                time.sleep(delay)
+        self._forget(analysis.video_id, analysis.analysis_version)
+
+    def _forget(self, video_id: str, version: str) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.forget(video_id, version)
+        except OSError as exc:  # harmless: the entry is reused or dropped later
+            log.warning("analysis.journal_forget_failed", video_id=video_id, error=repr(exc))
+
     def _fetch(self, job: VideoJob, bound: Any) -> Transcript | None:
         """The transcript from the source (None: analyse the video itself, if allowed)."""
         try:
@@ -136,7 +228,8 @@ class Pipeline:
         )
         # Kept before the paid call, so a retry after it need not fetch again.
         key = transcript_keys(job.video_id)["transcript_json"]
-        self.artifacts.put(key, render_transcript_json(transcript, job.meta), JSON)
+        title = job.meta.title if job.meta else None
+        self.artifacts.put(key, render_transcript_json(transcript, job.meta), JSON, title=title)
         return transcript
 
     def _saved_transcript(self, video_id: str) -> Transcript | None:
@@ -153,6 +246,7 @@ class Pipeline:
         self, job: VideoJob, transcript: Transcript | None, meta: VideoMeta, version: str
     ) -> Analysis:
         """The paid step: claimed first, so no two consumers pay for the same analysis."""
+        self._check_journal_room()
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         wait = self.results.claim_analysis(job.video_id, version, owner, self.claim_ttl_s)
         if wait > 0:
@@ -167,17 +261,30 @@ class Pipeline:
                 retry_after=wait + 1.0,
             )
         renewer = _claim_renewer(self.results, job.video_id, version, owner, self.claim_ttl_s)
+        journaled = stored = False
         try:
-            if transcript is None:
-                assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
-                analysis = self.analyzer.analyze_video(job.video_id, meta)
-            else:
-                analysis = self.analyzer.analyze(transcript, meta)
-            # Saved before anything else can fail: this is the paid part.
-            self.results.save_analysis(analysis)
+            try:
+                if transcript is None:
+                    assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
+                    analysis = self.analyzer.analyze_video(job.video_id, meta)
+                else:
+                    analysis = self.analyzer.analyze(transcript, meta)
+                # Kept before anything else can fail: this is the paid part.
+                journaled = self._journal(analysis)
+            finally:
+                # the billed calls, also of a failed analysis, once the reply is safe
+                if self.ledger is not None:
+                    self.ledger.flush()
+            self._save(analysis)
+            stored = True
         finally:
             renewer.stop()
-            self._release(job.video_id, version, owner)
+            if stored or not journaled:
+                self._release(job.video_id, version, owner)
+            else:
+                # The reply waits in this machine's journal: let the claim run out on its
+                # own, so a delivery elsewhere waits for it instead of paying again.
+                log.warning("analysis.save_failed_journaled", video_id=job.video_id)
         log.info(
             "analysis.saved",
             video_id=job.video_id,
@@ -202,7 +309,7 @@ class Pipeline:
         for art in render_artifacts(transcript, analysis, meta):
             if art.kind.startswith("transcript_") and not transcript.segments:
                 continue
-            self.artifacts.put(art.key, art.data, art.content_type)
+            self.artifacts.put(art.key, art.data, art.content_type, title=art.title)
             refs.append(
                 ArtifactRef(
                     kind=art.kind, key=art.key, content_type=art.content_type, size=len(art.data)

@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field
 from shared.errors import InvalidInput
 from shared.gemini.estimate import analysis_estimate
 from shared.listing import ListingTarget, PlaylistEntry, VideoDetails, parse_listing_ref
-from shared.models import VideoJob, VideoMeta, VideoState
+from shared.models import Progress, VideoJob, VideoMeta, VideoState
 from shared.ports import ListingSource, ResultReader
 from shared.settings import Settings
 
@@ -120,6 +120,16 @@ def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
         cost_usd=round(cost, 6),
         duration_s=round(minutes * 60, 1),
     )
+
+
+def actual_cost_per_video(progress: Progress) -> float | None:
+    """What one analysed video has really cost so far, to set beside the estimate: the spend
+    of every billed call (the spend ledger: invalid, truncated, refused and repair calls,
+    and calls for videos that ended failed, all included) over the analyses kept. None
+    before any analysis was kept."""
+    if progress.analyses == 0:
+        return None
+    return round(progress.usage.cost_usd / progress.analyses, 6)
 
 
 class JobSender(Protocol):

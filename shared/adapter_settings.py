@@ -71,11 +71,27 @@ class GeminiSettings(_Section):
 
 
 class RateBudgetSettings(_Section):
-    """``TUBEQ_GEMINI_BUDGET_PATH``, ``TUBEQ_GEMINI_RPM``, ``TUBEQ_GEMINI_TPM``."""
+    """``TUBEQ_RATE_BUDGET_*``, ``TUBEQ_GEMINI_BUDGET_PATH``, ``TUBEQ_GEMINI_RPM``,
+    ``TUBEQ_GEMINI_TPM``; for the fleet budget (``backend="results"``) the result store's
+    ``TUBEQ_RESULTS_BACKEND``, ``TUBEQ_DATABASE_URL``/``_TIMEOUT_S`` or
+    ``TUBEQ_SUPABASE_URL``/``_SERVICE_ROLE_KEY``/``_TIMEOUT_S``."""
 
+    #: ``local``: the SQLite file every consumer on this machine shares; ``results``: the
+    #: result database every machine of a fleet shares
+    backend: Literal["local", "results"] = "local"
     path: Path
+    #: "per minute" names Gemini's quota; the window they are counted over is ``window_s``
     requests_per_minute: int = 60
     tokens_per_minute: int = 1_000_000
+    window_s: float = 60.0
+    margin_s: float = 0.25
+    burst_s: float = 0.5
+    results_backend: Literal["sqlite", "postgres", "supabase"] = "sqlite"
+    database_url: SecretStr | None = None
+    database_timeout_s: float = 30.0
+    supabase_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_timeout_s: float = 30.0
 
 
 class LocalArtifactSettings(_Section):

@@ -42,6 +42,8 @@ class RenderedArtifact:
     key: str
     data: bytes
     content_type: str
+    #: the video's title, for the name the file is downloaded as (``put(..., title=)``)
+    title: str | None = None
 
     @property
     def size(self) -> int:
@@ -269,8 +271,9 @@ def render_artifacts(
         "transcript_srt": render_srt(transcript),
         "transcript_vtt": render_vtt(transcript),
     }
+    title = meta.title if meta else None
     rendered = [
-        RenderedArtifact(kind, keys[kind], bodies[kind], content_type)
+        RenderedArtifact(kind, keys[kind], bodies[kind], content_type, title)
         for kind, (_, content_type) in TRANSCRIPT_KINDS.items()
     ]
     rendered.append(
@@ -279,6 +282,7 @@ def render_artifacts(
             report_key(analysis.video_id, analysis.analysis_version),
             render_report(transcript, analysis, meta),
             MARKDOWN,
+            title,
         )
     )
     return rendered

@@ -44,6 +44,13 @@ class AccessDenied(TubeqError):
     systemic = True
 
 
+class StorePermissionDenied(ConfigError):
+    """The operating system refused tubeq a file or folder (permission denied, read-only
+    file system); the message names the path and what to change."""
+
+    code = "permission_denied"
+
+
 class InvalidInput(TubeqError, ValueError):
     """The input is not something tubeq can work on."""
 
@@ -161,6 +168,21 @@ class UpstreamUnavailable(TransientError):
     """An outside service failed or timed out (5xx, connection error, timeout)."""
 
     code = "upstream_unavailable"
+
+
+class StoreUnavailable(UpstreamUnavailable):
+    """A store the consumer writes to (the result store, the artifact store) cannot be
+    reached: connection refused, reset or timed out, a 5xx from its gateway, a database
+    locked past its busy timeout, a full disk.
+
+    An outage, not the video's fault: the consumer pauses pulling and hands the message back
+    without spending one of its attempts where the queue allows it (``consumer.outcomes``),
+    and nothing is recorded (the store is what failed). Raised only by the stores' own
+    classification (``shared.classify.storage``, ``botocore_map``, ``oserror``, ``sqlite``).
+    """
+
+    code = "store_unavailable"
+    records_failure = False
 
 
 class RequestBlocked(TransientError):

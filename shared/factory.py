@@ -16,6 +16,7 @@ import importlib
 from typing import Any
 
 from shared.adapter_settings import R2Settings, YouTubeTranscriptSettings
+from shared.errors import ConfigError
 from shared.ports import (
     Analyzer,
     ArtifactStore,
@@ -24,6 +25,7 @@ from shared.ports import (
     Queue,
     RateBudget,
     ResultBackend,
+    SpendLedger,
     TranscriptSource,
 )
 from shared.settings import Settings
@@ -80,14 +82,40 @@ def build_transcript_source(settings: Settings) -> TranscriptSource:
     return source
 
 
+#: the fleet-wide budget (TUBEQ_RATE_BUDGET_BACKEND=results), by the result store it lives in
+_FLEET_BUDGETS = {
+    "postgres": "shared.adapters.postgres_budget:PostgresRateBudget",
+    "supabase": "shared.adapters.supabase_budget:SupabaseRateBudget",
+}
+
+
 def build_rate_budget(settings: Settings) -> RateBudget:
-    """The model-call budget every consumer on this machine shares (one SQLite file)."""
-    from shared.rate_budget import SqliteRateBudget
+    """The model-call budget the consumers share: every one on this machine (``local``, one
+    SQLite file) or every one in the fleet (``results``, rows in the result database)."""
+    section = settings.rate_budget
+    if section.backend == "local":
+        from shared.rate_budget import SqliteRateBudget
 
-    return SqliteRateBudget.from_settings(settings.rate_budget)
+        return SqliteRateBudget.from_settings(section)
+    if section.results_backend not in _FLEET_BUDGETS:
+        raise ConfigError(
+            "TUBEQ_RATE_BUDGET_BACKEND=results keeps the budget in the result store a fleet "
+            f"shares, but TUBEQ_RESULTS_BACKEND={section.results_backend} is one machine's "
+            "file: use postgres or supabase results, or TUBEQ_RATE_BUDGET_BACKEND=local"
+        )
+    budget: RateBudget = _adapter(_FLEET_BUDGETS, section.results_backend).from_settings(section)
+    return budget
 
 
-def build_analyzer(settings: Settings) -> Analyzer:
+def build_analyzer(settings: Settings, *, ledger: SpendLedger | None = None) -> Analyzer:
+    """The analyzer; a paid one reports every call it is billed for to ``ledger``.
+
+    The consumer passes its result store (every ``ResultBackend`` is a ``SpendLedger``), so
+    the spend of calls whose video ends failed is kept where the results are. The store
+    stays the caller's: the analyzer only records into it and never closes it. Without a
+    ledger (a backfill that only wants ``analysis_version``) nothing is recorded.
+    The offline extractive analyzer bills nothing and takes none.
+    """
     name = settings.analyzer_backend
     cls = _adapter(_ANALYZERS, name)
     if name != "gemini":
@@ -100,7 +128,9 @@ def build_analyzer(settings: Settings) -> Analyzer:
     partials = ArtifactPartialStore(build_artifacts(settings))
     budget = build_rate_budget(settings)
     try:
-        analyzer = cls.from_settings(settings.gemini, budget=budget, partials=partials)
+        analyzer = cls.from_settings(
+            settings.gemini, budget=budget, partials=partials, ledger=ledger
+        )
     except BaseException:
         budget.close()
         raise

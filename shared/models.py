@@ -250,7 +250,14 @@ class Progress(Frozen):
     by_state: dict[str, int]
     total_videos: int
     analyses: int
+    #: the spend of every billed model call (the spend ledger), calls for videos that ended
+    #: failed included; an analysis with no ledger rows counts with its own usage
     usage: Usage
+    #: what the saved analyses cost: the part of the spend that bought a kept result
+    analysis_usage: Usage = Field(default_factory=Usage)
+    #: billed calls per ``CallOutcome`` value (only outcomes that occurred)
+    calls_by_outcome: dict[str, int] = Field(default_factory=dict)
+    #: the first day (UTC) with spend
     first_day: date | None = None
 
 

@@ -11,7 +11,7 @@ exceptions through ``shared.classify`` so the core never sees a library exceptio
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -68,6 +68,23 @@ class Queue(Protocol):
 
     def retry(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
         """Redeliver after ``delay_s`` (or dead-letter it when out of retries)."""
+        ...
+
+    #: whether ``release`` still spends an attempt (Cloudflare counts a delivery when it is
+    #: pulled, and a handback is a retry there); False where it is free (SQLite)
+    release_counts_attempt: bool
+
+    def release(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        """Hand it back for redelivery after ``delay_s`` without spending this delivery's
+        attempt, for failures that are not the message's (a store outage, a refused key):
+        never dead-letters it. Where the backend cannot give an attempt back
+        (``release_counts_attempt``) it is a ``retry``, so the caller picks a long delay.
+        A stale lease is ignored, as for ``retry``."""
+        ...
+
+    def leases_expire_by(self) -> datetime | None:
+        """When every lease held now runs out unless extended (a consumer's, this one's or a
+        dead one's); None when none is held or the backend cannot tell (Cloudflare)."""
         ...
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
@@ -140,18 +157,30 @@ class VideoAnalyzer(Protocol):
 
 
 @runtime_checkable
+class BudgetGrant(Protocol):
+    """One call's share of a ``RateBudget``, as ``acquire`` granted it."""
+
+    def refund(self) -> None:
+        """Give the share back: the server refused the call (429), so it did not count
+        against the quota. Refunding twice gives it back once."""
+        ...
+
+
+@runtime_checkable
 class RateBudget(Protocol):
     """A rate budget shared by every consumer that calls a paid model (``shared.rate_budget``):
-    requests and input tokens per window, spent together across processes."""
+    requests and input tokens per window, paced through the window, spent together across
+    processes (one machine's file) or machines (the result database)."""
 
-    def acquire(self, tokens: int, timeout_s: float) -> None:
+    def acquire(self, tokens: int, timeout_s: float) -> BudgetGrant:
         """Take one request and ``tokens`` input tokens from the budget, waiting at most
-        ``timeout_s``; raise ``RateLimited(retry_after=…)`` if that is not enough."""
+        ``timeout_s`` for the slot; raise ``RateLimited(retry_after=…)`` at once, taking
+        nothing, when the slot is further away."""
         ...
 
     def pause(self, seconds: float) -> None:
-        """Grant nothing for ``seconds`` from now (the server said so); a pause only ever
-        extends, never shortens, one already set."""
+        """Grant nothing for ``seconds`` from now (the server said so: pass its Retry-After,
+        no more); a pause only ever extends, never shortens, one already set."""
         ...
 
     def close(self) -> None: ...
@@ -181,7 +210,8 @@ class PartialStore(Protocol):
 
 # ---- the result store: four narrow ports, one backend that has them all ------------------
 # Each consumer names the narrow port it uses; every result adapter (SQLite, Postgres,
-# Supabase) implements all four, and ``ResultBackend`` is what the factory builds.
+# Supabase) implements all four and the ``SpendLedger`` above, and ``ResultBackend`` is
+# what the factory builds.
 
 
 @runtime_checkable
@@ -262,8 +292,11 @@ class AnalystReader(Protocol):
 
 
 @runtime_checkable
-class ResultBackend(AnalysisClaims, VideoStates, ResultWriter, AnalystReader, Protocol):
-    """A result adapter: all four ports on one store, which its owner closes."""
+class ResultBackend(
+    AnalysisClaims, VideoStates, ResultWriter, AnalystReader, SpendLedger, Protocol
+):
+    """A result adapter: all four ports on one store, which its owner closes; it also keeps
+    the spend ledger (the composition root hands it to the analyzer as its ``SpendLedger``)."""
 
     name: str
 
@@ -291,15 +324,18 @@ class ResultReader(VideoStates, AnalystReader, Protocol):
 class FileUploader(Protocol):
     """Uploads a file from disk without reading it into memory (exports)."""
 
-    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+    def put_file(
+        self, key: str, path: Path, content_type: str, *, title: str | None = None
+    ) -> None: ...
 
 
 @runtime_checkable
 class ArtifactStore(FileUploader, Protocol):
     name: str
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Write (or overwrite) an object; keys are deterministic, so retries overwrite."""
+    def put(self, key: str, data: bytes, content_type: str, *, title: str | None = None) -> None:
+        """Write (or overwrite) an object; keys are deterministic, so retries overwrite.
+        ``title`` (the video's) names the download (``Content-Disposition``)."""
         ...
 
     def get(self, key: str) -> bytes: ...

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     artifacts_dir: Path | None = Field(
         None, description="Local artifact folder (default `<data_dir>/artifacts`)."
     )
+    journal_dir: Path | None = Field(
+        None,
+        description="Where a consumer keeps a paid model reply until the result store has it "
+        "(default `<data_dir>/journal`).",
+    )
     transcripts_dir: Path = Field(
         BUNDLED_SAMPLES, description="Folder the directory transcript source reads."
     )
@@ -245,6 +250,29 @@ class Settings(BaseSettings):
             "How long a call may wait for rate budget before the video is retried later; "
             "keep it plus TUBEQ_GEMINI_TIMEOUT_S well under TUBEQ_VISIBILITY_TIMEOUT_S."
         ),
+    )
+    rate_budget_backend: Literal["local", "results"] = Field(
+        "local",
+        description="Where the Gemini rate budget lives: `local` (a SQLite file shared by "
+        "this machine's consumers) or `results` (the Postgres/Supabase result store, shared "
+        "by the whole fleet).",
+    )
+    rate_budget_window_s: float = Field(
+        60.0, gt=0, le=86_400, description="The window RPM/TPM are counted over (tests shorten it)."
+    )
+    rate_budget_margin_s: float = Field(
+        0.25,
+        ge=0,
+        le=60,
+        description="Spread a window's requests over this much longer, so a request sent "
+        "a little early never lands in the previous window.",
+    )
+    rate_budget_burst_s: float = Field(
+        0.5,
+        ge=0,
+        le=3600,
+        description="Burst tolerance: calls may run this far ahead of even pacing after idle "
+        "time (the steady rate is lowered to match).",
     )
 
     # ---- Postgres / Supabase ------------------------------------------------------------
@@ -390,6 +418,10 @@ class Settings(BaseSettings):
         return self.artifacts_dir or self.data_dir / "artifacts"
 
     @property
+    def journal_folder(self) -> Path:
+        return self.journal_dir or self.data_dir / "journal"
+
+    @property
     def dead_letter_queue_name(self) -> str:
         return self.cf_dlq_name or f"{self.cf_queue_name}-dlq"
 
@@ -439,9 +471,19 @@ class Settings(BaseSettings):
     @property
     def rate_budget(self) -> RateBudgetSettings:
         return RateBudgetSettings(
+            backend=self.rate_budget_backend,
             path=self.gemini_budget_path or self.data_dir / "budget.sqlite3",
             requests_per_minute=self.gemini_rpm,
             tokens_per_minute=self.gemini_tpm,
+            window_s=self.rate_budget_window_s,
+            margin_s=self.rate_budget_margin_s,
+            burst_s=self.rate_budget_burst_s,
+            results_backend=self.results_backend,
+            database_url=self.database_url,
+            database_timeout_s=self.database_timeout_s,
+            supabase_url=self.supabase_url,
+            supabase_service_role_key=self.supabase_service_role_key,
+            supabase_timeout_s=self.supabase_timeout_s,
         )
 
     @property

@@ -220,7 +220,11 @@ async def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> Jobs
 def _status_routes(v1: APIRouter, deps: _Deps) -> None:
     @v1.get("/progress", response_model=ProgressResponse, responses=_doc(501, 503), tags=["status"])
     async def get_progress() -> ProgressResponse:
-        """Videos per state, tokens and cost so far, and the queue's backlog."""
+        """Videos per state, tokens and cost so far, and the queue's backlog.
+
+        ``usage`` is the spend of every billed model call (the spend ledger: calls for videos
+        that ended failed count too), ``analysis_usage`` what the saved analyses cost, and
+        ``calls_by_outcome`` the billed calls per outcome (ok, invalid, truncated, …)."""
         reader = deps.need_reader("GET /v1/progress")
         progress = await deps.call(reader.progress)
         try:

@@ -105,7 +105,10 @@ class QueueStatsOut(BaseModel):
 
 
 class ProgressResponse(BaseModel):
-    progress: Progress
+    progress: Progress = Field(
+        description="Videos per state and spend: `usage` counts every billed model call "
+        "(failed videos' too), `analysis_usage` what the saved analyses cost."
+    )
     queue: QueueStatsOut | None = Field(
         description="None where the queue cannot report (a Worker without the REST secrets)."
     )

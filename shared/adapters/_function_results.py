@@ -1,4 +1,4 @@
-"""The result ports on the SQL functions of ``sql/005``–``007``: what the Postgres and the
+"""The result ports on the SQL functions of ``sql/005``–``008``: what the Postgres and the
 Supabase adapters share, so each rule's Python side exists once.
 
 Every method is one named block of ``sql/queries/postgres.sql`` (one function call, one
@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.models import (
     Analysis,
+    BilledCall,
     FailureRecord,
     Progress,
     VideoJob,
@@ -44,7 +45,8 @@ POSTGRES_QUERIES: Queries = load("postgres.sql")
 
 
 class FunctionResultStore(ABC):
-    """AnalysisClaims, VideoStates, ResultWriter and AnalystReader over named SQL calls."""
+    """AnalysisClaims, VideoStates, ResultWriter, AnalystReader and SpendLedger over named
+    SQL calls."""
 
     name: str
 
@@ -108,6 +110,12 @@ class FunctionResultStore(ABC):
     def record_failure(self, failure: FailureRecord) -> None:
         check_failure(failure)
         self.run("record_failure", failure=failure.model_dump(mode="json"))
+
+    # ---- SpendLedger -----------------------------------------------------------------------
+
+    def record_call(self, call: BilledCall) -> None:
+        """One billed model call (``tubeq_record_call``: a call id recorded again is a no-op)."""
+        self.run("record_call", call=call.model_dump(mode="json"))
 
     # ---- AnalystReader ---------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any
 from shared.models import (
     Analysis,
     ArtifactRef,
+    BilledCall,
     Quote,
     Transcript,
     Usage,
@@ -99,6 +100,36 @@ def analysis_params(a: Analysis, completed_at: str | None) -> dict[str, Any]:
         "saved_at": now(),
         "completed_at": completed_at,
     }
+
+
+def call_params(call: BilledCall) -> dict[str, Any]:
+    """For record_call: one billed call; ``usage.model_calls`` is not kept (a row is a call)."""
+    u = call.usage
+    return {
+        "call_id": call.call_id,
+        "video_id": call.video_id,
+        "analysis_version": call.analysis_version,
+        "model": call.model,
+        "purpose": call.purpose,
+        "prompt_tokens": u.prompt_tokens,
+        "output_tokens": u.output_tokens,
+        "thinking_tokens": u.thinking_tokens,
+        "cost_usd": u.cost_usd,
+        "outcome": call.outcome.value,
+        "at": ts(call.at),
+        "recorded_at": now(),
+    }
+
+
+def usage_sums(row: sqlite3.Row) -> Usage:
+    """A sums row (progress.analyses, .ledger, .unledgered) as a Usage."""
+    return Usage(
+        prompt_tokens=row["prompt_tokens"],
+        output_tokens=row["output_tokens"],
+        thinking_tokens=row["thinking_tokens"],
+        model_calls=row["model_calls"],
+        cost_usd=round(row["cost_usd"], 8),
+    )
 
 
 # ---- rows ------------------------------------------------------------------------------

@@ -19,6 +19,9 @@ How the port maps onto Cloudflare:
 - Dead-lettering is Cloudflare's: the ``max_retries`` of the queue's HTTP pull consumer
   decides. ``tubeq cloudflare setup`` sets it from ``TUBEQ_MAX_RETRIES`` and ``tubeq
   doctor`` checks the two still agree.
+- ``release`` (a handback after a store outage or a refused key) → a retry, which still
+  counts: Cloudflare counts a delivery when it is pulled and cannot give the attempt back;
+  the consumer hands back with a long delay instead (``consumer.outcomes``).
 - ``extend`` → ``False``: the pull API has no way to push a lease out (the only lever, a
   retry, gives the lease up). Choose a visibility timeout that covers the slowest video.
 - Listing dead letters: Cloudflare's REST API has no non-consuming way to read a queue
@@ -104,6 +107,8 @@ class CloudflareQueue:
 
     #: read by the API and the CLI: listing this queue's dead letters costs them attempts
     dead_letter_listing_consumes = True
+    #: a handback is a retry: the pull already counted the delivery (``release``)
+    release_counts_attempt = True
 
     def __init__(
         self,
@@ -219,6 +224,19 @@ class CloudflareQueue:
             error=error[:300],
         )
         self._ack_raw(self._queue_id, retries=[(delivery.lease_id, delay)])
+
+    def release(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        """A retry: Cloudflare counted this delivery as an attempt when it was pulled, and
+        its API has no way to give one back (no nack-without-count, no lease extension), so
+        a handback after an outage still spends an attempt, and one on the message's last
+        delivery sends it to the DLQ. What the caller can do is make handbacks rare: a long
+        ``delay_s`` keeps the message out of the pulls made while the outage lasts."""
+        log.info("cf_queue.release", message_id=delivery.message_id, delay_s=delay_s)
+        self.retry(delivery, delay_s=delay_s, error=error)
+
+    def leases_expire_by(self) -> datetime | None:
+        # The pull API does not say what other consumers hold, nor until when.
+        return None
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Publish the envelope to the DLQ, then ack it here (at-least-once: a crash between

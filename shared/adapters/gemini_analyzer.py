@@ -17,13 +17,23 @@ arrives; a retry reuses them, so a
 failure on chunk 4 of 4 does not buy chunks 1-3 again, and every attempt makes progress even
 when the token budget fits only one chunk at a time. The final usage counts every chunk call
 exactly once, reused or not.
+
+A reply with keys the schema does not know is used, the keys dropped (their names are logged).
+A reply cut off by the output-token cap (finish reason ``MAX_TOKENS``) is called that, and its
+repair call gets twice the cap (at most the model's limit) instead of being cut off again.
+
+With a ``SpendLedger`` every call Gemini bills is recorded the moment its reply arrives, whatever
+became of it (valid, invalid, truncated, refused; first call or repair; chunk, merge or video),
+under a deterministic ``call_id`` (``shared.gemini.spend``). A reused chunk was recorded when it
+was bought and is not recorded again; a call that failed before billing is not recorded.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from google import genai
@@ -36,10 +46,28 @@ from shared.gemini import prompt
 from shared.gemini.chunking import Chunk, estimate_tokens, render_segments, split_into_chunks
 from shared.gemini.partials import InMemoryPartialStore, SavedChunk, chunk_key, decode, encode
 from shared.gemini.pricing import Prices, usage_of
-from shared.gemini.validation import InvalidReplyError, check_refusal, parse_content, reply_text
+from shared.gemini.repair import Attempt, failure_message, model_turn
+from shared.gemini.spend import call_id, next_attempt, step_key
+from shared.gemini.validation import (
+    InvalidReplyError,
+    check_refusal,
+    is_truncated,
+    parse_reply,
+    repair_output_cap,
+    reply_text,
+    truncation_problem,
+)
 from shared.logging import get_logger
-from shared.models import Analysis, AnalysisContent, Transcript, Usage, VideoMeta
-from shared.ports import PartialStore, RateBudget
+from shared.models import (
+    Analysis,
+    AnalysisContent,
+    BilledCall,
+    CallOutcome,
+    Transcript,
+    Usage,
+    VideoMeta,
+)
+from shared.ports import PartialStore, RateBudget, SpendLedger
 from shared.video_ids import parse_video_ref
 
 log = get_logger(__name__)
@@ -69,6 +97,23 @@ class _Reply:
     usage: Usage
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One step of an analysis, named for the logs (``kind``) and the spend ledger."""
+
+    video_id: str
+    kind: str  # "whole", "chunk 2/5", "merge", "video"
+    name: str  # the call_id's step: "analysis", "chunk-002-of-005-<digest>", "merge", "video"
+    purpose: str  # BilledCall.purpose
+    extra_tokens: int = 0
+    media_resolution: types.MediaResolution | None = None
+
+    def repair(self) -> _Step:
+        return replace(
+            self, kind=f"{self.kind} (repair)", name=f"{self.name}.repair", purpose="repair"
+        )
+
+
 class GeminiAnalyzer:
     name = "gemini"
 
@@ -78,6 +123,7 @@ class GeminiAnalyzer:
         options: GeminiOptions,
         budget: RateBudget,
         partials: PartialStore | None = None,
+        ledger: SpendLedger | None = None,
     ) -> None:
         self._client = client
         self.options = options
@@ -85,14 +131,22 @@ class GeminiAnalyzer:
         #: where paid chunk results are kept for a retry (default: this process's memory)
         self._partials: PartialStore = partials if partials is not None else InMemoryPartialStore()
         self._schema = prompt.response_json_schema()
+        #: where every billed call is recorded (None: nowhere, and no attempt counters kept)
+        self._ledger = ledger
 
     @classmethod
     def from_settings(
-        cls, section: GeminiSettings, *, budget: RateBudget, partials: PartialStore
+        cls,
+        section: GeminiSettings,
+        *,
+        budget: RateBudget,
+        partials: PartialStore,
+        ledger: SpendLedger | None = None,
     ) -> Self:
-        """The analyzer for ``section``, spending ``budget`` (shared with the other workers)
-        and keeping paid chunk replies in ``partials``; the composition root builds both.
-        The analyzer owns ``budget`` from here on: ``close`` closes it."""
+        """The analyzer for ``section``, spending ``budget`` (shared with the other workers),
+        keeping paid chunk replies in ``partials`` and recording every billed call in
+        ``ledger``; the composition root builds all three.
+        The analyzer owns ``budget`` from here on: ``close`` closes it (not the ledger)."""
         check_gemini_settings(section)
         assert section.api_key is not None  # checked above
         http_options = types.HttpOptions(
@@ -111,7 +165,7 @@ class GeminiAnalyzer:
             prices=Prices(section.price_input_per_m, section.price_output_per_m),
             budget_wait_s=section.budget_wait_s,
         )
-        return cls(client, options, budget, partials)
+        return cls(client, options, budget, partials, ledger)
 
     @property
     def model(self) -> str:
@@ -134,8 +188,7 @@ class GeminiAnalyzer:
         if estimate_tokens(text) <= self.options.chunk_tokens:
             reply = self._generate(
                 [types.Part(text=prompt.whole_transcript_prompt(transcript, meta, text))],
-                video_id=transcript.video_id,
-                kind="whole",
+                _Step(transcript.video_id, kind="whole", name="analysis", purpose="analysis"),
             )
         else:
             reply = self._map_reduce(transcript, meta)
@@ -158,10 +211,14 @@ class GeminiAnalyzer:
                 types.Part(file_data=types.FileData(file_uri=url)),
                 types.Part(text=prompt.video_prompt(vid, meta)),
             ],
-            video_id=vid,
-            kind="video",
-            extra_tokens=seconds * VIDEO_TOKENS_PER_S,
-            media_resolution=types.MediaResolution.MEDIA_RESOLUTION_LOW,
+            _Step(
+                vid,
+                kind="video",
+                name="video",
+                purpose="video",
+                extra_tokens=seconds * VIDEO_TOKENS_PER_S,
+                media_resolution=types.MediaResolution.MEDIA_RESOLUTION_LOW,
+            ),
         )
         return self._analysis(vid, reply.content, reply.usage)
 
@@ -177,8 +234,7 @@ class GeminiAnalyzer:
             usage += reply.usage  # a reused chunk's usage too: it was paid, once
         merged = self._generate(
             [types.Part(text=prompt.merge_prompt(transcript, meta, parts))],
-            video_id=transcript.video_id,
-            kind="merge",
+            _Step(transcript.video_id, kind="merge", name="merge", purpose="merge"),
         )
         return _Reply(merged.content, usage + merged.usage)
 
@@ -200,8 +256,13 @@ class GeminiAnalyzer:
             log.warning("gemini.chunk_cache_unreadable", video_id=transcript.video_id, key=key)
         reply = self._generate(
             [types.Part(text=prompt.chunk_prompt(transcript, meta, chunk, total))],
-            video_id=transcript.video_id,
-            kind=kind,
+            # the key's file name: the chunk's place and a digest of its text
+            _Step(
+                transcript.video_id,
+                kind=kind,
+                name=key.rsplit("/", 1)[-1].removesuffix(".json"),
+                purpose="chunk",
+            ),
         )
         try:
             self._partials.put(key, encode(SavedChunk(content=reply.content, usage=reply.usage)))
@@ -217,51 +278,127 @@ class GeminiAnalyzer:
             )
         return reply
 
-    def _generate(
-        self,
-        parts: list[types.Part],
-        *,
-        video_id: str,
-        kind: str,
-        extra_tokens: int = 0,
-        media_resolution: types.MediaResolution | None = None,
-    ) -> _Reply:
-        """One call, validated; on an invalid reply one repair call, then a permanent error."""
+    def _generate(self, parts: list[types.Part], step: _Step) -> _Reply:
+        """One call, validated; on an invalid reply one repair call (with a higher output cap
+        after a truncated reply), then a permanent error."""
         history: list[types.Content] = [types.Content(role="user", parts=parts)]
-        response = self._call(history, video_id, kind, extra_tokens, media_resolution)
-        usage = usage_of(response, self.options.prices)
-        check_refusal(response)
-        raw = reply_text(response)
-        try:
-            return _Reply(parse_content(raw), usage)
-        except InvalidReplyError as exc:
-            first = exc
-        log.warning("gemini.invalid_reply", video_id=video_id, kind=kind, error=str(first))
+        cap = self.options.max_output_tokens
+        first = self._attempt(history, step, cap)
+        if first.content is not None:
+            return _Reply(first.content, first.usage)
+        log.warning(
+            "gemini.invalid_reply",
+            video_id=step.video_id,
+            kind=step.kind,
+            error=first.problem,
+            truncated=first.truncated,
+        )
         # Send the reply back as the model's turn (with its thought signature, if any) and ask
         # for a correction; the last turn stays the user's, as Gemini 3 models require.
-        candidate = response.candidates[0].content if response.candidates else None
-        if candidate is not None and candidate.parts and raw:
-            model_turn = types.Content(role="model", parts=candidate.parts)
-        else:  # Gemini rejects an empty turn
-            model_turn = types.Content(role="model", parts=[types.Part(text="(empty reply)")])
-        history += [
-            model_turn,
-            types.Content(
-                role="user", parts=[types.Part(text=prompt.REPAIR_REQUEST.format(error=first))]
-            ),
-        ]
-        response = self._call(history, video_id, f"{kind} (repair)", extra_tokens, media_resolution)
-        usage += usage_of(response, self.options.prices)
-        check_refusal(response)
-        raw = reply_text(response)
+        request = prompt.TRUNCATED_REQUEST if first.truncated else prompt.REPAIR_REQUEST
+        assert first.model_turn is not None  # set on every reply without content
+        ask = types.Part(text=request.format(error=first.problem))
+        history += [first.model_turn, types.Content(role="user", parts=[ask])]
+        # the same cap would cut the reply off at the same place again
+        repair_cap = repair_output_cap(cap) if first.truncated else cap
+        second = self._attempt(history, step.repair(), repair_cap)
+        if second.content is not None:
+            return _Reply(second.content, first.usage + second.usage)
+        raise InvalidModelOutput(
+            failure_message(step.kind, first, second, cap, repair_cap), raw=second.raw
+        )
+
+    def _attempt(self, history: Sequence[types.Content], step: _Step, cap: int) -> Attempt:
+        """One call and what came of it, recorded in the spend ledger whatever that was."""
+        response = self._call(
+            history, step.video_id, step.kind, step.extra_tokens, step.media_resolution, cap
+        )
+        # from here on the call is billed: the ledger hears of it however the rest ends
+        usage = usage_of(response, self.options.prices)
+        outcome = CallOutcome.REFUSED
         try:
-            return _Reply(parse_content(raw), usage)
-        except InvalidReplyError as second:
-            raise InvalidModelOutput(
-                f"Gemini's reply did not match the analysis schema after one repair attempt "
-                f"({kind}): {second} (first reply: {first})",
-                raw=raw,
-            ) from None
+            check_refusal(response)
+            outcome = CallOutcome.ERROR  # until the reply has been read
+            attempt = self._read(response, step, cap, usage)
+            outcome = attempt.outcome
+            return attempt
+        finally:
+            self._record(step, response, usage, outcome)
+
+    def _read(
+        self, response: types.GenerateContentResponse, step: _Step, cap: int, usage: Usage
+    ) -> Attempt:
+        raw = reply_text(response)
+        truncated = is_truncated(response)
+        try:
+            parsed = parse_reply(raw)
+        except InvalidReplyError as exc:
+            # cut off, the JSON is merely unfinished: say why, not "Invalid JSON: EOF"
+            problem = truncation_problem(response, cap) if truncated else str(exc)
+            return Attempt(
+                usage, raw, problem=problem, truncated=truncated, model_turn=model_turn(response)
+            )
+        if parsed.ignored_keys:
+            # names only: the values are model output, and may be anything
+            log.info(
+                "gemini.reply_unknown_keys_ignored",
+                video_id=step.video_id,
+                kind=step.kind,
+                keys=list(parsed.ignored_keys),
+            )
+        return Attempt(usage, raw, content=parsed.content)
+
+    def _record(
+        self,
+        step: _Step,
+        response: types.GenerateContentResponse,
+        usage: Usage,
+        outcome: CallOutcome,
+    ) -> None:
+        """Put one billed call in the spend ledger.
+
+        A ledger that cannot record does not fail the analysis: the reply in hand is what was
+        paid for, and raising here would make the queue buy it again. The cost: that call is
+        missing from the ledger for good (the analysis's own ``usage`` still counts it, but a
+        video that ends failed has no other record of its spend), since no retry repeats a
+        call whose reply arrived.
+        """
+        if self._ledger is None:
+            return
+        try:
+            key = step_key(step.video_id, self.analysis_version, step.name)
+            attempt = str(next_attempt(self._partials, key))
+        except Exception as exc:
+            # no durable attempt number: Gemini's response id still tells this call apart
+            attempt = f"r-{response.response_id or uuid.uuid4().hex}"
+            log.warning(
+                "gemini.call_counter_failed",
+                video_id=step.video_id,
+                kind=step.kind,
+                error_code=classify(exc).code,
+            )
+        call = BilledCall(
+            call_id=call_id(step.video_id, self.analysis_version, step.name, attempt),
+            video_id=step.video_id,
+            analysis_version=self.analysis_version,
+            model=self.options.model,
+            purpose=step.purpose,
+            usage=usage,
+            outcome=outcome,
+        )
+        try:
+            self._ledger.record_call(call)
+        except Exception as exc:
+            error = classify(exc)
+            log.warning(
+                "gemini.ledger_write_failed",
+                video_id=step.video_id,
+                kind=step.kind,
+                call_id=call.call_id,
+                cost_usd=usage.cost_usd,
+                error_code=error.code,
+                error=error.message,
+            )
 
     def _call(
         self,
@@ -270,17 +407,18 @@ class GeminiAnalyzer:
         kind: str,
         extra_tokens: int,
         media_resolution: types.MediaResolution | None,
+        max_output_tokens: int,
     ) -> types.GenerateContentResponse:
         tokens = extra_tokens + estimate_tokens(
             prompt.SYSTEM_INSTRUCTION
             + json.dumps(self._schema)
             + "".join(p.text or "" for c in history for p in (c.parts or []))
         )
-        self._budget.acquire(tokens, self.options.budget_wait_s)
+        grant = self._budget.acquire(tokens, self.options.budget_wait_s)
         config = types.GenerateContentConfig(
             system_instruction=prompt.SYSTEM_INSTRUCTION,
             temperature=self.options.temperature,
-            max_output_tokens=self.options.max_output_tokens,
+            max_output_tokens=max_output_tokens,
             response_mime_type="application/json",
             response_json_schema=self._schema,
             media_resolution=media_resolution,
@@ -300,8 +438,10 @@ class GeminiAnalyzer:
                 error=error.message,
             )
             if isinstance(error, RateLimited):
-                # Gemini's quota is the truth; the budget was only our estimate of it. Tell
-                # every worker on this budget to hold off, not just this message.
+                # Gemini's quota is the truth; the budget was only our estimate of it. A
+                # refused call did not count against the quota: give its share back, and
+                # tell every worker on this budget to hold off for as long as Gemini asked.
+                grant.refund()
                 self._budget.pause(error.retry_after or DEFAULT_429_PAUSE_S)
             raise error from exc
         meta = response.usage_metadata

@@ -13,6 +13,11 @@ pool, while sessions are not thread-safe, so each client is built from its own s
 a lock. Every call has a connect and a read timeout and botocore's ``standard`` retries
 (``max_attempts=3`` counts retries: up to 4 tries, with backoff, on 5xx, throttling and
 connection errors); what still fails is translated by ``map_botocore``.
+
+Every object is stored with a ``Content-Disposition`` (``shared.artifact_rules``), so a
+download is saved as ``<title>-report.md`` and not as the key's last segment. A presigned
+link asks for the same header (``response-content-disposition``, signed into the link), so
+objects stored before that header existed download under a good name too.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -30,7 +36,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared.adapter_settings import R2Settings
-from shared.artifact_rules import check_link_lifetime, validate_key
+from shared.artifact_rules import check_link_lifetime, content_disposition, validate_key
 from shared.classify import classify
 from shared.classify.botocore_map import map_botocore
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
@@ -52,9 +58,9 @@ _clients_lock = threading.Lock()
 
 
 def r2_endpoint(section: R2Settings) -> str:
-    """The S3 endpoint: the override if set, else the account's R2 endpoint."""
+    """The S3 endpoint: the override if set (checked), else the account's R2 endpoint."""
     if section.endpoint_url:
-        return section.endpoint_url.rstrip("/")
+        return check_endpoint_url(section.endpoint_url)
     account = (section.account_id or "").strip()
     if not _ACCOUNT_ID.match(account):
         raise ConfigError(
@@ -62,6 +68,35 @@ def r2_endpoint(section: R2Settings) -> str:
             "dashboard (R2 → Account details), or set TUBEQ_R2_ENDPOINT_URL"
         )
     return f"https://{account}.r2.cloudflarestorage.com"
+
+
+def check_endpoint_url(url: str) -> str:
+    """``url`` without a trailing slash if it is an http(s) origin, else ConfigError.
+
+    botocore would only fail later, deep in client creation or at the first request, with
+    a traceback that does not name the setting.
+    """
+    text = url.strip().rstrip("/")
+    problem = None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        problem = "is not a URL"
+    else:
+        if parts.scheme not in ("https", "http"):
+            problem = "is not an https:// URL"
+        elif not parts.hostname or any(c.isspace() for c in text):
+            problem = "has no host name"
+        elif parts.path or parts.query or parts.fragment:
+            problem = "has a path (the bucket is TUBEQ_R2_BUCKET, not part of the endpoint)"
+    if problem:
+        raise ConfigError(
+            f"TUBEQ_R2_ENDPOINT_URL {url!r} {problem}: use "
+            "https://<account>.r2.cloudflarestorage.com (or http://host:port for a local "
+            "S3 server), or unset it and set TUBEQ_R2_ACCOUNT_ID"
+        )
+    return text
 
 
 def s3_client(
@@ -149,7 +184,8 @@ class R2ArtifactStore:
 
     # ---- the port -------------------------------------------------------------------
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
+    def put(self, key: str, data: bytes, content_type: str, *, title: str | None = None) -> None:
+        """Write an object; ``title`` (the video's) names the file people download."""
         validate_key(key)
         _check_content_type(key, content_type)
         try:
@@ -159,15 +195,22 @@ class R2ArtifactStore:
                 Body=data,
                 ContentType=content_type,
                 CacheControl=CACHE_CONTROL,
+                ContentDisposition=content_disposition(key, title),
             )
         except Exception as exc:
             raise _translate(exc, key, self.bucket) from exc
 
-    def put_file(self, key: str, path: Path, content_type: str) -> None:
+    def put_file(
+        self, key: str, path: Path, content_type: str, *, title: str | None = None
+    ) -> None:
         """Upload a file from disk in parts, never holding it in memory (exports)."""
         validate_key(key)
         _check_content_type(key, content_type)
-        extra = {"ContentType": content_type, "CacheControl": CACHE_CONTROL}
+        extra = {
+            "ContentType": content_type,
+            "CacheControl": CACHE_CONTROL,
+            "ContentDisposition": content_disposition(key, title),
+        }
         try:
             with path.open("rb") as fh:
                 self.client.upload_fileobj(fh, self.bucket, key, ExtraArgs=extra, Config=_TRANSFER)
@@ -212,19 +255,36 @@ class R2ArtifactStore:
     def url(self, key: str, expires_in: timedelta | None = None) -> str:
         """A presigned GET link valid for ``expires_in`` (default TUBEQ_PRESIGN_EXPIRY_S).
 
-        Signing is local (no request), so the object is not checked here: a link to a
-        missing key answers 404 to whoever opens it.
+        The link carries the object's ``Content-Disposition``: the one it was stored with
+        (one HEAD request), or, for an object stored without one, the video-id name. A
+        missing key still gets a link, which answers 404 to whoever opens it.
         """
         validate_key(key)
         lifetime = check_link_lifetime(self.default_expiry if expires_in is None else expires_in)
+        disposition = self._stored_disposition(key) or content_disposition(key)
         try:
             return self.client.generate_presigned_url(
                 "get_object",
-                Params={"Bucket": self.bucket, "Key": key},
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": disposition,
+                },
                 ExpiresIn=int(lifetime.total_seconds()),
             )
         except Exception as exc:
             raise _translate(exc, key, self.bucket) from exc
+
+    def _stored_disposition(self, key: str) -> str | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise _translate(exc, key, self.bucket) from exc
+        except Exception as exc:
+            raise _translate(exc, key, self.bucket) from exc
+        return head.get("ContentDisposition") or None
 
     def delete(self, key: str) -> None:
         validate_key(key)

@@ -13,10 +13,11 @@ Leases are the ownership token, as in Cloudflare's HTTP pull API:
   a slow consumer can never delete or reschedule another consumer's work. A lease that
   expired but was not re-leased is still honoured: nobody else holds the message.
 * Every delivery counts as an attempt, whether or not the consumer lived to call
-  ``retry``. ``retry`` on a message delivered ``max_retries + 1`` times dead-letters it;
-  a message whose lease ran out on that last delivery is dead-lettered by the next
-  ``pull`` instead of being delivered again, so a job that kills its consumer cannot
-  loop forever.
+  ``retry`` — except one handed back with ``release`` (a store outage, a refused key: not
+  the message's fault), whose attempt is given back. ``retry`` on a message delivered
+  ``max_retries + 1`` times dead-letters it; a message whose lease ran out on that last
+  delivery is dead-lettered by the next ``pull`` instead of being delivered again, so a
+  job that kills its consumer cannot loop forever.
 
 Bodies are job envelopes (``shared.jobs``) stored as JSON text; a bare ``VideoJob`` from
 before envelopes reads as ``video.analyze`` v1. ``pull`` dead-letters only what is no
@@ -134,6 +135,8 @@ class SqliteQueue:
 
     #: listing dead letters is a read of a table: free, nothing consumed
     dead_letter_listing_consumes = False
+    #: ``release`` gives the delivery's attempt back
+    release_counts_attempt = False
 
     def __init__(
         self,
@@ -294,6 +297,36 @@ class SqliteQueue:
                 "UPDATE messages SET visible_at = ?, lease_id = NULL, last_error = ? WHERE id = ?",
                 (now + delay_s, error, delivery.message_id),
             )
+
+    def release(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        """Like ``retry``, but this delivery does not count: its attempt is given back, so
+        an outage (or a refused key) walks no message toward the dead-letter table, however
+        long it lasts and however often the consumer restarts."""
+        _check_delay(delay_s)
+        error = error[:MAX_ERROR_CHARS]
+        now = self._clock()
+        with self._translate(), self._write() as db:
+            cur = db.execute(
+                "UPDATE messages SET visible_at = ?, lease_id = NULL, last_error = ?, "
+                "attempts = max(attempts - 1, 0) WHERE id = ? AND lease_id = ?",
+                (now + delay_s, error, delivery.message_id, delivery.lease_id),
+            )
+            if cur.rowcount == 0:
+                log.info("queue.release_stale_lease", message_id=delivery.message_id)
+
+    def leases_expire_by(self) -> datetime | None:
+        now = self._clock()
+        with self._translate():
+            (until,) = (
+                self._conn()
+                .execute(
+                    "SELECT max(visible_at) FROM messages "
+                    "WHERE lease_id IS NOT NULL AND visible_at > ?",
+                    (now,),
+                )
+                .fetchone()
+            )
+        return _ts(until)
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         now = self._clock()

@@ -1,6 +1,7 @@
 """The embedded result store: one SQLite file holding videos, transcripts, analyses,
-artifacts, claims and failures. Implements the four result ports (``AnalysisClaims``,
-``VideoStates``, ``ResultWriter``, ``AnalystReader``). Every statement is a named block of
+artifacts, claims, failures and the spend ledger. Implements the four result ports
+(``AnalysisClaims``, ``VideoStates``, ``ResultWriter``, ``AnalystReader``) and the
+``SpendLedger``. Every statement is a named block of
 ``sql/queries/sqlite.sql`` (the same rules as the Postgres functions, side by side with
 ``postgres.sql``); the tables are ``sql/queries/sqlite_schema.sql``.
 
@@ -32,6 +33,7 @@ from typing import Any, Self
 from shared.adapters._sqlite_results_rows import (
     analysis_of,
     analysis_params,
+    call_params,
     dt,
     id_list,
     meta_params,
@@ -39,14 +41,15 @@ from shared.adapters._sqlite_results_rows import (
     status_of,
     transcript_params,
     ts,
+    usage_sums,
 )
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.models import (
     Analysis,
+    BilledCall,
     FailureRecord,
     Progress,
-    Usage,
     VideoJob,
     VideoMeta,
     VideoResult,
@@ -203,6 +206,12 @@ class SqliteResultStore:
             db.execute(SQLITE["record_failure.mark_failed"], params)
             db.execute(SQLITE["record_failure.history"], params)
 
+    # ---- SpendLedger ----------------------------------------------------------------
+
+    def record_call(self, call: BilledCall) -> None:
+        with self._write() as db:
+            db.execute(SQLITE["record_call"], call_params(call))
+
     # ---- AnalystReader --------------------------------------------------------------
 
     def get_video(self, video_id: str) -> VideoStatus | None:
@@ -213,21 +222,19 @@ class SqliteResultStore:
         by_state = {s.value: 0 for s in VideoState}
         for row in self._read("progress.by_state"):
             by_state[row["state"]] = row["n"]
-        (u,) = self._read("progress.usage")
-        usage = Usage(
-            prompt_tokens=u["prompt_tokens"],
-            output_tokens=u["output_tokens"],
-            thinking_tokens=u["thinking_tokens"],
-            model_calls=u["model_calls"],
-            cost_usd=round(u["cost_usd"], 8),
-        )
-        first = dt(u["first_at"])
+        (kept,) = self._read("progress.analyses")
+        (ledger,) = self._read("progress.ledger")
+        (unledgered,) = self._read("progress.unledgered")
+        outcomes = {row["outcome"]: row["n"] for row in self._read("progress.outcomes")}
+        firsts = [d for d in (dt(ledger["first_at"]), dt(unledgered["first_at"])) if d]
         return Progress(
             by_state=by_state,
             total_videos=sum(by_state.values()),
-            analyses=u["analyses"],
-            usage=usage,
-            first_day=first.date() if first else None,
+            analyses=kept["analyses"],
+            usage=usage_sums(ledger) + usage_sums(unledgered),
+            analysis_usage=usage_sums(kept),
+            calls_by_outcome=outcomes,
+            first_day=min(firsts).date() if firsts else None,
         )
 
     def failures(self, limit: int = 50) -> list[VideoStatus]:

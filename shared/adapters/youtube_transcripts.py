@@ -174,7 +174,8 @@ class YouTubeTranscriptSource:
             listing = api.list(video_id)
             chosen = self._choose(listing)
             translated_from: str | None = None
-            if self.translate_to and chosen.language_code != self.translate_to:
+            # en-GB is already English: translating it to en would only lose the manual text
+            if self.translate_to and not _is_variant(chosen.language_code, self.translate_to):
                 translated_from = chosen.language_code
                 original_generated = chosen.is_generated
                 chosen = chosen.translate(self.translate_to)
@@ -205,13 +206,22 @@ class YouTubeTranscriptSource:
             session.close()
 
     def _choose(self, listing: TranscriptList) -> YtTranscript:
+        """The track to fetch: the wanted languages in order, each matched exactly first and
+        then by its regional variants (``en`` takes ``en-GB``, ``en_US``); with
+        ``prefer_manual`` every manual track, exact or regional, beats every generated one."""
+        tracks = list(listing)  # manual ones first, as the library keeps them
+        kinds: list[list[YtTranscript]] = (
+            [[t for t in tracks if not t.is_generated], [t for t in tracks if t.is_generated]]
+            if self.prefer_manual
+            else [tracks]
+        )
+        for candidates in kinds:
+            chosen = _by_language(candidates, self.languages)
+            if chosen is not None:
+                return chosen
         try:
-            if self.prefer_manual:
-                # a manual transcript in any wanted language beats an auto-generated one
-                try:
-                    return listing.find_manually_created_transcript(self.languages)
-                except NoTranscriptFound:
-                    return listing.find_generated_transcript(self.languages)
+            # nothing matched: the library's own lookup raises the error that lists the
+            # video's languages
             return listing.find_transcript(self.languages)
         except NoTranscriptFound:
             if not self.translate_to:
@@ -239,6 +249,33 @@ class YouTubeTranscriptSource:
             text = text.replace(secret, "***")
         err.args = (text,)
         return err
+
+
+def _by_language(tracks: list[YtTranscript], languages: list[str]) -> YtTranscript | None:
+    for wanted in languages:
+        exact = next((t for t in tracks if t.language_code == wanted), None)
+        if exact is not None:
+            return exact
+        regional = _regional_variants(tracks, wanted)
+        if regional:
+            return regional[0]
+    return None
+
+
+def _regional_variants(tracks: list[YtTranscript], wanted: str) -> list[YtTranscript]:
+    """The tracks in ``wanted`` or a variant of it, in the listing's order."""
+    return [t for t in tracks if _is_variant(t.language_code, wanted)]
+
+
+def _is_variant(code: str, wanted: str) -> bool:
+    """``code`` is ``wanted`` or a regional variant of it: ``en`` takes ``en-GB``, ``en_US``
+    and ``EN-gb``; ``en-GB`` takes ``en_gb`` (not ``en-US``)."""
+    have, want = _normalise_language(code), _normalise_language(wanted)
+    return have == want or ("-" not in want and have.split("-", 1)[0] == want)
+
+
+def _normalise_language(code: str) -> str:
+    return code.strip().replace("_", "-").lower()
 
 
 def _proxy_secrets(proxy_config: ProxyConfig | None) -> list[str]:

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.classify import gemini, http, sqlite, storage, youtube
+from shared.classify import gemini, http, oserror, sqlite, storage, youtube
 from shared.errors import TubeqError, UnexpectedError
 
 Mapper = Callable[[BaseException], TubeqError | None]
 
-# Order matters: library-specific mappers first, the generic HTTP/network one last.
+# Order matters: library-specific mappers first, then the generic HTTP/network one, then
+# local files (permission denied, disk full).
 MAPPERS: tuple[Mapper, ...] = (
     youtube.map_exception,
     gemini.map_exception,
     storage.map_exception,
     sqlite.map_exception,
     http.map_exception,
+    oserror.map_exception,  # after http: a ConnectionError/TimeoutError is the network's
 )
 
 

@@ -1,9 +1,12 @@
 """Failures of boto3/botocore (R2 and any S3-compatible server) mapped to tubeq's errors.
 
 ``shared.classify.storage.map_exception`` calls ``map_botocore`` so that this stays the one
-place where S3 error codes are read. The rule: the service being busy or unreachable is
-transient (retried with backoff); a wrong bucket or wrong credentials are permanent and the
-message names the setting to check, because no retry will fix a typo.
+place where S3 error codes are read. The rule: the store being unreachable (no connection,
+a reset or timed-out connection, 502/503/504, ``ServiceUnavailable``) is ``StoreUnavailable``,
+an outage: the consumer pauses and hands its messages back without spending their attempts;
+one call failing on a store that is up (``InternalError``/500, a slow-down) is transient and
+counts; refused credentials are ``AccessDenied`` (systemic); a wrong bucket is permanent and
+the message names the setting to check, because no retry will fix a typo.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from shared.errors import (
     InvalidInput,
     PermanentError,
     RateLimited,
+    StoreUnavailable,
     TubeqError,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -38,10 +42,12 @@ _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 _SLOW_DOWN_CODES = {"SlowDown", "TooManyRequests", "RequestLimitExceeded", "429"}
 _TRANSIENT_CODES = {
     "InternalError",
-    "ServiceUnavailable",
     "RequestTimeout",
     "RequestTimeTooSkewed",  # clock drift usually heals (NTP); retried, then dead-lettered
 }
+#: the store is not serving anyone: an outage, not this object's failure
+_OUTAGE_CODES = {"ServiceUnavailable", "502", "503", "504", "BadGateway", "GatewayTimeout"}
+_OUTAGE_STATUSES = {502, 503, 504}
 
 
 def map_botocore(exc: BaseException) -> TubeqError | None:
@@ -61,11 +67,12 @@ def map_botocore(exc: BaseException) -> TubeqError | None:
     if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
         return PermanentError(f"no S3 credentials: {_CREDENTIALS_HINT}")
     if isinstance(exc, bexc.EndpointConnectionError):
-        return UpstreamUnavailable(
+        return StoreUnavailable(
             f"cannot reach the S3 endpoint ({exc}); if this persists, check "
             "TUBEQ_R2_ACCOUNT_ID / TUBEQ_R2_ENDPOINT_URL"
         )
-    # Timeouts, dropped connections, truncated bodies: the network, not us.
+    # Timeouts, dropped connections, truncated bodies: the network, not us (boto3 has
+    # already retried these itself, so the store is down or unreachable from here).
     if isinstance(
         exc,
         bexc.ConnectionError
@@ -73,7 +80,7 @@ def map_botocore(exc: BaseException) -> TubeqError | None:
         | bexc.IncompleteReadError
         | bexc.ConnectionClosedError,
     ):
-        return UpstreamUnavailable(f"S3 network error: {type(exc).__name__}: {exc}")
+        return StoreUnavailable(f"S3 network error: {type(exc).__name__}: {exc}")
     return None
 
 
@@ -100,6 +107,8 @@ def _from_client_error(exc: BaseException) -> TubeqError:
         return UpstreamRejected(f"S3 {code}{where}: {_PERMANENT_CODES[code]}")
     if code in _SLOW_DOWN_CODES or status == 429:
         return RateLimited(f"S3 asked to slow down ({code}): {message}", retry_after=retry_after)
+    if code in _OUTAGE_CODES or status in _OUTAGE_STATUSES:
+        return StoreUnavailable(f"S3 {code or status}: {message}", retry_after=retry_after)
     if code in _TRANSIENT_CODES or status >= 500:
         return UpstreamUnavailable(f"S3 {code or status}: {message}", retry_after=retry_after)
     if status:

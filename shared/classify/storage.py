@@ -13,6 +13,16 @@ known, decides. Library imports are lazy so the embedded default never loads the
 A refused login (wrong password, unknown user, no pg_hba entry) is ``AccessDenied``:
 systemic, so the consumer stops and keeps the backlog instead of treating it as an
 outage and retrying every message into the dead-letter queue.
+
+The store being unreachable is ``StoreUnavailable`` (a transient error the consumer treats
+as an outage: it pauses and hands messages back without spending their attempts): no
+connection, a connection reset or timed out, the server shutting down or refusing
+connections for now (SQLSTATE 08xxx, 57P01-57P03, 53xxx: disk full, out of memory, too many
+connections), PostgREST unable to reach its database (PGRST0xx, 503), a gateway's 502/504
+or Cloudflare's 52x in front of Supabase, and supabase-py's own transport errors (an httpx
+error on a request to PostgREST's ``/rest/v1/``). A statement timeout, a deadlock or a 500
+stays ``UpstreamUnavailable``: that call failed, the store is up, and the message's attempts
+count (a failure that only one video's data causes must not loop for ever).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from shared.classify.http import from_status, parse_retry_after
 from shared.errors import (
     AccessDenied,
     ConfigError,
+    StoreUnavailable,
     TubeqError,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -54,7 +65,39 @@ _MIGRATE_HINT = "; is the schema migrated? run `tubeq db migrate`"
 def map_exception(exc: BaseException) -> TubeqError | None:
     if isinstance(exc, SupabaseReplyError):
         return _map_postgrest(exc.error, exc.status, exc.retry_after)
-    return _map_psycopg(exc) or _map_postgrest(exc) or _map_botocore(exc)
+    return (
+        _map_psycopg(exc)
+        or _map_postgrest(exc)
+        or _map_postgrest_transport(exc)
+        or _map_botocore(exc)
+    )
+
+
+# ---- outages ---------------------------------------------------------------------------
+
+#: SQLSTATEs that mean the server cannot serve anyone right now, whatever the call
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53")  # connection exception; insufficient resources
+_OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03"}  # admin/crash shutdown, cannot connect now
+#: HTTP statuses of a store that is not there (PostgREST without its database, a gateway
+#: without its upstream, Cloudflare's origin errors in front of Supabase)
+_OUTAGE_STATUSES = {502, 503, 504, *range(520, 528)}
+
+
+def sqlstate_is_outage(sqlstate: str) -> bool:
+    return sqlstate in _OUTAGE_SQLSTATES or sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES
+
+
+def as_outage(error: TubeqError) -> TubeqError:
+    """``error`` as a ``StoreUnavailable`` (same message and Retry-After), when it is a
+    store's transient failure; anything else unchanged."""
+    if isinstance(error, StoreUnavailable) or not isinstance(error, UpstreamUnavailable):
+        return error
+    return StoreUnavailable(error.message, retry_after=error.retry_after)
+
+
+# PostgREST's API root on Supabase and self-hosted PostgREST behind Kong; no other service
+# tubeq talks to serves it, so a transport error on it is the result store's
+_POSTGREST_PATH = "/rest/v1/"
 
 
 # ---- psycopg / postgrest ---------------------------------------------------------------
@@ -161,14 +204,17 @@ def _map_psycopg(exc: BaseException) -> TubeqError | None:
                 return refused
         # no server verdict: the connection failed, broke or was closed under us
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-            return UpstreamUnavailable(f"postgres connection failed: {text}")
+            return StoreUnavailable(f"postgres connection failed: {text}")
         return UpstreamRejected(f"postgres error: {text}")
     if sqlstate in ("28P01", "28000"):  # invalid password / authorization specification
         return AccessDenied(f"postgres refused the login [{sqlstate}] {text}{_CREDENTIALS_FIX}")
     # Classified like PostgREST would answer it (one rule for both result stores), but
     # worded as what it is: a database error, not an HTTP reply.
+    message = f"postgres error [{sqlstate}] {text}{_hint_for(sqlstate)}"
+    if sqlstate_is_outage(sqlstate):
+        return StoreUnavailable(message)
     kind = type(from_status(status_for_sqlstate(sqlstate), text, service="postgres"))
-    return kind(f"postgres error [{sqlstate}] {text}{_hint_for(sqlstate)}")
+    return kind(message)
 
 
 def _map_postgrest(
@@ -195,11 +241,32 @@ def _map_postgrest(
     # 401/403: the gateway refused the key, or PostgREST's role may not do this; retrying
     # with the same key cannot help
     fix = _KEY_HINT if status in (401, 403) else _hint_for(code)
-    return from_status(
+    error = from_status(
         status,
         f"{label}{message}{detail}{fix}",
         parse_retry_after(retry_after),
         service="supabase",
+    )
+    if status in _OUTAGE_STATUSES or (len(code) == 5 and sqlstate_is_outage(code)):
+        return as_outage(error)
+    return error
+
+
+def _map_postgrest_transport(exc: BaseException) -> TubeqError | None:
+    """supabase-py lets httpx's own errors through: no connection, a reset, a timeout."""
+    import httpx
+
+    if not isinstance(exc, httpx.TransportError):
+        return None
+    try:
+        url = exc.request.url
+    except RuntimeError:  # no request attached: not ours to say
+        return None
+    if not url.path.startswith(_POSTGREST_PATH):
+        return None
+    return StoreUnavailable(
+        f"supabase unreachable ({type(exc).__name__}: {exc}) at {url.scheme}://{url.host}; "
+        "if this persists, check TUBEQ_SUPABASE_URL"
     )
 
 

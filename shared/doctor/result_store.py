@@ -17,7 +17,7 @@ from shared.settings import Settings
 
 SERVICE = "result-store"
 
-#: the tables analysts read (sql/003: RLS, a select grant and an analysts-read policy)
+#: the tables analysts read (sql/003 and 008: RLS, a select grant and an analysts-read policy)
 ANALYST_TABLES = (
     "channels",
     "videos",
@@ -26,6 +26,7 @@ ANALYST_TABLES = (
     "analyses",
     "artifacts",
     "failures",
+    "model_calls",  # the spend ledger (sql/008)
 )
 #: every table the migrations protect with RLS; claims (sql/006) is the service role's only
 TABLES = (*ANALYST_TABLES, "claims")

@@ -43,6 +43,13 @@ Your previous reply is not a valid analysis: {error}
 Reply again with only the corrected JSON object, matching the response schema exactly.\
 """
 
+# after a reply cut off by the output-token cap (the repair call gets a higher cap)
+TRUNCATED_REQUEST = """\
+Your previous reply was cut off before the JSON object was complete: {error}
+Reply again with only the complete JSON object, matching the response schema exactly, and \
+keep it within the lengths the instructions give.\
+"""
+
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, dict):

@@ -3,7 +3,8 @@
 -- %(param)s, ...)`` block into the PostgREST call ``POST /rest/v1/rpc/fn {"arg": ...}``).
 --
 -- The rules themselves are the PL/pgSQL functions of the migrations (sql/005_functions.sql,
--- 006_analysis_claims.sql, 007_video_states.sql); a block here is one call of one of them.
+-- 006_analysis_claims.sql, 007_video_states.sql, 008_spend_ledger.sql); a block here is
+-- one call of one of them.
 -- sqlite.sql, next to this file, has the same rules in SQLite's dialect, block for block,
 -- in the same order and with the same "-- rule:" line: a rule changed here is changed
 -- there too (tests/unit/test_sql_queries.py checks the pairs).
@@ -50,6 +51,12 @@ SELECT tubeq_record_success(payload => %(result)s);
 -- rule: a failure joins the history and shows on the video unless the video is done
 SELECT tubeq_record_failure(payload => %(failure)s);
 
+-- ---- the spend ledger (ports.SpendLedger) --------------------------------------------
+
+-- name: record_call
+-- rule: one billed model call, kept once per call id, whatever became of the call
+SELECT tubeq_record_call(payload => %(call)s);
+
 -- ---- the analyst reader (ports.AnalystReader) ----------------------------------------
 
 -- name: get_video
@@ -66,7 +73,8 @@ SELECT tubeq_failures(p_limit => %(limit)s);
 SELECT tubeq_channel_results(p_channel_id => %(channel_id)s, p_after_published => %(after_published)s, p_after_video_id => %(after_video_id)s, p_limit => %(limit)s);
 
 -- name: progress
--- rule: videos per state and the spend of every saved analysis
+-- rule: videos per state, the spend of every billed call and what the saved analyses cost
+-- (008_spend_ledger.sql: an analysis without ledger rows counts with its own usage)
 SELECT tubeq_progress();
 
 -- ---- plumbing ------------------------------------------------------------------------
@@ -76,3 +84,18 @@ SELECT tubeq_progress();
 -- limit holds for that call's implicit transaction alone (works through a transaction
 -- pooler, leaves no session state)
 SET LOCAL statement_timeout = %(timeout_ms)s;
+
+-- ---- the fleet's rate budget (ports.RateBudget, sql/009) -----------------------------
+
+-- name: acquire_budget
+-- postgres only: the fleet-wide budget lives in the database a fleet shares; the SQLite
+-- budget is its own file (shared/rate_budget/sqlite.py), not the result store
+SELECT tubeq_acquire_budget(payload => %(request)s);
+
+-- name: refund_budget
+-- postgres only: gives a refused call's grant back to the fleet-wide budget (see above)
+SELECT tubeq_refund_budget(payload => %(refund)s);
+
+-- name: pause_budget
+-- postgres only: pauses the fleet-wide budget for the delay the server asked (see above)
+SELECT tubeq_pause_budget(payload => %(pause)s);

@@ -105,6 +105,17 @@ VALUES (:video_id, :attempts, :error_code, :state, :error, :detail, :at)
 ON CONFLICT (video_id, attempts, error_code) DO UPDATE SET state = excluded.state,
     error = excluded.error, detail = excluded.detail, at = excluded.at;
 
+-- ---- the spend ledger (ports.SpendLedger) --------------------------------------------
+
+-- name: record_call
+-- rule: one billed model call, kept once per call id, whatever became of the call
+-- as in tubeq_record_call: the first record of a call id stands, a repeat changes nothing
+INSERT INTO model_calls (call_id, video_id, analysis_version, model, purpose,
+    prompt_tokens, output_tokens, thinking_tokens, cost_usd, outcome, at, recorded_at)
+VALUES (:call_id, :video_id, :analysis_version, :model, :purpose, :prompt_tokens,
+    :output_tokens, :thinking_tokens, :cost_usd, :outcome, :at, :recorded_at)
+ON CONFLICT (call_id) DO NOTHING;
+
 -- ---- the analyst reader (ports.AnalystReader) ----------------------------------------
 
 -- name: get_video
@@ -138,18 +149,43 @@ WHERE v.channel_id = :channel_id
 ORDER BY v.published_at, v.video_id;
 
 -- name: progress.by_state
--- rule: videos per state and the spend of every saved analysis
+-- rule: videos per state, the spend of every billed call and what the saved analyses cost
 SELECT state, count(*) AS n FROM videos GROUP BY state;
 
--- name: progress.usage
+-- name: progress.analyses
+-- what the saved analyses cost (Progress.analysis_usage)
 SELECT count(*) AS analyses,
     COALESCE(sum(prompt_tokens), 0) AS prompt_tokens,
     COALESCE(sum(output_tokens), 0) AS output_tokens,
     COALESCE(sum(thinking_tokens), 0) AS thinking_tokens,
     COALESCE(sum(model_calls), 0) AS model_calls,
-    COALESCE(sum(cost_usd), 0.0) AS cost_usd,
-    min(created_at) AS first_at  -- the first day with spend, as in tubeq_progress
+    COALESCE(sum(cost_usd), 0.0) AS cost_usd
 FROM analyses;
+
+-- name: progress.ledger
+-- every billed call; the first day with spend, as in tubeq_progress
+SELECT count(*) AS model_calls,
+    COALESCE(sum(prompt_tokens), 0) AS prompt_tokens,
+    COALESCE(sum(output_tokens), 0) AS output_tokens,
+    COALESCE(sum(thinking_tokens), 0) AS thinking_tokens,
+    COALESCE(sum(cost_usd), 0.0) AS cost_usd,
+    min(at) AS first_at
+FROM model_calls;
+
+-- name: progress.unledgered
+-- analyses with no ledger row for their (video, version) count with their own usage
+SELECT COALESCE(sum(prompt_tokens), 0) AS prompt_tokens,
+    COALESCE(sum(output_tokens), 0) AS output_tokens,
+    COALESCE(sum(thinking_tokens), 0) AS thinking_tokens,
+    COALESCE(sum(model_calls), 0) AS model_calls,
+    COALESCE(sum(cost_usd), 0.0) AS cost_usd,
+    min(created_at) AS first_at
+FROM analyses a
+WHERE NOT EXISTS (SELECT 1 FROM model_calls m
+                  WHERE m.video_id = a.video_id AND m.analysis_version = a.analysis_version);
+
+-- name: progress.outcomes
+SELECT outcome, count(*) AS n FROM model_calls GROUP BY outcome;
 
 -- ---- helpers: what the PL/pgSQL functions do inside, written out for SQLite ----------
 

@@ -1,6 +1,7 @@
 -- The SQLite result store's tables (shared/adapters/sqlite_results.py), created when a
 -- store opens a file: every block runs, in order, in one transaction. The Postgres
--- tables are the migrations' (sql/002_tables.sql, 006_analysis_claims.sql).
+-- tables are the migrations' (sql/002_tables.sql, 006_analysis_claims.sql,
+-- 008_spend_ledger.sql).
 
 -- name: channels
 CREATE TABLE IF NOT EXISTS channels (
@@ -106,3 +107,24 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL,
     PRIMARY KEY (video_id, attempts, error_code)
 );
+
+-- name: model_calls
+-- the spend ledger: one row per billed model call, whatever became of it (as in
+-- 008_spend_ledger.sql); no foreign key: a call is billed before the video's rows exist
+CREATE TABLE IF NOT EXISTS model_calls (
+    call_id TEXT PRIMARY KEY,
+    video_id TEXT,
+    analysis_version TEXT,
+    model TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    thinking_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'invalid', 'truncated', 'refused', 'error')),
+    at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+
+-- name: model_calls_by_video
+CREATE INDEX IF NOT EXISTS model_calls_by_video ON model_calls (video_id, analysis_version);

@@ -4,7 +4,8 @@ An adapter's test module subclasses ``AnalyzerContract`` and provides a ``harnes
 returning an ``AnalyzerHarness``: it builds the analyzer on its backend (nothing for the
 extractive one; the Gemini stub through the real google-genai client) and declares what the
 analyzer can do: whether it costs money (a model call, usage and price) and whether it can
-watch a video without a transcript (``VideoAnalyzer``).
+watch a video without a transcript (``VideoAnalyzer``). ``make`` takes the spend ledger the
+analyzer records its billed calls in (an analyzer that never pays records nothing).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 
 from shared import errors
 from shared.models import Segment, Transcript, VideoMeta
-from shared.ports import Analyzer, VideoAnalyzer
+from shared.ports import Analyzer, SpendLedger, VideoAnalyzer
+from tests.support.spend_ledger import RecordingLedger
 
 VIDEO = "ctVideo0001"
 
@@ -49,8 +51,9 @@ class AnalyzerHarness(Protocol):
     #: whether it can analyse a video with no transcript (``shared.ports.VideoAnalyzer``)
     watches_videos: bool
 
-    def make(self) -> Analyzer:
-        """A new analyzer on the harness's backend, ready to analyse ``talk()``."""
+    def make(self, ledger: SpendLedger | None = None) -> Analyzer:
+        """A new analyzer on the harness's backend, ready to analyse ``talk()``, recording
+        what it is billed in ``ledger``."""
         ...
 
 
@@ -107,6 +110,23 @@ class AnalyzerContract:
             assert usage.prompt_tokens > 0 and usage.cost_usd > 0
         else:
             assert usage.model_calls == 0 and usage.cost_usd == 0
+
+    def test_every_billed_call_is_in_the_ledger(self, harness: AnalyzerHarness) -> None:
+        ledger = RecordingLedger()
+        analyzer = harness.make(ledger)
+        try:
+            first = analyzer.analyze(talk(), None)
+            second = analyzer.analyze(talk(), None)  # a real second analysis is paid again
+        finally:
+            analyzer.close()
+        assert ledger.total() == first.usage + second.usage
+        assert len(ledger.calls) == first.usage.model_calls + second.usage.model_calls
+        for call in ledger.calls:
+            assert call.video_id == VIDEO
+            assert call.analysis_version == analyzer.analysis_version
+            assert call.usage.model_calls == 1
+        if not harness.paid:
+            assert ledger.calls == []
 
     def test_a_transcript_without_text_is_a_permanent_error(self, analyzer: Analyzer) -> None:
         empty = Transcript(

@@ -55,6 +55,12 @@ class ArtifactStoreHarness(Protocol):
         """What a URL from ``url()`` points at, fetched as a reader would."""
         ...
 
+    def saved_as(self, url: str) -> str:
+        """The file name a browser saves the download of ``url`` under: the
+        ``Content-Disposition`` filename of an HTTP answer, the name of the file a
+        ``file://`` URL opens (it cannot carry a header)."""
+        ...
+
 
 class ArtifactStoreContract:
     """Subclass as ``Test<Adapter>`` and provide a ``harness`` fixture."""
@@ -133,6 +139,22 @@ class ArtifactStoreContract:
         assert download(url) == data
         artifacts.put(key, b"v2", "text/markdown; charset=utf-8")
         assert download(artifacts.url(key, HOUR)) == b"v2"
+
+    def test_a_download_is_saved_under_the_video_and_kind_not_the_version(
+        self, harness: ArtifactStoreHarness, artifacts: ArtifactStore
+    ) -> None:
+        vid = f.video_id(5)
+        rendered = render_artifacts(f.transcript(vid), f.analysis(vid), None)
+        for item in rendered:
+            artifacts.put(item.key, item.data, item.content_type)
+        names = {r.kind: harness.saved_as(artifacts.url(r.key, HOUR)) for r in rendered}
+        assert names == {
+            "transcript_json": f"{vid}-transcript.json",
+            "transcript_txt": f"{vid}-transcript.txt",
+            "transcript_srt": f"{vid}-transcript.srt",
+            "transcript_vtt": f"{vid}-transcript.vtt",
+            "report_md": f"{vid}-report.md",
+        }
 
     @pytest.mark.parametrize(
         "lifetime", [timedelta(0), timedelta(seconds=-5), timedelta(days=7, seconds=1)]

@@ -292,6 +292,56 @@ class QueueContract:
             harness.advance(2)
         assert seen == [1, 2, 3]
 
+    def test_release_hands_back_after_its_delay_without_an_attempt_where_free(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        queue.send([job(1)])
+        queue.release(pull_one(queue), delay_s=60, error="store_unavailable: down")
+        assert queue.pull(10, LEASE_S) == []
+        harness.advance(61)
+        again = pull_one(queue)
+        # Cloudflare counted the first pull and cannot give it back (declared)
+        assert again.attempts == (2 if queue.release_counts_attempt else 1)
+        assert again.envelope == job(1).envelope()
+
+    def test_release_never_dead_letters_where_free(self, make_queue: MakeQueue) -> None:
+        queue = make_queue(max_retries=0)
+        queue.send([job(1)])
+        if queue.release_counts_attempt:
+            pytest.skip("a handback is a retry here: the last delivery's goes to the DLQ")
+        for _ in range(5):  # an outage outlasting any number of retries
+            queue.release(pull_one(queue), delay_s=0, error="store_unavailable: down")
+        assert queue.dead_letters() == []
+        assert pull_one(queue).attempts == 1
+
+    def test_release_of_a_stale_lease_leaves_the_new_one_alone(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        queue.send([job(1)])
+        old = pull_one(queue, visibility_timeout_s=1)
+        harness.advance(2)
+        new = pull_one(queue)
+        queue.release(old, delay_s=0, error="late")
+        assert queue.pull(10, LEASE_S) == []  # still leased to the new holder
+        queue.ack([new])
+
+    def test_leases_expire_by_says_when_the_last_lease_runs_out(
+        self, queue: Queue, harness: QueueHarness
+    ) -> None:
+        assert queue.leases_expire_by() is None
+        queue.send([job(1), job(2)])
+        assert len(queue.pull(1, 10)) == 1
+        assert len(queue.pull(1, LEASE_S)) == 1
+        until = queue.leases_expire_by()
+        if until is None:
+            return  # the backend cannot tell (Cloudflare)
+        first = queue.leases_expire_by()
+        assert first == until
+        harness.advance(11)
+        assert queue.leases_expire_by() == until  # the longer lease still holds
+        harness.advance(LEASE_S)
+        assert queue.leases_expire_by() is None
+
     def test_max_retries_then_dead_letter(
         self, make_queue: MakeQueue, harness: QueueHarness
     ) -> None:

@@ -2,12 +2,17 @@
 
 An adapter's test module subclasses ``RateBudgetContract`` and provides a ``harness``
 fixture returning a ``RateBudgetHarness``: it builds budgets on a clock (a fake one the test
-moves, or the real one) and declares whether two budgets it builds share one log (the
-SQLite file: every consumer on a machine) or each keep their own (one process).
+moves, or the real one), declares whether two budgets it builds spend one budget (the SQLite
+file: every consumer on a machine; the result database: every machine of a fleet) or each
+keep their own (one process), and, where it can, counts the statements a budget sends.
+
+Most tests run on a fake clock with ``timeout_s=0``: ``acquire`` then either grants at once
+or raises ``RateLimited`` with the wait, and the test moves the clock by that wait.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -15,10 +20,11 @@ from typing import Protocol
 import pytest
 
 from shared.errors import RateLimited
-from shared.ports import RateBudget
+from shared.ports import BudgetGrant, RateBudget
 from shared.rate_budget import Limits
 
 Clock = Callable[[], float]
+BIG = 10**9
 
 
 class FakeClock:
@@ -35,8 +41,43 @@ class RateBudgetHarness(Protocol):
 
     def make(self, limits: Limits, clock: Clock = time.time) -> RateBudget:
         """A budget with these limits on ``clock``; with ``shared_between_instances`` every
-        budget made by one harness spends the same log."""
+        budget made by one harness spends the same state."""
         ...
+
+    def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
+        """A function giving the number of statements (or round trips) ``budget`` has sent
+        to its store so far, or None where there is no store (in-process)."""
+        ...
+
+
+def exact(
+    requests: int,
+    tokens: int,
+    window_s: float = 60.0,
+    margin_s: float = 0.0,
+    burst_s: float = 0.0,
+) -> Limits:
+    """Limits without the default margin and burst tolerance, so the numbers come out round."""
+    return Limits(requests, tokens, window_s, margin_s=margin_s, burst_s=burst_s)
+
+
+def saturate(budget: RateBudget, clock: FakeClock, until: float, tokens: int = 1) -> list[float]:
+    """Callers that always want more: take every grant the budget gives until ``until``,
+    waiting exactly as long as each refusal says. Returns the grant times."""
+    granted: list[float] = []
+    while clock.now < until:
+        try:
+            budget.acquire(tokens, timeout_s=0)
+        except RateLimited as exc:
+            assert exc.retry_after is not None and exc.retry_after > 0
+            clock.now += exc.retry_after
+            continue
+        granted.append(clock.now)
+    return granted
+
+
+def most_in_a_window(times: list[float], window_s: float) -> int:
+    return max(sum(1 for u in times if t <= u < t + window_s) for t in times)
 
 
 class RateBudgetContract:
@@ -56,73 +97,153 @@ class RateBudgetContract:
             budget.close()
 
     def test_implements_the_port(self, make: Callable[..., RateBudget]) -> None:
-        assert isinstance(make(Limits(1, 1)), RateBudget)
+        budget = make(exact(1, 1))
+        assert isinstance(budget, RateBudget)
+        assert isinstance(budget.acquire(0, timeout_s=0), BudgetGrant)
 
-    def test_requests_per_window_are_enforced(self, make: Callable[..., RateBudget]) -> None:
-        clock = FakeClock()
-        budget = make(Limits(requests=3, tokens=10_000, window_s=60), clock)
-        for _ in range(3):
-            budget.acquire(10, timeout_s=0)
-        with pytest.raises(RateLimited) as caught:
-            budget.acquire(10, timeout_s=0)
-        assert caught.value.retry_after == pytest.approx(60.0)
-        clock.now += 30
-        with pytest.raises(RateLimited) as caught:
-            budget.acquire(10, timeout_s=0)
-        assert caught.value.retry_after == pytest.approx(30.0)
-        clock.now += 30.01
-        budget.acquire(10, timeout_s=0)  # the first three have left the window
+    # ---- pacing ------------------------------------------------------------------------
 
-    def test_tokens_per_window_are_enforced(self, make: Callable[..., RateBudget]) -> None:
+    def test_requests_are_paced_through_the_window(self, make: Callable[..., RateBudget]) -> None:
         clock = FakeClock()
-        budget = make(Limits(requests=100, tokens=1_000, window_s=60), clock)
-        budget.acquire(700, timeout_s=0)
-        clock.now += 10
+        budget = make(exact(requests=3, tokens=BIG, window_s=60), clock)
+        budget.acquire(10, timeout_s=0)
+        # not three at once and then nothing: one every window / limit
+        with pytest.raises(RateLimited, match="requests") as caught:
+            budget.acquire(10, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(20.0)
+        clock.now += 19.9
+        with pytest.raises(RateLimited):
+            budget.acquire(10, timeout_s=0)
+        clock.now += 0.1
+        budget.acquire(10, timeout_s=0)
+
+    def test_no_burst_beyond_the_tolerance(self, make: Callable[..., RateBudget]) -> None:
+        clock = FakeClock()
+        # span 60 + 20 = 80 s for 6 requests: one every 13.3 s, 20 s of tolerance → 2 at once
+        budget = make(exact(requests=6, tokens=BIG, window_s=60, burst_s=20), clock)
+        budget.acquire(1, timeout_s=0)
+        budget.acquire(1, timeout_s=0)
+        with pytest.raises(RateLimited) as caught:
+            budget.acquire(1, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(80 / 6 * 2 - 20)
+
+    @pytest.mark.parametrize("burst_s", [0.0, 15.0])
+    def test_a_saturated_budget_keeps_every_window_within_the_limit(
+        self, make: Callable[..., RateBudget], burst_s: float
+    ) -> None:
+        clock = FakeClock()
+        limits = exact(requests=10, tokens=BIG, window_s=60, margin_s=0.5, burst_s=burst_s)
+        granted = saturate(make(limits, clock), clock, until=clock.now + 600)
+        assert most_in_a_window(granted, 60.0) <= 10
+        # and the quota is used: all but the margin and the tolerance
+        assert len(granted) >= 600 / limits.span_s * 10
+        gaps = [b - a for a, b in itertools.pairwise(granted)]
+        if burst_s == 0:
+            assert min(gaps) == pytest.approx(limits.interval_s)  # evenly spaced
+
+    def test_the_margin_spreads_a_window_of_requests_a_little_wider(
+        self, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=2, tokens=BIG, window_s=10, margin_s=0.5), clock)
+        budget.acquire(1, timeout_s=0)
+        with pytest.raises(RateLimited) as caught:
+            budget.acquire(1, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(5.25)
+        clock.now += 5.25
+        budget.acquire(1, timeout_s=0)
+        # two requests a window apart as the server sees them, plus the margin
+        with pytest.raises(RateLimited) as again:
+            budget.acquire(1, timeout_s=0)
+        assert again.value.retry_after == pytest.approx(5.25)
+
+    def test_tokens_are_paced_too(self, make: Callable[..., RateBudget]) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=100, tokens=1_000, window_s=60), clock)
+        budget.acquire(500, timeout_s=0)  # half the window's tokens: the next waits 30 s
         with pytest.raises(RateLimited, match="input tokens") as caught:
-            budget.acquire(400, timeout_s=0)
-        assert caught.value.retry_after == pytest.approx(50.0)
-        budget.acquire(300, timeout_s=0)  # still fits beside the 700
+            budget.acquire(100, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(30.0)
+        clock.now += 30
+        budget.acquire(100, timeout_s=0)
+        granted = saturate(budget, clock, until=clock.now + 300, tokens=250)
+        assert most_in_a_window(granted, 60.0) * 250 <= 1_000
+
+    def test_a_call_bigger_than_the_token_limit_still_goes_through(
+        self, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=100, tokens=1_000, window_s=60), clock)
+        budget.acquire(5_000, timeout_s=0)  # counted as the whole limit, not five windows
+        with pytest.raises(RateLimited) as caught:
+            budget.acquire(1, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(60.0)
+
+    # ---- refusals, refunds, pauses -----------------------------------------------------
 
     def test_a_refused_grant_reserves_nothing(self, make: Callable[..., RateBudget]) -> None:
         clock = FakeClock()
-        budget = make(Limits(requests=1, tokens=1_000, window_s=60), clock)
+        budget = make(exact(requests=1, tokens=1_000, window_s=60), clock)
         budget.acquire(1, timeout_s=0)
         for _ in range(5):
             with pytest.raises(RateLimited):
                 budget.acquire(1, timeout_s=0)
-        clock.now += 60.01
+        clock.now += 60
         budget.acquire(1, timeout_s=0)  # the refusals did not queue up behind it
 
-    def test_a_pause_from_a_429_holds_every_grant_back(
+    def test_a_refunded_grant_is_given_back_once(self, make: Callable[..., RateBudget]) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=1, tokens=1_000, window_s=60), clock)
+        grant = budget.acquire(400, timeout_s=0)
+        with pytest.raises(RateLimited):
+            budget.acquire(1, timeout_s=0)
+        grant.refund()  # the server answered 429: the call did not count
+        again = budget.acquire(400, timeout_s=0)  # at once, not a window later
+        grant.refund()  # a second refund of the same grant gives nothing back
+        with pytest.raises(RateLimited) as caught:
+            budget.acquire(1, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(60.0)
+        assert isinstance(again, BudgetGrant)
+
+    def test_a_pause_lasts_as_long_as_the_server_asked(
         self, make: Callable[..., RateBudget]
     ) -> None:
         clock = FakeClock()
-        budget = make(Limits(requests=100, tokens=10_000, window_s=60), clock)
-        budget.acquire(10, timeout_s=0)
-        budget.pause(17.0)
+        budget = make(exact(requests=2, tokens=10_000, window_s=60), clock)
+        grant = budget.acquire(10, timeout_s=0)
+        # the call got a 429 with Retry-After: 2 — give it back and wait 2 s, not a window
+        grant.refund()
+        budget.pause(2.0)
         with pytest.raises(RateLimited, match="paused") as caught:
-            budget.acquire(10, timeout_s=5)
-        assert caught.value.retry_after == pytest.approx(17.0)
-        # a shorter pause never shortens the one already set
-        budget.pause(3.0)
-        clock.now += 10
+            budget.acquire(10, timeout_s=1)
+        assert caught.value.retry_after == pytest.approx(2.0)
+        budget.pause(0.5)  # a shorter pause never shortens the one already set
+        clock.now += 1.5
         with pytest.raises(RateLimited) as again:
             budget.acquire(10, timeout_s=0)
-        assert again.value.retry_after == pytest.approx(7.0)
-        clock.now += 7.01
-        budget.acquire(10, timeout_s=0)  # the pause is over; the window had room all along
+        assert again.value.retry_after == pytest.approx(0.5)
+        clock.now += 0.5
+        budget.acquire(10, timeout_s=0)  # the pause is over; the budget had room all along
+
+    def test_a_long_pause_holds_every_grant_back(self, make: Callable[..., RateBudget]) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=100, tokens=10_000, window_s=60), clock)
+        budget.pause(3600.0)  # e.g. a daily quota: hours, not a minute
+        with pytest.raises(RateLimited, match="paused") as caught:
+            budget.acquire(10, timeout_s=120)
+        assert caught.value.retry_after == pytest.approx(3600.0)
 
     def test_acquire_waits_when_the_wait_fits_the_timeout(
         self, make: Callable[..., RateBudget]
     ) -> None:
-        budget = make(Limits(requests=1, tokens=10, window_s=0.3))
+        budget = make(exact(requests=1, tokens=10, window_s=0.3))
         budget.acquire(1, timeout_s=0)
         started = time.monotonic()
         budget.acquire(1, timeout_s=2.0)
         assert 0.2 <= time.monotonic() - started < 1.5
 
     def test_acquire_waits_out_a_short_pause(self, make: Callable[..., RateBudget]) -> None:
-        budget = make(Limits(requests=10, tokens=1_000, window_s=60))
+        budget = make(exact(requests=10, tokens=1_000, window_s=60))
         budget.pause(0.3)
         started = time.monotonic()
         budget.acquire(1, timeout_s=2.0)
@@ -130,31 +251,53 @@ class RateBudgetContract:
 
     def test_negative_tokens_are_refused(self, make: Callable[..., RateBudget]) -> None:
         with pytest.raises(ValueError, match="tokens"):
-            make(Limits(1, 1)).acquire(-1, timeout_s=0)
+            make(exact(1, 1)).acquire(-1, timeout_s=0)
 
-    def test_budgets_share_grants_and_pauses_where_declared(
+    # ---- sharing and cost ---------------------------------------------------------------
+
+    def test_budgets_share_grants_refunds_and_pauses_where_declared(
         self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
     ) -> None:
         clock = FakeClock()
-        limits = Limits(requests=2, tokens=1_000, window_s=60)
+        limits = exact(requests=2, tokens=1_000, window_s=60)
         one, two = make(limits, clock), make(limits, clock)
-        one.acquire(1, timeout_s=0)
-        two.acquire(1, timeout_s=0)
-        if harness.shared_between_instances:
+        grant = one.acquire(1, timeout_s=0)
+        shared = harness.shared_between_instances
+        if shared:
             with pytest.raises(RateLimited):
-                one.acquire(1, timeout_s=0)
+                two.acquire(1, timeout_s=0)  # the other machine/process took the slot
+            grant.refund()
+            two.acquire(1, timeout_s=0)  # and its refund frees it for everyone
         else:
-            one.acquire(1, timeout_s=0)  # each keeps its own window
-        clock.now += 60.01
-        one.pause(3600.0)  # e.g. a daily quota: hours, not a minute
-        if harness.shared_between_instances:
+            two.acquire(1, timeout_s=0)  # each keeps its own budget
+        clock.now += 60
+        one.pause(3600.0)
+        if shared:
             with pytest.raises(RateLimited) as caught:
                 two.acquire(1, timeout_s=120)
             assert caught.value.retry_after == pytest.approx(3600.0)
         else:
             two.acquire(1, timeout_s=0)
 
+    def test_acquire_costs_the_same_whatever_number_of_grants_is_live(
+        self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=BIG, tokens=BIG, window_s=60), clock)
+        count = harness.statement_counter(budget)
+        if count is None:
+            pytest.skip("no store: nothing is sent")
+        before = count()
+        budget.acquire(1, timeout_s=0)
+        first = count() - before
+        for _ in range(500):
+            budget.acquire(1, timeout_s=1)  # 500 live grants (each waits nanoseconds)
+        before = count()
+        budget.acquire(1, timeout_s=1)
+        assert count() - before == first
+        assert 1 <= first <= 5  # SQLite: BEGIN, read, two writes, COMMIT
+
     def test_close_twice_is_harmless(self, harness: RateBudgetHarness) -> None:
-        budget = harness.make(Limits(1, 1))
+        budget = harness.make(exact(1, 1))
         budget.close()
         budget.close()

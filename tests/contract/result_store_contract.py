@@ -1,7 +1,8 @@
 """The contract every result store (SQLite, Postgres, Supabase) must keep.
 
 Grouped by the narrow ports of ``shared.ports`` (``AnalysisClaims``, ``VideoStates``,
-``ResultWriter``, ``AnalystReader``); ``ResultStoreContract`` is all four. Use it by
+``ResultWriter``, ``AnalystReader``, and the ``SpendLedger`` every result store keeps);
+``ResultStoreContract`` is all of them. Use it by
 subclassing in a ``test_result_store_*.py`` module and providing three fixtures::
 
     class TestPostgresResultStore(ResultStoreContract):
@@ -26,13 +27,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.errors import InvalidInput
-from shared.models import Usage, VideoJob, VideoMeta, VideoState
-from shared.ports import AnalysisClaims, AnalystReader, ResultBackend, ResultWriter, VideoStates
+from shared.models import BilledCall, CallOutcome, Usage, VideoJob, VideoMeta, VideoState
+from shared.ports import (
+    AnalysisClaims,
+    AnalystReader,
+    ResultBackend,
+    ResultWriter,
+    SpendLedger,
+    VideoStates,
+)
 from tests.support import factories as f
 
 V1 = "gemini:test-model:p1"
@@ -515,10 +523,118 @@ class AnalystReaderContract(_Harness):
         assert keys == sorted(keys)
 
 
+def billed(
+    call_id: str,
+    *,
+    vid: str | None,
+    outcome: CallOutcome = CallOutcome.OK,
+    prompt: int = 1000,
+    output: int = 100,
+    thinking: int = 0,
+    cost: float = 0.001,
+    purpose: str = "analysis",
+    version: str | None = V1,
+    at: datetime = f.T0,
+) -> BilledCall:
+    return BilledCall(
+        call_id=call_id,
+        video_id=vid,
+        analysis_version=version if vid else None,
+        model="test-model",
+        purpose=purpose,
+        usage=Usage(
+            prompt_tokens=prompt,
+            output_tokens=output,
+            thinking_tokens=thinking,
+            model_calls=1,
+            cost_usd=cost,
+        ),
+        outcome=outcome,
+        at=at,
+    )
+
+
+class SpendLedgerContract(_Harness):
+    """``SpendLedger``: every billed call counted once, whatever became of it (issue 9)."""
+
+    def test_implements_the_port(self, store: ResultBackend) -> None:
+        assert isinstance(store, SpendLedger)
+
+    def test_calls_of_a_failed_video_count_once_each(self, store: ResultBackend) -> None:
+        vid = f.video_id(1)
+        calls = [
+            billed(f"{vid}:{V1}:analysis#1", vid=vid, outcome=CallOutcome.INVALID, cost=0.002),
+            billed(
+                f"{vid}:{V1}:analysis.repair#1",
+                vid=vid,
+                outcome=CallOutcome.TRUNCATED,
+                purpose="repair",
+                output=8192,
+                thinking=40,
+                cost=0.0125,
+            ),
+            billed(f"{vid}:{V1}:analysis#2", vid=vid, outcome=CallOutcome.REFUSED, cost=0.0005),
+        ]
+        for call in calls:
+            store.record_call(call)
+        for call in calls:  # recorded again (a retried record, a redelivery): no new rows
+            store.record_call(call)
+        # the same id with other figures is the same call: the first record stands
+        store.record_call(calls[0].model_copy(update={"usage": Usage(prompt_tokens=9)}))
+        store.record_failure(f.failure(vid, state=VideoState.FAILED))
+
+        progress = store.progress()
+        assert progress.analyses == 0
+        assert progress.usage.model_dump(exclude={"cost_usd"}) == {
+            "prompt_tokens": 3000,
+            "output_tokens": 8392,
+            "thinking_tokens": 40,
+            "model_calls": 3,
+        }
+        assert progress.usage.cost_usd == pytest.approx(0.015)
+        assert progress.analysis_usage == Usage()
+        assert progress.calls_by_outcome == {"invalid": 1, "truncated": 1, "refused": 1}
+        assert progress.first_day == f.T0.date()
+
+    def test_a_saved_analysis_is_not_counted_twice(self, store: ResultBackend) -> None:
+        a, b, c = f.video_id(1), f.video_id(2), f.video_id(3)
+        # a: an invalid reply, then a repair that was kept (the analysis says what it cost)
+        store.record_call(billed("a-1", vid=a, outcome=CallOutcome.INVALID, cost=0.01))
+        store.record_call(billed("a-2", vid=a, purpose="repair", cost=0.02))
+        kept = Usage(prompt_tokens=2000, output_tokens=200, model_calls=2, cost_usd=0.03)
+        store.record_success(f.result(a, analysis_=f.analysis(a, usage_=kept)))
+        # b: analysed before the ledger existed: its analysis is all there is to count
+        legacy = Usage(prompt_tokens=500, output_tokens=50, model_calls=1, cost_usd=0.004)
+        store.record_success(f.result(b, analysis_=f.analysis(b, usage_=legacy)))
+        # c: one call that belongs to no video (a batch's own call)
+        store.record_call(billed("batch-1", vid=None, purpose="batch", cost=0.001))
+        store.record_failure(f.failure(c, state=VideoState.DEAD))
+
+        progress = store.progress()
+        assert progress.analyses == 2
+        assert progress.usage.model_calls == 2 + 1 + 1
+        assert progress.usage.prompt_tokens == 2000 + 500 + 1000
+        assert progress.usage.cost_usd == pytest.approx(0.03 + 0.004 + 0.001)
+        assert progress.analysis_usage.model_calls == 3
+        assert progress.analysis_usage.cost_usd == pytest.approx(0.034)
+        assert progress.calls_by_outcome == {"ok": 2, "invalid": 1}
+
+    def test_first_day_is_the_earliest_spend(self, store: ResultBackend) -> None:
+        earlier = datetime(2025, 1, 2, 23, 30, tzinfo=UTC)
+        store.record_call(billed("late", vid=f.video_id(1), at=f.T0 + timedelta(days=3)))
+        store.record_call(billed("early", vid=f.video_id(2), at=earlier))
+        store.record_success(f.result(f.video_id(3)))  # created at T0, no ledger rows
+        assert store.progress().first_day == earlier.date()
+
+
 class ResultStoreContract(
-    AnalysisClaimsContract, VideoStatesContract, ResultWriterContract, AnalystReaderContract
+    AnalysisClaimsContract,
+    VideoStatesContract,
+    ResultWriterContract,
+    AnalystReaderContract,
+    SpendLedgerContract,
 ):
-    """All four: what every result adapter (a ``ResultBackend``) keeps."""
+    """All of them: what every result adapter (a ``ResultBackend``) keeps."""
 
     def test_implements_the_backend_port(self, store: ResultBackend, backend: Backend) -> None:
         assert isinstance(store, ResultBackend)

@@ -8,6 +8,7 @@ import pytest
 
 from shared.adapter_settings import ExtractiveSettings
 from shared.adapters.extractive_analyzer import ExtractiveAnalyzer
+from shared.ports import SpendLedger
 from tests.contract.analyzer_contract import AnalyzerContract
 
 
@@ -17,7 +18,8 @@ class ExtractiveHarness:
     paid: bool = False
     watches_videos: bool = False
 
-    def make(self) -> ExtractiveAnalyzer:
+    def make(self, ledger: SpendLedger | None = None) -> ExtractiveAnalyzer:
+        # it never calls a model, so it has nothing to record
         return ExtractiveAnalyzer.from_settings(ExtractiveSettings())
 
 

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from shared.adapter_settings import GeminiSettings
 from shared.adapters.gemini_analyzer import GeminiAnalyzer
 from shared.gemini.partials import InMemoryPartialStore
+from shared.ports import SpendLedger
 from shared.rate_budget import InProcessRateBudget, Limits
 from tests.contract.analyzer_contract import AnalyzerContract
 from tests.support import gemini_stub as gs
@@ -28,7 +29,7 @@ class GeminiHarness:
     paid: bool = True
     watches_videos: bool = True
 
-    def make(self) -> GeminiAnalyzer:
+    def make(self, ledger: SpendLedger | None = None) -> GeminiAnalyzer:
         section = GeminiSettings(
             api_key=SecretStr(self.stub.api_key),
             base_url=self.stub.base_url,
@@ -36,7 +37,9 @@ class GeminiHarness:
             budget_wait_s=0.0,
         )
         budget = InProcessRateBudget(Limits(requests=10_000, tokens=100_000_000))
-        return GeminiAnalyzer.from_settings(section, budget=budget, partials=InMemoryPartialStore())
+        return GeminiAnalyzer.from_settings(
+            section, budget=budget, partials=InMemoryPartialStore(), ledger=ledger
+        )
 
 
 class TestGeminiAnalyzer(AnalyzerContract):

@@ -8,6 +8,7 @@ credentials, as a browser would.
 from __future__ import annotations
 
 import contextlib
+import email.message
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,16 @@ class S3Harness:
 
     def download(self, url: str) -> bytes:
         return fetch(url)
+
+    def saved_as(self, url: str) -> str:
+        status, body, headers = http_get(url)
+        assert status == 200, f"GET {url} answered {status}: {body[:300]!r}"
+        message = email.message.Message()
+        message["content-disposition"] = headers["content-disposition"]
+        assert message.get_content_disposition() == "attachment"
+        name = message.get_filename()
+        assert name is not None, headers["content-disposition"]
+        return name
 
 
 class TestR2StoreOnMoto(ArtifactStoreContract):

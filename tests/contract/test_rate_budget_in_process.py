@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
+from shared.ports import RateBudget
 from shared.rate_budget import InProcessRateBudget, Limits
 from tests.contract.rate_budget_contract import Clock, RateBudgetContract
 
@@ -17,6 +19,9 @@ class InProcessHarness:
 
     def make(self, limits: Limits, clock: Clock = time.time) -> InProcessRateBudget:
         return InProcessRateBudget(limits, clock)
+
+    def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
+        return None
 
 
 class TestInProcessRateBudget(RateBudgetContract):

@@ -4,11 +4,13 @@ machine; ``tests/unit/test_rate_budget.py`` adds real processes)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from shared.ports import RateBudget
 from shared.rate_budget import Limits, SqliteRateBudget
 from tests.contract.rate_budget_contract import Clock, RateBudgetContract
 
@@ -20,6 +22,12 @@ class SqliteHarness:
 
     def make(self, limits: Limits, clock: Clock = time.time) -> SqliteRateBudget:
         return SqliteRateBudget(self.path, limits, clock)
+
+    def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
+        assert isinstance(budget, SqliteRateBudget)
+        sent: list[str] = []
+        budget._conn.set_trace_callback(sent.append)
+        return lambda: len(sent)
 
 
 class TestSqliteRateBudget(RateBudgetContract):

@@ -87,7 +87,7 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
         store._db.execute("PRAGMA busy_timeout = 50")
         with pytest.raises(UpstreamUnavailable, match="busy") as info:
             store.record_success(f.result(n=1))
-        assert info.value.code == "upstream_unavailable"  # transient: retried
+        assert info.value.code == "store_unavailable"  # an outage: handed back, no attempt spent
         blocker.execute("ROLLBACK")
         blocker.close()
         assert store.get_video(f.video_id(1)) is None

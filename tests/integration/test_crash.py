@@ -224,3 +224,73 @@ def test_second_signal_exits_at_once_and_the_lease_expires_later(tmp_path: Path)
     assert held == 1, "the unfinished message keeps its lease until it expires"
     # Unblock nothing is reading now; opening the pipe for writing would hang, so remove it.
     fifo.unlink()
+
+
+def test_a_killed_consumers_leases_are_waited_for_by_a_burst_run(tmp_path: Path) -> None:
+    """`consume --burst` started right after a SIGKILL used to exit at once, leaving the
+    killed run's messages leased (and the operator thinking the queue was drained). Now it
+    waits for those leases to expire (at most the visibility timeout) and processes them."""
+    ids = _make_videos(tmp_path, 30)
+    _enqueue(tmp_path, ids)
+    first = _tubeq(
+        tmp_path, "consume", "--burst", TUBEQ_CONCURRENCY="2", TUBEQ_VISIBILITY_TIMEOUT_S="3"
+    )
+    log1 = LogReader(first)
+    log1.wait_for("video.done", 3)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    queue = _db(tmp_path, "queue.sqlite3")
+    held = queue.execute("select count(*) from messages where lease_id is not null").fetchone()
+    queue.close()
+    if held[0] == 0:
+        pytest.skip("the kill landed between two videos: no lease left to wait for")
+
+    second = _tubeq(tmp_path, "consume", "--burst", TUBEQ_CONCURRENCY="2")  # no sleep first
+    log2 = LogReader(second)
+    assert second.wait(60) == 0
+    log2.thread.join(5)
+    queue = _db(tmp_path, "queue.sqlite3")
+    left = queue.execute("select count(*) from messages").fetchone()[0]
+    dead = queue.execute("select count(*) from dead_letters").fetchone()[0]
+    queue.close()
+    assert (left, dead) == (0, 0), "the burst run exited with the killed run's leases pending"
+    results = _db(tmp_path, "results.sqlite3")
+    states = Counter(r[0] for r in results.execute("select state from videos"))
+    results.close()
+    assert states == Counter({"done": len(ids)})
+
+
+def test_a_key_refused_mid_run_survives_restarts_without_a_dead_letter(tmp_path: Path) -> None:
+    """The key passes the pre-flight (models.get) but every analysis is refused (revoked
+    between the two, or a key valid for one call and not the other). Each run stops with
+    exit 4 on the first refusal; a supervisor restarts it again and again. Before, every run
+    spent an attempt on each message it touched, and four restarts dead-lettered them."""
+    from tests.support.gemini_stub import GeminiStub, bad_key
+
+    ids = _make_videos(tmp_path, 3)
+    _enqueue(tmp_path, ids)
+    with GeminiStub() as gemini:
+        gemini.responder = lambda _request: bad_key()
+        env = {
+            "TUBEQ_ANALYZER_BACKEND": "gemini",
+            "TUBEQ_GEMINI_API_KEY": gemini.api_key,
+            "TUBEQ_GEMINI_BASE_URL": gemini.base_url,
+            "TUBEQ_CONCURRENCY": "2",
+            "TUBEQ_MAX_RETRIES": "3",
+        }
+        for run in range(6):
+            queue = _db(tmp_path, "queue.sqlite3")  # handed back with a delay: make it ready
+            queue.execute("update messages set visible_at = 0 where lease_id is null")
+            queue.commit()
+            queue.close()
+            proc = _tubeq(tmp_path, "consume", **env)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 4, f"run {run}: {err[-2000:]}"
+            assert "API key not valid" in err
+        assert gemini.requests, "the refusal must come mid-run, after the pre-flight"
+    queue = _db(tmp_path, "queue.sqlite3")
+    rows = queue.execute("select attempts, lease_id from messages").fetchall()
+    dead = queue.execute("select count(*) from dead_letters").fetchone()[0]
+    queue.close()
+    assert dead == 0, "restarts walked messages into the dead-letter queue"
+    assert sorted(rows) == [(0, None)] * len(ids)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import structlog
+import structlog.testing
 
 from shared.adapters.gemini_analyzer import GeminiAnalyzer
 from shared.classify import classify
@@ -25,10 +26,11 @@ from shared.errors import (
 from shared.factory import build_analyzer
 from shared.gemini import prompt
 from shared.gemini.chunking import split_into_chunks
-from shared.models import Segment, Transcript, VideoMeta
+from shared.models import CallOutcome, Segment, Transcript, VideoMeta
 from shared.retry_policy import Action, RetryPolicy
 from shared.settings import Settings
 from tests.support import gemini_stub as gs
+from tests.support.spend_ledger import BrokenLedger, RecordingLedger
 
 pytestmark = pytest.mark.services
 
@@ -454,7 +456,9 @@ def test_every_call_takes_rate_budget_first(stub: gs.GeminiStub, tmp_path: Any) 
     finally:
         limited.close()
     assert len(stub.requests) == 1  # the second call never left the process
-    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60
+    assert (
+        caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60.5
+    )  # + the budget's margin
     assert (tmp_path / "budget.sqlite3").exists()
 
 
@@ -721,3 +725,318 @@ def test_a_request_shape_regression_fails_loudly(stub: gs.GeminiStub, tmp_path: 
     finally:
         client.close()
     assert stub.requests == []
+
+
+# ---- strictness that costs money (issue 9, item 5) ---------------------------------------------
+
+
+def test_unknown_keys_are_dropped_and_named_not_repaired(
+    stub: gs.GeminiStub, analyzer: GeminiAnalyzer
+) -> None:
+    stub.push(gs.ok(gs.analysis_with_extras()))
+    with structlog.testing.capture_logs() as logs:
+        analysis = analyzer.analyze(transcript(), None)
+
+    assert len(stub.requests) == 1  # one paid call, no repair
+    assert analysis.summary == gs.analysis_dict()["summary"]
+    assert analysis.quotes[0].text == "at least once"
+    assert not hasattr(analysis, "verdict")
+    [event] = [e for e in logs if e["event"] == "gemini.reply_unknown_keys_ignored"]
+    assert sorted(event["keys"]) == ["confidence", "quotes[0].mood", "verdict"]
+    flat = json.dumps(logs, default=str)
+    assert "great" not in flat and "calm" not in flat and "0.93" not in flat  # names only
+
+
+def test_a_truncated_reply_is_named_and_repaired_with_a_higher_cap(
+    stub: gs.GeminiStub, analyzer: GeminiAnalyzer
+) -> None:
+    # the answer takes 6,000 output tokens; the setting caps a call at 4,096
+    stub.responder = gs.cap_bound(gs.analysis_dict(summary="Long but whole."), needs=6_000)
+    with structlog.testing.capture_logs() as logs:
+        analysis = analyzer.analyze(transcript(), None)
+
+    assert analysis.summary == "Long but whole."
+    first, repair = stub.requests
+    assert first.generation_config["maxOutputTokens"] == 4096
+    assert repair.generation_config["maxOutputTokens"] == 8192  # raised, not repeated
+    ask = repair.user_texts[-1]
+    assert "cut off" in ask and "MAX_TOKENS" in ask and "TUBEQ_GEMINI_MAX_OUTPUT_TOKENS" in ask
+    assert "Invalid JSON" not in ask
+    [warning] = [e for e in logs if e["event"] == "gemini.invalid_reply"]
+    assert warning["truncated"] is True and "4096" in warning["error"]
+    assert analysis.usage.model_calls == 2
+    assert analysis.usage.output_tokens == 4096 + 6000
+
+
+def test_a_reply_still_truncated_after_the_repair_says_so(
+    stub: gs.GeminiStub, analyzer: GeminiAnalyzer
+) -> None:
+    stub.responder = gs.cap_bound(gs.analysis_dict(), needs=50_000)
+    with pytest.raises(InvalidModelOutput) as caught:
+        analyzer.analyze(transcript(), None)
+
+    message = caught.value.message
+    assert "cut off by the output-token cap" in message
+    assert "TUBEQ_GEMINI_MAX_OUTPUT_TOKENS (now 4096)" in message
+    assert "raised to 8192" in message
+    assert not message.startswith("Invalid JSON")
+    assert [r.generation_config["maxOutputTokens"] for r in stub.requests] == [4096, 8192]
+
+
+def test_a_truncation_spent_on_thinking_is_repaired_too(
+    stub: gs.GeminiStub, analyzer: GeminiAnalyzer
+) -> None:
+    # all of the cap went to thinking: no text at all, only the finish reason says why
+    stub.push(
+        gs.truncated("", output_tokens=0, thinking_tokens=4096),
+        gs.ok(gs.analysis_dict(summary="Thought less.")),
+    )
+    analysis = analyzer.analyze(transcript(), None)
+    assert analysis.summary == "Thought less."
+    repair = stub.requests[1]
+    assert repair.generation_config["maxOutputTokens"] == 8192
+    assert "4096 of them thinking" in repair.user_texts[-1]
+    assert repair.body["contents"][1]["parts"][0]["text"] == "(empty reply)"
+
+
+def test_the_repair_cap_stops_at_the_models_limit(stub: gs.GeminiStub, tmp_path: Any) -> None:
+    stub.responder = gs.cap_bound(gs.analysis_dict(), needs=10_000_000)
+    for setting, raised in [(40_000, 65_536), (65_536, 65_536)]:
+        stub.requests.clear()
+        capped = build_gemini(make_settings(stub, tmp_path, gemini_max_output_tokens=setting))
+        try:
+            with pytest.raises(InvalidModelOutput) as caught:
+                capped.analyze(transcript(), None)
+        finally:
+            capped.close()
+        assert [r.generation_config["maxOutputTokens"] for r in stub.requests] == [setting, raised]
+    assert "could not be raised above the model's limit of 65536" in caught.value.message
+
+
+# ---- every billed call is recorded (issue 9, item 3) -------------------------------------------
+
+
+def build_with_ledger(settings: Settings, ledger: Any, partials: Any = None) -> GeminiAnalyzer:
+    """As the composition root builds it, plus the spend ledger."""
+    from shared.factory import build_artifacts, build_rate_budget
+    from shared.gemini.partials import ArtifactPartialStore
+
+    if partials is None:
+        partials = ArtifactPartialStore(build_artifacts(settings))
+    return GeminiAnalyzer.from_settings(
+        settings.gemini, budget=build_rate_budget(settings), partials=partials, ledger=ledger
+    )
+
+
+def assert_ledger_matches_the_stub(ledger: RecordingLedger, stub: gs.GeminiStub) -> None:
+    """One row per billed answer, and what the rows cost is the stub's tokens × prices."""
+    assert len(ledger.calls) == len(stub.billed)
+    assert ledger.total().cost_usd == pytest.approx(stub.billed_cost(PRICE_IN, PRICE_OUT))
+    assert ledger.total().prompt_tokens == sum(m["promptTokenCount"] for m in stub.billed)
+    assert ledger.total().model_calls == len(stub.billed)
+    assert len({c.call_id for c in ledger.calls}) == len(ledger.calls)
+
+
+@pytest.fixture
+def ledger() -> RecordingLedger:
+    return RecordingLedger()
+
+
+def test_an_invalid_reply_and_its_repair_are_both_recorded(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    stub.push(
+        gs.ok('{"summary": 3}', prompt_tokens=1000, output_tokens=10),
+        gs.ok(gs.analysis_dict(), prompt_tokens=1100, output_tokens=200, thinking_tokens=50),
+    )
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger)
+    try:
+        analysis = analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+
+    assert_ledger_matches_the_stub(ledger, stub)
+    first, repair = ledger.calls
+    version = analyzer.analysis_version
+    assert (first.call_id, first.purpose, first.outcome) == (
+        f"{VIDEO}:{version}:analysis#1",
+        "analysis",
+        CallOutcome.INVALID,
+    )
+    assert (repair.call_id, repair.purpose, repair.outcome) == (
+        f"{VIDEO}:{version}:analysis.repair#1",
+        "repair",
+        CallOutcome.OK,
+    )
+    assert repair.usage.cost_usd == pytest.approx(cost(1100, 200, 50))
+    assert ledger.total() == analysis.usage
+    assert all(c.model == "gemini-3.1-flash-lite" for c in ledger.calls)
+
+
+def test_a_truncated_reply_and_its_repair_are_both_recorded(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    stub.responder = gs.cap_bound(gs.analysis_dict(), needs=6_000)
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger)
+    try:
+        analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    assert [c.outcome for c in ledger.calls] == [CallOutcome.TRUNCATED, CallOutcome.OK]
+    assert [c.usage.output_tokens for c in ledger.calls] == [4096, 6000]
+
+
+def test_a_failed_repair_is_recorded_though_the_video_fails(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    stub.responder = gs.cap_bound(gs.analysis_dict(), needs=50_000)
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger)
+    try:
+        with pytest.raises(InvalidModelOutput):
+            analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    assert [c.outcome for c in ledger.calls] == [CallOutcome.TRUNCATED, CallOutcome.TRUNCATED]
+
+
+@pytest.mark.parametrize("refusal", [gs.prompt_blocked("SAFETY"), gs.candidate_stopped("SPII")])
+def test_a_refusal_is_recorded(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger, refusal: gs.StubReply
+) -> None:
+    stub.push(refusal)
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger)
+    try:
+        with pytest.raises(ModelRefused):
+            analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    [call] = ledger.calls
+    assert call.outcome is CallOutcome.REFUSED and call.usage.prompt_tokens == 900
+
+
+@pytest.mark.parametrize(
+    "failure", [gs.rate_limited("17s"), gs.server_error(503), gs.server_error(500)]
+)
+def test_calls_that_fail_before_billing_record_nothing(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger, failure: gs.StubReply
+) -> None:
+    stub.push(failure)
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger)
+    try:
+        with pytest.raises((RateLimited, UpstreamUnavailable)):
+            analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+    assert stub.billed == [] and ledger.calls == []
+
+
+def test_a_chunked_analysis_records_each_chunk_and_the_merge_once(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    long = six_hour_stream()
+    settings = make_settings(stub, tmp_path, gemini_chunk_tokens=20_000)
+    n = len(split_into_chunks(long.segments, 20_000))
+    stub.responder = _chunk_responder(fail_part=n, failures=[1])
+
+    first = build_with_ledger(settings, ledger)
+    try:
+        with pytest.raises(UpstreamUnavailable):  # the last chunk's 503 is not billed
+            first.analyze(long, None)
+    finally:
+        first.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    assert len(ledger.calls) == n - 1
+
+    # the redelivery, in another process: the saved chunks are reused and recorded nothing new
+    second = build_with_ledger(settings, ledger)
+    try:
+        analysis = second.analyze(long, None)
+    finally:
+        second.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    assert [c.purpose for c in ledger.calls] == ["chunk"] * n + ["merge"]
+    assert ledger.total() == analysis.usage  # every chunk paid once, recorded once
+    chunk_ids = [c.call_id for c in ledger.calls[:n]]
+    assert all(
+        re.search(rf":chunk-{i + 1:03d}-of-{n:03d}-", cid) for i, cid in enumerate(chunk_ids)
+    )
+
+
+def test_a_real_second_call_is_a_new_row_and_a_reused_chunk_is_none(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    long = six_hour_stream()
+    settings = make_settings(stub, tmp_path, gemini_chunk_tokens=20_000)
+    n = len(split_into_chunks(long.segments, 20_000))
+    stub.responder = _chunk_responder(fail_part=None, failures=[])
+    analyzer = build_with_ledger(settings, ledger)
+    try:
+        analyzer.analyze(long, None)
+        analyzer.analyze(long, None)  # chunks reused; the merge is bought again
+        analyzer.analyze(transcript(), None)
+        again = build_with_ledger(settings, ledger)  # a restart: the counters are durable
+        try:
+            again.analyze(transcript(), None)
+        finally:
+            again.close()
+    finally:
+        analyzer.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    version = analyzer.analysis_version
+    ids = [c.call_id for c in ledger.calls]
+    assert len(ids) == n + 4
+    assert ids[n : n + 2] == [f"{VIDEO}:{version}:merge#1", f"{VIDEO}:{version}:merge#2"]
+    assert ids[n + 2 :] == [f"{VIDEO}:{version}:analysis#1", f"{VIDEO}:{version}:analysis#2"]
+
+
+def test_the_video_fallback_is_recorded(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    stub.push(gs.ok(gs.analysis_dict(), prompt_tokens=30_000, output_tokens=400))
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger)
+    try:
+        analyzer.analyze_video(VIDEO, None)
+    finally:
+        analyzer.close()
+    assert_ledger_matches_the_stub(ledger, stub)
+    [call] = ledger.calls
+    assert call.purpose == "video" and call.outcome is CallOutcome.OK
+    assert call.usage.cost_usd == pytest.approx(cost(30_000, 400, 0))
+
+
+def test_a_ledger_that_fails_does_not_lose_the_analysis(stub: gs.GeminiStub, tmp_path: Any) -> None:
+    broken = BrokenLedger()
+    stub.push(gs.ok('{"summary": "cut'), gs.ok(gs.analysis_dict(summary="Kept anyway.")))
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), broken)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            analysis = analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+    assert analysis.summary == "Kept anyway." and analysis.usage.model_calls == 2
+    assert broken.attempts == 2
+    failed = [e for e in logs if e["event"] == "gemini.ledger_write_failed"]
+    assert [e["call_id"].rsplit(":", 1)[-1] for e in failed] == ["analysis#1", "analysis.repair#1"]
+
+
+def test_a_counter_store_that_fails_still_records_the_call(
+    stub: gs.GeminiStub, tmp_path: Any, ledger: RecordingLedger
+) -> None:
+    class DownStore:
+        def get(self, key: str) -> bytes | None:
+            raise ConnectionError("store unreachable")
+
+        def put(self, key: str, data: bytes) -> None:
+            raise ConnectionError("store unreachable")
+
+    stub.push(gs.ok(gs.analysis_dict()))
+    analyzer = build_with_ledger(make_settings(stub, tmp_path), ledger, partials=DownStore())
+    try:
+        analyzer.analyze(transcript(), None)
+    finally:
+        analyzer.close()
+    [call] = ledger.calls
+    assert call.call_id.endswith(":analysis#r-stub-response")  # Gemini's response id

@@ -1,20 +1,24 @@
 """The pipeline and the runner on the real embedded adapters (SQLite queue and results,
 local artifacts, the bundled samples, the extractive analyzer).
 
-Only two things are test doubles: a counting wrapper around the real analyzer (to prove
-"no paid call twice") and a transcript source wrapper that fails on cue.
+Only a few things are test doubles: a counting wrapper around the real analyzer (to prove
+"no paid call twice"), a transcript source wrapper that fails on cue, and a store whose
+``save_analysis`` fails on cue; the Gemini tests run the real analyzer against the stub.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import types
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from consumer.journal import FileReplyJournal
 from consumer.pipeline import Outcome, Pipeline
 from consumer.runner import Runner, RunnerConfig
 from shared.adapters.directory_transcripts import DirectoryTranscriptSource
@@ -22,10 +26,13 @@ from shared.adapters.extractive_analyzer import ExtractiveAnalyzer
 from shared.adapters.local_artifacts import LocalArtifactStore
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.errors import TransientError, UpstreamUnavailable
-from shared.models import Analysis, Transcript, VideoJob, VideoMeta, VideoState
+from shared.errors import StoreUnavailable, TransientError, UpstreamUnavailable
+from shared.factory import build_analyzer
+from shared.models import Analysis, Transcript, Usage, VideoJob, VideoMeta, VideoState
+from shared.ports import Analyzer
 from shared.retry_policy import RetryPolicy
-from shared.settings import BUNDLED_SAMPLES
+from shared.settings import BUNDLED_SAMPLES, Settings
+from tests.support import gemini_stub as gs
 
 OK_ID = "tq-sample01"
 DISABLED_ID = next(
@@ -57,7 +64,9 @@ class CountingAnalyzer:
     def analyze(self, transcript: Transcript, meta: VideoMeta | None) -> Analysis:
         with self._lock:
             self.calls[transcript.video_id] += 1
-        return self.inner.analyze(transcript, meta)
+        made = self.inner.analyze(transcript, meta)
+        # billed like a model call, so the pipeline treats it as paid (journal, claims)
+        return made.model_copy(update={"usage": Usage(model_calls=1, prompt_tokens=100)})
 
 
 class FlakySource:
@@ -85,7 +94,7 @@ class ExplodingArtifacts(LocalArtifactStore):
         super().__init__(root)
         self.failures = failures
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
+    def put(self, key: str, data: bytes, content_type: str, *, title: str | None = None) -> None:
         if self.failures > 0 and key.startswith("reports/"):
             self.failures -= 1
             raise TransientError("simulated storage outage")
@@ -383,3 +392,225 @@ def test_a_long_analysis_keeps_its_claim(
     release.set()
     first.join(5)
     assert analyzer.calls[OK_ID] == 1
+
+
+# ---- a paid reply survives a failed save (issue 9, item 2) -----------------------------
+
+
+class FailingSaves(SqliteResultStore):
+    """The real SQLite store whose ``save_analysis`` fails ``failures`` times first (the
+    store down, its disk full, SQLite busy past its timeout)."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+        self.save_calls = 0
+
+    def save_analysis(self, analysis: Analysis) -> None:
+        self.save_calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreUnavailable("simulated: the result store is unreachable")
+        super().save_analysis(analysis)
+
+
+def journaled_pipeline(
+    tmp_path: Path,
+    results: SqliteResultStore,
+    analyzer: Analyzer,
+    journal: FileReplyJournal,
+    source: FlakySource | None = None,
+) -> Pipeline:
+    return Pipeline(
+        transcripts=source or FlakySource(),
+        analyzer=analyzer,
+        results=results,
+        artifacts=LocalArtifactStore(tmp_path / "artifacts"),
+        journal=journal,
+        save_retry_delays_s=(0.0, 0.0),
+    )
+
+
+def test_a_failed_save_keeps_the_reply_and_the_next_delivery_does_not_pay(
+    tmp_path: Path, analyzer: CountingAnalyzer
+) -> None:
+    results = FailingSaves(tmp_path / "results.sqlite3", failures=3)  # every try of attempt 1
+    journal = FileReplyJournal(tmp_path / "journal")
+    source = FlakySource()
+    pipeline = journaled_pipeline(tmp_path, results, analyzer, journal, source)
+
+    with pytest.raises(StoreUnavailable):
+        pipeline.process(VideoJob(video_id=OK_ID), 1)
+    assert results.save_calls == 3  # tried again within the attempt first
+    assert analyzer.calls[OK_ID] == 1
+    assert len(journal.pending()) == 1  # the paid reply is on disk
+    kept = journal.find(OK_ID, analyzer.analysis_version)
+    assert kept is not None
+
+    assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
+    assert analyzer.calls[OK_ID] == 1  # reused, not bought again
+    assert source.fetches[OK_ID] == 1  # and the transcript kept before the call was read
+    assert journal.pending() == []  # cleaned once the store had it
+    video = results.get_video(OK_ID)
+    assert video is not None and video.state is VideoState.DONE
+    assert video.analysis == kept
+
+
+def test_a_save_that_fails_once_is_tried_again_within_the_attempt(
+    tmp_path: Path, analyzer: CountingAnalyzer
+) -> None:
+    results = FailingSaves(tmp_path / "results.sqlite3", failures=1)
+    journal = FileReplyJournal(tmp_path / "journal")
+    pipeline = journaled_pipeline(tmp_path, results, analyzer, journal)
+    assert pipeline.process(VideoJob(video_id=OK_ID), 1) is Outcome.DONE
+    assert results.save_calls == 2 and analyzer.calls[OK_ID] == 1
+    assert journal.pending() == []
+
+
+def test_a_journaled_reply_keeps_the_claim_from_other_machines(
+    tmp_path: Path, analyzer: CountingAnalyzer
+) -> None:
+    """Another consumer (another disk, no journal entry) waits for the claim to run out
+    instead of paying for the reply that waits in this consumer's journal."""
+    from consumer.pipeline import AnalysisInProgress
+
+    results = FailingSaves(tmp_path / "results.sqlite3", failures=3)
+    here = journaled_pipeline(tmp_path, results, analyzer, FileReplyJournal(tmp_path / "j1"))
+    elsewhere = journaled_pipeline(tmp_path, results, analyzer, FileReplyJournal(tmp_path / "j2"))
+    with pytest.raises(StoreUnavailable):
+        here.process(VideoJob(video_id=OK_ID), 1)
+    with pytest.raises(AnalysisInProgress):
+        elsewhere.process(VideoJob(video_id=OK_ID), 2)
+    assert analyzer.calls[OK_ID] == 1
+    assert here.process(VideoJob(video_id=OK_ID), 3) is Outcome.DONE
+    assert elsewhere.process(VideoJob(video_id=OK_ID), 4) is Outcome.SKIPPED
+    assert analyzer.calls[OK_ID] == 1
+
+
+def test_a_leftover_journal_entry_goes_when_the_video_is_done(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    journal = FileReplyJournal(tmp_path / "journal")
+    pipeline = journaled_pipeline(tmp_path, results, analyzer, journal)
+    assert pipeline.process(VideoJob(video_id=OK_ID), 1) is Outcome.DONE
+    stale = results.find_analysis(OK_ID, analyzer.analysis_version)
+    assert stale is not None
+    journal.keep(stale)  # as if forgetting it had failed after the save
+    assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.SKIPPED
+    assert journal.pending() == []
+
+
+@pytest.fixture
+def gemini() -> Iterator[gs.GeminiStub]:
+    try:
+        server = gs.GeminiStub().start()
+    except OSError as exc:  # pragma: no cover - no loopback socket
+        from tests.support.services import unavailable
+
+        unavailable(f"cannot bind the Gemini stub on 127.0.0.1: {exc}")
+        raise
+    yield server
+    server.stop()
+
+
+def gemini_settings(stub: gs.GeminiStub, tmp_path: Path) -> Settings:
+    return Settings(
+        analyzer_backend="gemini",
+        gemini_api_key=stub.api_key,
+        gemini_base_url=stub.base_url,
+        gemini_model="gemini-3.1-flash-lite",
+        gemini_timeout_s=5.0,
+        gemini_rpm=10_000,
+        gemini_tpm=100_000_000,
+        gemini_budget_wait_s=0.0,
+        data_dir=tmp_path / "data",
+    )
+
+
+def test_with_gemini_a_failed_save_is_not_paid_for_twice(
+    tmp_path: Path, gemini: gs.GeminiStub
+) -> None:
+    gemini.push(gs.ok(gs.analysis_dict()))  # one paid reply; a second request gets a 500
+    results = FailingSaves(tmp_path / "results.sqlite3", failures=3)
+    journal = FileReplyJournal(tmp_path / "journal")
+    analyzer = build_analyzer(gemini_settings(gemini, tmp_path))
+    try:
+        pipeline = journaled_pipeline(tmp_path, results, analyzer, journal)
+        with pytest.raises(StoreUnavailable):
+            pipeline.process(VideoJob(video_id=OK_ID), 1)
+        assert len(gemini.requests) == 1
+        assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
+        assert len(gemini.requests) == 1  # generateContent was not called again
+        assert journal.pending() == []
+        assert results.is_done(OK_ID, analyzer.analysis_version)
+    finally:
+        analyzer.close()
+        results.close()
+
+
+def test_with_gemini_every_billed_call_reaches_the_ledger(
+    tmp_path: Path, gemini: gs.GeminiStub
+) -> None:
+    """The composition root hands the result store to the analyzer as its spend ledger:
+    a video whose replies are all invalid ends failed, and its calls are still counted."""
+    from shared.errors import InvalidModelOutput
+
+    results = SqliteResultStore(tmp_path / "results.sqlite3")
+    gemini.push(gs.ok("not json", output_tokens=40), gs.ok("still not json", output_tokens=50))
+    analyzer = build_analyzer(gemini_settings(gemini, tmp_path), ledger=results)
+    try:
+        pipeline = Pipeline(
+            transcripts=FlakySource(),
+            analyzer=analyzer,
+            results=results,
+            artifacts=LocalArtifactStore(tmp_path / "artifacts"),
+        )
+        with pytest.raises(InvalidModelOutput):
+            pipeline.process(VideoJob(video_id=OK_ID), 1)
+        assert len(gemini.requests) == 2  # the call and its repair
+        progress = results.progress()
+        assert progress.analyses == 0
+        assert progress.usage.model_calls == 2
+        assert progress.usage.output_tokens == 90
+        assert progress.usage.cost_usd > 0
+        assert progress.calls_by_outcome == {"invalid": 2}
+    finally:
+        analyzer.close()
+        results.close()
+
+
+class FullDiskJournal(FileReplyJournal):
+    def free_bytes(self) -> int | None:
+        return 4096
+
+
+def test_no_model_is_paid_while_the_journal_disk_is_full(
+    tmp_path: Path, analyzer: CountingAnalyzer
+) -> None:
+    results = SqliteResultStore(tmp_path / "results.sqlite3")
+    pipeline = journaled_pipeline(
+        tmp_path, results, analyzer, FullDiskJournal(tmp_path / "journal")
+    )
+    with pytest.raises(StoreUnavailable, match="disk is full"):
+        pipeline.process(VideoJob(video_id=OK_ID), 1)
+    assert analyzer.calls[OK_ID] == 0  # handed back unpaid: nowhere to keep the reply
+
+
+def test_a_reply_the_full_disk_refused_is_reused_by_this_process(
+    tmp_path: Path, analyzer: CountingAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = FailingSaves(tmp_path / "results.sqlite3", failures=3)
+    journal = FileReplyJournal(tmp_path / "journal")
+    pipeline = journaled_pipeline(tmp_path, results, analyzer, journal)
+
+    def no_space(*_: object, **__: object) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    # only the journal's disk is full (the artifact folder is elsewhere)
+    monkeypatch.setattr("consumer.journal.tempfile", types.SimpleNamespace(mkstemp=no_space))
+    with pytest.raises(StoreUnavailable):
+        pipeline.process(VideoJob(video_id=OK_ID), 1)
+    monkeypatch.undo()
+    assert journal.pending() == []  # nothing on disk…
+    assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
+    assert analyzer.calls[OK_ID] == 1  # …yet not bought twice

@@ -11,6 +11,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -29,6 +32,7 @@ from shared.adapter_settings import R2Settings
 from shared.adapters.local_artifacts import ArtifactNotFound
 from shared.adapters.r2_artifacts import CACHE_CONTROL, R2ArtifactStore, r2_endpoint, s3_client
 from shared.adapters.sqlite_results import SqliteResultStore
+from shared.artifact_rules import content_disposition
 from shared.artifacts import render_artifacts
 from shared.errors import (
     AccessDenied,
@@ -195,6 +199,61 @@ def test_the_r2_endpoint_comes_from_the_account_id() -> None:
         R2ArtifactStore.from_settings(R2Settings(account_id="abc", access_key_id="k"))
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "not a url",
+        "ftp://x",
+        "https://",
+        "https://:443",
+        "http://127.0.0.1:notaport",
+        "https://acct.r2.cloudflarestorage.com/tubeq-artifacts",
+    ],
+)
+def test_a_malformed_endpoint_is_a_config_error_naming_the_setting(endpoint: str) -> None:
+    section = R2Settings(endpoint_url=endpoint, access_key_id="k", secret_access_key="s")
+    with pytest.raises(ConfigError, match="TUBEQ_R2_ENDPOINT_URL") as err:
+        R2ArtifactStore.from_settings(section)
+    assert "https://<account>.r2.cloudflarestorage.com" in str(err.value)
+
+
+def test_good_endpoints_are_kept() -> None:
+    for endpoint, expected in [
+        ("https://acct.r2.cloudflarestorage.com/", "https://acct.r2.cloudflarestorage.com"),
+        ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ]:
+        assert r2_endpoint(R2Settings(endpoint_url=endpoint)) == expected
+
+
+@pytest.mark.parametrize("endpoint", ["not a url", "ftp://x", "https://"])
+def test_cli_with_a_malformed_endpoint_exits_2_with_one_line(tmp_path: Path, endpoint: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUBEQ_")}
+    env |= {
+        "TUBEQ_DATA_DIR": str(tmp_path / "data"),
+        "TUBEQ_LOG_FORMAT": "json",
+        "TUBEQ_ARTIFACTS_BACKEND": "r2",
+        "TUBEQ_R2_ENDPOINT_URL": endpoint,
+        "TUBEQ_R2_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "TUBEQ_R2_SECRET_ACCESS_KEY": "cli-secret-must-never-be-printed",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tubeq", "consume", "--burst"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # no stray .env
+        timeout=60,
+        check=False,
+    )
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert "TUBEQ_R2_ENDPOINT_URL" in lines[0]
+    assert "r2.cloudflarestorage.com" in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "cli-secret-must-never-be-printed" not in done.stderr + done.stdout
+
+
 def test_channel_export_is_uploaded_and_downloadable(
     moto: S3Server, moto_store: R2ArtifactStore, tmp_path: Path
 ) -> None:
@@ -347,6 +406,54 @@ def test_a_tampered_link_is_refused(seaweed_store: R2ArtifactStore, tamper: str)
     status, body, _ = http_get(forged)
     assert status == 403
     assert private not in body and public not in body
+
+
+def test_objects_and_presigned_links_carry_a_content_disposition(
+    seaweed: S3Server, seaweed_store: R2ArtifactStore
+) -> None:
+    vid = f.video_id(7)
+    meta = f.meta(vid)
+    assert meta.title and not meta.title.isascii()
+    rendered = {r.kind: r for r in render_artifacts(f.transcript(vid), f.analysis(vid), meta)}
+    report = rendered["report_md"]
+    seaweed_store.put(report.key, report.data, report.content_type, title=meta.title)
+    expected = content_disposition(report.key, meta.title)
+    assert "filename*=UTF-8''Queues%2C%20retries%20%26%20idempotency%20%231" in expected
+    head = seaweed.admin_client().head_object(Bucket=seaweed_store.bucket, Key=report.key)
+    assert head["ContentDisposition"] == expected  # stored with the object
+    status, body, headers = http_get(seaweed_store.url(report.key, timedelta(minutes=5)))
+    assert (status, body) == (200, report.data)
+    assert headers["content-disposition"] == expected
+    assert f'filename="{vid}-report.md"' in expected  # the ASCII fallback: emoji has no form
+
+    # an object stored before the header existed: the link asks for it, signed
+    srt = rendered["transcript_srt"]
+    seaweed.admin_client().put_object(
+        Bucket=seaweed_store.bucket, Key=srt.key, Body=srt.data, ContentType=srt.content_type
+    )
+    url = seaweed_store.url(srt.key, timedelta(minutes=5))
+    status, body, headers = http_get(url)
+    assert (status, body) == (200, srt.data)
+    assert headers["content-disposition"] == f'attachment; filename="{vid}-transcript.srt"'
+    # and the signature covers it: a link asking for another name is refused
+    forged = url.replace("transcript.srt", "evil.exe")
+    assert forged != url and http_get(forged)[0] == 403
+
+
+def test_put_file_stores_the_content_disposition(
+    moto: S3Server, moto_store: R2ArtifactStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "t.vtt"
+    source.write_bytes(b"WEBVTT\n")
+    key = f"transcripts/{f.video_id(3)}.vtt"
+    moto_store.put_file(key, source, "text/vtt; charset=utf-8", title='Café "live" / 1:2')
+    head = moto.admin_client().head_object(Bucket=moto_store.bucket, Key=key)
+    assert head["ContentDisposition"] == (
+        'attachment; filename="Cafe live 1 2-transcript.vtt"; '
+        "filename*=UTF-8''Caf%C3%A9%20live%201%202-transcript.vtt"
+    )
+    headers = http_get(moto_store.url(key, timedelta(minutes=5)))[2]
+    assert headers["content-disposition"] == head["ContentDisposition"]
 
 
 def test_wrong_secret_is_permanent_and_names_the_setting(

@@ -31,10 +31,17 @@ TABLES = (
     "artifacts",
     "failures",
     "transcript_chunks",
+    "model_calls",
 )
 #: the JWT claims of a signed-in analyst, as PostgREST hands them to the database
 ANALYST = {"role": "authenticated", "app_metadata": {"role": "analyst"}}
-VIEWS = ("channel_overview", "recent_analyses", "failures_needing_attention", "topics_by_month")
+VIEWS = (
+    "channel_overview",
+    "recent_analyses",
+    "failures_needing_attention",
+    "topics_by_month",
+    "spend_by_day",
+)
 
 
 @pytest.fixture
@@ -169,7 +176,7 @@ def test_record_success_is_idempotent(db: psycopg.Connection[Any]) -> None:
     first = snapshot(db)
     record(db, result)
     assert snapshot(db) == first
-    assert [len(first[t]) for t in TABLES] == [1, 1, 1, 1, 2, 0, 1]
+    assert [len(first[t]) for t in TABLES] == [1, 1, 1, 1, 2, 0, 1, 0]
     (text, words) = db.execute("SELECT text, word_count FROM transcripts").fetchone() or (0, 0)
     assert text == result.transcript.text
     assert words == result.transcript.word_count
@@ -230,7 +237,7 @@ def test_anon_gets_nothing(db: psycopg.Connection[Any]) -> None:
 def test_authenticated_reads_but_cannot_write(db: psycopg.Connection[Any]) -> None:
     record(db, f.result(n=1))
     for table in TABLES:
-        if table != "failures":
+        if table not in ("failures", "model_calls"):  # a success records neither
             assert as_analyst(db, f"SELECT count(*) FROM {table}")[0][0] >= 1, table
     assert as_analyst(db, "SELECT videos FROM channel_overview") == [(1,)]
     status = as_analyst(db, "SELECT tubeq_get_video(%s)", f.video_id(1))

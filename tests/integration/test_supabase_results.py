@@ -173,6 +173,29 @@ def test_claim_analysis_is_one_rpc(stub: PostgrestStub, store: SupabaseResultSto
     assert len(stub.requests) == 3
 
 
+def test_record_call_is_one_rpc_and_idempotent(
+    stub: PostgrestStub, store: SupabaseResultStore
+) -> None:
+    from shared.models import BilledCall, CallOutcome, Usage
+
+    call = BilledCall(
+        call_id=f"{f.video_id(1)}:{V1}:analysis#1",
+        video_id=f.video_id(1),
+        analysis_version=V1,
+        model="test-model",
+        usage=Usage(prompt_tokens=100, output_tokens=10, model_calls=1, cost_usd=0.0001),
+        outcome=CallOutcome.INVALID,
+        at=f.T0,
+    )
+    store.record_call(call)
+    store.record_call(call)  # a retried request
+    assert [r.path for r in stub.requests] == ["/rest/v1/rpc/tubeq_record_call"] * 2
+    assert stub.requests[0].body == {"payload": call.model_dump(mode="json")}
+    progress = store.progress()
+    assert progress.usage.model_calls == 1
+    assert progress.calls_by_outcome == {"invalid": 1}
+
+
 def test_a_slow_reply_times_out_as_transient(stub: PostgrestStub) -> None:
     s = SupabaseResultStore(stub.url, service_role_key(), timeout_s=0.3)
     try:

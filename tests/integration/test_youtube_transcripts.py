@@ -99,6 +99,44 @@ def test_prefer_manual_picks_a_manual_track_in_a_later_language(stub: YouTubeStu
     assert generated.text == "auto english"
 
 
+def test_a_manual_regional_variant_beats_an_auto_generated_exact_match(
+    stub: YouTubeStub,
+) -> None:
+    # the issue: languages=en, prefer manual, and the video has manual en-GB + auto en
+    en_gb = Track("en-GB", "English (United Kingdom)", [(0.0, 1.0, "Colour and flavour.")])
+    stub.add("rrrrrrrrrrr", StubVideo(tracks=[EN_ASR, en_gb]))
+    t = source(stub, youtube_languages="en", youtube_prefer_manual=True).fetch("rrrrrrrrrrr")
+    assert (t.language, t.is_generated, t.text) == ("en-GB", False, "Colour and flavour.")
+    # without the manual preference the exact language still comes first
+    t = source(stub, youtube_languages="en", youtube_prefer_manual=False).fetch("rrrrrrrrrrr")
+    assert (t.language, t.is_generated) == ("en", True)
+
+
+def test_an_exact_manual_match_beats_a_regional_one_and_variants_are_normalised(
+    stub: YouTubeStub,
+) -> None:
+    en_us = Track("en-US", "English (United States)", [(0.0, 1.0, "Color.")])
+    en_gb = Track("en_GB", "English (UK)", [(0.0, 1.0, "Colour.")])
+    stub.add("sssssssssss", StubVideo(tracks=[en_us, EN, EN_ASR]))
+    assert source(stub).fetch("sssssssssss").language == "en"
+    # a regional preference takes its variant spelled either way, and not another region
+    stub.add("ttttttttttt", StubVideo(tracks=[en_us, en_gb, EN_ASR]))
+    assert source(stub, youtube_languages="en-gb").fetch("ttttttttttt").language == "en_GB"
+    assert source(stub).fetch("ttttttttttt").language == "en-US"  # the listing's first
+    # a variant of the first language beats an exact match of the second
+    stub.add("uuuuuuuuuuu", StubVideo(tracks=[DE, en_gb]))
+    assert source(stub, youtube_languages="en,de").fetch("uuuuuuuuuuu").language == "en_GB"
+
+
+def test_a_regional_variant_of_the_translation_target_is_not_translated(
+    stub: YouTubeStub,
+) -> None:
+    en_gb = Track("en-GB", "English (United Kingdom)", [(0.0, 1.0, "Colour.")])
+    stub.add("vvvvvvvvvvv", StubVideo(tracks=[en_gb]))
+    t = source(stub, youtube_translate_to="en").fetch("vvvvvvvvvvv")
+    assert (t.language, t.translated_from, t.text) == ("en-GB", None, "Colour.")
+
+
 def test_language_preference_order_is_respected(stub: YouTubeStub) -> None:
     stub.add("ccccccccccc", StubVideo(tracks=[EN, DE]))
     assert source(stub, youtube_languages="de,en").fetch("ccccccccccc").language == "de"

@@ -16,6 +16,12 @@ Like the real API it refuses a request body with an unknown top-level field or a
 name …"), so a request-shape regression fails a test instead of passing silently. Proto-JSON
 accepts both the lowerCamelCase and the original snake_case name of a field; so does the stub.
 Refused requests are recorded in ``rejected``, not in ``requests``.
+
+Billing: every 200 answer to ``generateContent`` carries ``usageMetadata``, as the API's do,
+and is a billed call; the stub keeps the usage of each in ``billed`` (before the reply is
+sent, so a test sees it as soon as the client has the reply). Errors (4xx, 5xx) are not
+billed. ``cap_bound`` answers like a model that needs a given number of output tokens: under a
+lower ``maxOutputTokens`` it is cut off (finish reason ``MAX_TOKENS``, the JSON unfinished).
 """
 
 from __future__ import annotations
@@ -213,6 +219,53 @@ def ok(
     )
 
 
+def analysis_with_extras() -> dict[str, Any]:
+    """A valid analysis plus keys the schema does not know, at the top and inside a quote."""
+    value = analysis_dict(verdict="great", confidence=0.93)
+    value["quotes"] = [{"text": "at least once", "start_s": 3.0, "mood": "calm"}]
+    return value
+
+
+def truncated(
+    text: str,
+    *,
+    prompt_tokens: int = 1200,
+    output_tokens: int = 4096,
+    thinking_tokens: int = 0,
+) -> StubReply:
+    """A reply cut off by the output-token cap: finish reason ``MAX_TOKENS``, the text (the
+    start of a JSON object) unfinished; no content at all when ``text`` is empty (the cap was
+    spent on thinking)."""
+    candidate: dict[str, Any] = {"finishReason": "MAX_TOKENS", "index": 0}
+    if text:
+        candidate["content"] = {"role": "model", "parts": [{"text": text}]}
+    return StubReply(
+        body={
+            "candidates": [candidate],
+            "usageMetadata": usage(prompt_tokens, output_tokens, thinking_tokens),
+            "modelVersion": "stub",
+            "responseId": "stub-response",
+        }
+    )
+
+
+def cap_bound(
+    content: dict[str, Any], needs: int, *, prompt_tokens: int = 1200
+) -> Callable[[RecordedRequest], StubReply]:
+    """A responder for a model whose answer takes ``needs`` output tokens: under a lower
+    ``maxOutputTokens`` it is cut off at the cap (the JSON ends mid-way), else it is whole."""
+    text = json.dumps(content)
+
+    def respond(request: RecordedRequest) -> StubReply:
+        cap = int(request.generation_config.get("maxOutputTokens") or 1_000_000)
+        if cap < needs:
+            cut = text[: max(1, len(text) * cap // needs - 1)]
+            return truncated(cut, prompt_tokens=prompt_tokens, output_tokens=cap)
+        return ok(content, prompt_tokens=prompt_tokens, output_tokens=needs)
+
+    return respond
+
+
 def prompt_blocked(reason: str = "SAFETY") -> StubReply:
     """The prompt itself was blocked: no candidates, ``promptFeedback.blockReason``."""
     return StubReply(
@@ -360,6 +413,8 @@ class GeminiStub:
     def __init__(self, api_key: str = "stub-key") -> None:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
+        #: the ``usageMetadata`` of every billed answer (a 200 to generateContent), in order
+        self.billed: list[dict[str, int]] = []
         #: requests refused for an unknown field (never reach the script or the responder)
         self.rejected: list[dict[str, Any]] = []
         self.script: deque[StubReply] = deque()
@@ -411,6 +466,22 @@ class GeminiStub:
         if responder is not None:
             return responder(request)
         return api_error(500, "gemini stub: no scripted reply left for this request", "INTERNAL")
+
+    def _bill(self, reply: StubReply) -> None:
+        """Count ``reply`` as billed when it is a 200 (with the usage the API always sends)."""
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            return
+        meta = reply.body.get("usageMetadata")
+        with self._lock:  # a hand-made 200 without usage is still a billed call
+            self.billed.append(dict(meta) if isinstance(meta, dict) else {})
+
+    def billed_cost(self, input_per_m: float, output_per_m: float) -> float:
+        """What the billed answers cost at these prices (thinking billed as output)."""
+        total = 0.0
+        for meta in list(self.billed):
+            output = meta.get("candidatesTokenCount", 0) + meta.get("thoughtsTokenCount", 0)
+            total += meta.get("promptTokenCount", 0) * input_per_m + output * output_per_m
+        return total / 1_000_000
 
     def _model_reply(self, path: str, key: str | None) -> StubReply:
         """``models.get``: the model's resource, or the API's error for it."""
@@ -488,6 +559,8 @@ class GeminiStub:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                 )
-                self._send(stub._reply_for(request))
+                reply = stub._reply_for(request)
+                stub._bill(reply)
+                self._send(reply)
 
         return Handler

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from shared.artifact_rules import content_disposition, download_name
 from shared.artifacts import (
     MARKDOWN,
     REPORT_KIND,
@@ -271,3 +272,72 @@ def test_render_artifacts_is_deterministic_and_uses_transcript_meta() -> None:
 def test_render_artifacts_refuses_mixed_videos() -> None:
     with pytest.raises(ValueError, match="analysis is of"):
         render_artifacts(f.transcript(VID), f.analysis(f.video_id(2)), None)
+
+
+# ---- download names (Content-Disposition, RFC 6266 / 5987) ---------------------------------
+
+
+def test_every_artifact_carries_the_title_its_download_is_named_after() -> None:
+    vid = f.video_id(1)
+    meta = f.meta(vid, title="Queues: a talk")
+    rendered = render_artifacts(f.transcript(vid), f.analysis(vid), meta)
+    assert {r.title for r in rendered} == {"Queues: a talk"}
+    names = {r.kind: download_name(r.key, r.title) for r in rendered}
+    assert names == {
+        "transcript_json": "Queues a talk-transcript.json",
+        "transcript_txt": "Queues a talk-transcript.txt",
+        "transcript_srt": "Queues a talk-transcript.srt",
+        "transcript_vtt": "Queues a talk-transcript.vtt",
+        "report_md": "Queues a talk-report.md",  # not "<analysis-version>.md"
+    }
+
+
+@pytest.mark.parametrize(
+    ("title", "header"),
+    [
+        (None, 'attachment; filename="dQw4w9WgXcQ-report.md"'),
+        ("", 'attachment; filename="dQw4w9WgXcQ-report.md"'),
+        ("Plain title", 'attachment; filename="Plain title-report.md"'),
+        # quotes, path characters, control characters and ';' never reach the header
+        (
+            'a "b" / c\\d\r\n; e:f',
+            'attachment; filename="a b c d e f-report.md"',
+        ),
+        # hidden or Windows-refused names: no leading dots, no trailing dot or space
+        ("..hidden. ", 'attachment; filename="hidden-report.md"'),
+        ("/ / /", 'attachment; filename="dQw4w9WgXcQ-report.md"'),
+        # accents fold to an ASCII fallback, the exact name goes in filename*
+        (
+            "Ça va, très bien",
+            'attachment; filename="Ca va, tres bien-report.md"; '
+            "filename*=UTF-8''%C3%87a%20va%2C%20tr%C3%A8s%20bien-report.md",
+        ),
+        # a character with no ASCII form (an em dash, CJK, emoji): the video id instead
+        (
+            "Queues — a talk",
+            'attachment; filename="dQw4w9WgXcQ-report.md"; '
+            "filename*=UTF-8''Queues%20%E2%80%94%20a%20talk-report.md",
+        ),
+        # no ASCII form at all: the fallback is the video id
+        (
+            "日本語 🎉",
+            'attachment; filename="dQw4w9WgXcQ-report.md"; '
+            "filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E%20%F0%9F%8E%89-report.md",
+        ),
+    ],
+)
+def test_content_disposition(title: str | None, header: str) -> None:
+    assert content_disposition("reports/dQw4w9WgXcQ/gemini-p1.md", title) == header
+
+
+def test_accented_titles_fold_to_an_ascii_fallback() -> None:
+    assert content_disposition("transcripts/dQw4w9WgXcQ.srt", "Café Ünïcode") == (
+        'attachment; filename="Cafe Unicode-transcript.srt"; '
+        "filename*=UTF-8''Caf%C3%A9%20%C3%9Cn%C3%AFcode-transcript.srt"
+    )
+
+
+def test_long_titles_are_cut_and_other_keys_keep_their_name() -> None:
+    name = download_name("reports/dQw4w9WgXcQ/v1.md", "x" * 500)
+    assert name == "x" * 100 + "-report.md"
+    assert download_name("exports/UCx/2026-01-01.csv", "ignored") == "2026-01-01.csv"

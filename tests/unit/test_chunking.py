@@ -116,7 +116,6 @@ def test_fenced_json_is_unwrapped() -> None:
         ("", "empty"),
         ("{not json", "Invalid JSON"),
         ('{"summary": "s"}', "key_points"),
-        (VALID.replace('"language": "en"', '"language": "en", "extra": 1'), "extra"),
         (VALID.replace('"start_s": 1.5', '"start_s": -3'), "start_s"),
     ],
 )

@@ -15,6 +15,7 @@ from consumer.pipeline import AnalysisInProgress
 from shared.errors import (
     AccessDenied,
     RateLimited,
+    StoreUnavailable,
     TranscriptsDisabled,
     TubeqError,
     UpstreamUnavailable,
@@ -28,10 +29,15 @@ FIELDS = {"video_id": "dQw4w9WgXcQ"}
 
 @dataclass
 class RecordingQueue:
-    """The three calls an outcome may make, noted; ``broken`` makes them fail."""
+    """The calls an outcome may make, noted; ``broken`` makes them fail."""
 
     calls: list[tuple[str, str, object]] = field(default_factory=list)
     broken: bool = False
+    #: False: SQLite (a handback is free); True: Cloudflare (it still counts)
+    release_counts_attempt: bool = False
+
+    def release(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        self._note("release", (delay_s, error))
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         self._note("ack", [d.message_id for d in deliveries])
@@ -51,11 +57,15 @@ class RecordingQueue:
 @dataclass
 class Store:
     down: bool = False
+    #: what the store raises when down (default: one call failing on a store that is up)
+    fault: TubeqError | None = None
     recorded: list[tuple[str, Action]] = field(default_factory=list)
 
     def record(self, error: TubeqError, action: Action) -> None:
+        if self.fault is not None:
+            raise self.fault
         if self.down:
-            raise UpstreamUnavailable("postgres refused the connection")
+            raise UpstreamUnavailable("postgres: statement timeout")
         self.recorded.append((error.code, action))
 
 
@@ -120,17 +130,67 @@ def test_out_of_retries_is_recorded_dead_and_the_retry_call_dead_letters_it() ->
     assert [c[0] for c in queue.calls] == ["retry"]  # the queue decides, past max_retries
 
 
-def test_a_systemic_error_keeps_the_message_unrecorded_and_is_observed_first() -> None:
+def test_a_systemic_error_hands_the_message_back_unrecorded_and_is_observed_first() -> None:
+    """Even on its last delivery: a refused key is not the message's fault, so it is handed
+    back without spending the attempt (a retry there would dead-letter it)."""
     queue, store, seen = RecordingQueue(), Store(), []
     err = AccessDenied("HTTP 403: API key not valid")
     result = outcomes(queue, seen).failed(
         delivery(4), err, record=store.record, label="v", fields=FIELDS
     )
     assert seen == [err]
-    assert (result.action, result.error) == (Action.RETRY, err)
+    assert (result.action, result.error) == (Action.HANDED_BACK, err)
     assert result.delay_s >= SYSTEMIC_DELAY_S
     assert store.recorded == []
-    assert [c[0] for c in queue.calls] == ["retry"]
+    assert [c[0] for c in queue.calls] == ["release"]
+
+
+def test_where_a_handback_counts_a_systemic_error_waits_an_hour() -> None:
+    queue = RecordingQueue(release_counts_attempt=True)  # Cloudflare
+    result = fail(queue, AccessDenied("403"), attempts=2)
+    assert (result.action, result.delay_s) == (Action.HANDED_BACK, 3600)
+    assert [c[0] for c in queue.calls] == ["release"]
+
+
+@pytest.mark.parametrize("attempts", [1, 4])
+def test_a_store_outage_hands_the_message_back_unrecorded_and_is_observed(
+    attempts: int,
+) -> None:
+    queue, store, seen = RecordingQueue(), Store(), []
+    err = StoreUnavailable("postgres connection failed: connection refused")
+    result = outcomes(queue, seen).failed(
+        delivery(attempts), err, record=store.record, label="v", fields=FIELDS
+    )
+    assert seen == [err]
+    assert (result.action, result.delay_s) == (Action.HANDED_BACK, 15)
+    assert store.recorded == []
+    assert queue.calls == [("release", "m1", (15, f"store_unavailable: {err.message}"))]
+
+
+def test_where_a_handback_counts_a_store_outage_waits_long_enough_to_outlast_it() -> None:
+    queue = RecordingQueue(release_counts_attempt=True)
+    result = fail(queue, StoreUnavailable("S3 unreachable"))
+    assert (result.action, result.delay_s) == (Action.HANDED_BACK, 600)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [StoreUnavailable("postgres connection refused"), AccessDenied("password auth failed")],
+)
+@pytest.mark.parametrize("error", [TranscriptsDisabled(), UpstreamUnavailable("youtube 503")])
+def test_a_store_that_is_out_while_recording_hands_the_message_back(
+    fault: TubeqError, error: TubeqError
+) -> None:
+    """The video failed (permanently or not), but the store cannot say so: that is the
+    store's outage (or its refused login), not another attempt of the video's."""
+    queue, seen = RecordingQueue(), []
+    store = Store(fault=fault)
+    result = outcomes(queue, seen).failed(
+        delivery(4), error, record=store.record, label="v", fields=FIELDS
+    )
+    assert seen == [error, fault]
+    assert (result.action, result.error) == (Action.HANDED_BACK, fault)
+    assert [c[0] for c in queue.calls] == ["release"]
 
 
 def test_a_failure_the_store_cannot_record_is_never_acked() -> None:

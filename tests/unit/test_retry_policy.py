@@ -90,3 +90,90 @@ def test_a_malformed_dsn_never_echoes_the_password() -> None:
         assert "SecretPw" not in err.message
     else:
         raise AssertionError("a malformed connection string should not connect")
+
+
+# ---- handbacks: failures that are not the message's -----------------------------------
+
+
+def test_a_handback_is_short_where_free_and_long_where_it_counts() -> None:
+    from shared.errors import AccessDenied, StoreUnavailable
+
+    p = policy(jitter=0)
+    assert p.hand_back(StoreUnavailable(), counts_attempt=False).delay_s == p.outage_delay_s
+    assert p.hand_back(StoreUnavailable(), counts_attempt=True).delay_s == 600
+    assert p.hand_back(StoreUnavailable(retry_after=900), counts_attempt=False).delay_s == 900
+    assert p.hand_back(AccessDenied(), counts_attempt=False).delay_s >= 60
+    assert p.hand_back(AccessDenied(), counts_attempt=True).delay_s == 3600
+    assert p.hand_back(AccessDenied(), counts_attempt=True).action is Action.HANDED_BACK
+
+
+# ---- what the stores' failures are classified as -------------------------------------
+
+
+def test_sqlite_full_disk_and_long_locks_are_store_outages() -> None:
+    import sqlite3
+
+    from shared.classify import classify
+    from shared.errors import StoreUnavailable
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
+    assert isinstance(classify(full), StoreUnavailable)
+    assert isinstance(classify(sqlite3.OperationalError("database is locked")), StoreUnavailable)
+
+
+@pytest.mark.parametrize(
+    ("exc", "path"),
+    [
+        (PermissionError(13, "Permission denied", "/srv/tubeq/artifacts/v/analysis.md"), True),
+        (OSError(30, "Read-only file system", "/srv/tubeq/data/results.sqlite3"), True),
+        (PermissionError(13, "Permission denied"), False),
+    ],
+)
+def test_a_permission_error_is_systemic_and_names_the_path(exc: OSError, path: bool) -> None:
+    from shared.classify import classify
+    from shared.errors import ConfigError, StorePermissionDenied
+
+    err = classify(exc)
+    assert isinstance(err, StorePermissionDenied) and isinstance(err, ConfigError)
+    assert err.systemic and err.code == "permission_denied"
+    if path:
+        assert str(exc.filename) in err.message
+    assert "TUBEQ_ARTIFACTS_DIR" in err.message
+
+
+def test_no_space_left_is_a_store_outage() -> None:
+    import errno
+
+    from shared.classify import classify
+    from shared.errors import StoreUnavailable
+
+    err = classify(OSError(errno.ENOSPC, "No space left on device", "/srv/a/b.md"))
+    assert isinstance(err, StoreUnavailable) and "/srv/a/b.md" in err.message
+
+
+def test_other_os_errors_stay_unexpected_or_network() -> None:
+    from shared.classify import classify
+    from shared.errors import StoreUnavailable
+
+    assert classify(FileNotFoundError(2, "No such file", "/x")).code == "unexpected"
+    refused = classify(ConnectionRefusedError(111, "Connection refused"))
+    assert refused.code == "upstream_unavailable" and not isinstance(refused, StoreUnavailable)
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "outage"),
+    [
+        ("08006", True),  # connection failure
+        ("57P01", True),  # admin shutdown
+        ("57P03", True),  # cannot connect now (starting up)
+        ("53100", True),  # disk full
+        ("53300", True),  # too many connections
+        ("57014", False),  # statement timeout: this call
+        ("40P01", False),  # deadlock: this call
+    ],
+)
+def test_postgres_sqlstates_that_mean_the_server_is_out(sqlstate: str, outage: bool) -> None:
+    from shared.classify.storage import sqlstate_is_outage
+
+    assert sqlstate_is_outage(sqlstate) is outage

@@ -20,6 +20,10 @@ POSTGRES_MODULES = [
     ADAPTERS / "_function_results.py",
     ADAPTERS / "postgres_results.py",
     ADAPTERS / "supabase_results.py",
+    # the fleet-wide rate budget (sql/009) runs its blocks through the same two stores
+    ADAPTERS / "_fleet_budget.py",
+    ADAPTERS / "postgres_budget.py",
+    ADAPTERS / "supabase_budget.py",
 ]
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from producer.backfill import BackfillReport, backfill
+from producer.backfill import BackfillReport, actual_cost_per_video, backfill
 from shared.errors import TubeqError
 from shared.factory import build_analyzer, build_queue, build_results
 from tubeq.cli.context import console, fail, load_settings
@@ -35,7 +35,9 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
 
 
-def summary_table(report: BackfillReport) -> Table:
+def summary_table(report: BackfillReport, actual_per_video: float | None = None) -> Table:
+    """The report; with ``actual_per_video`` (``actual_cost_per_video`` of the result store's
+    progress) the estimate per video stands beside what a video has really cost so far."""
     name = report.title or report.id
     table = Table(title=f"backfill of {report.kind} {name} ({report.id})", show_header=False)
     table.add_column("what")
@@ -53,6 +55,12 @@ def summary_table(report: BackfillReport) -> Table:
     table.add_row("estimated model calls", f"{report.estimated_model_calls:,}")
     table.add_row("estimated cost", f"${report.estimated_cost_usd:,.4f}")
     table.add_row("estimated duration at the rate limit", _duration(report.estimated_duration_s))
+    if report.enqueued:
+        per_video = report.estimated_cost_usd / report.enqueued
+        table.add_row("estimated cost per video", f"${per_video:,.4f}")
+    if actual_per_video is not None:
+        # every billed call so far, failed ones included, over the analyses kept
+        table.add_row("actual cost per analysed video so far", f"${actual_per_video:,.4f}")
     return table
 
 
@@ -133,11 +141,12 @@ def register(app: typer.Typer) -> None:
                     on_progress=progress,
                     analysis_version=version,
                 )
+            actual = actual_cost_per_video(results.progress())
         except TubeqError as exc:
             fail(exc.message)
         finally:
             queue.close()
             results.close()
-        console.print(summary_table(report))
+        console.print(summary_table(report, actual))
         if dry_run:
             console.print("dry run: nothing was enqueued")

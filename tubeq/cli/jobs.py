@@ -16,7 +16,7 @@ from consumer.runner import MessageResult
 from producer.enqueue import enqueue_refs, read_numbered_lines
 from shared import factory
 from shared.errors import InvalidInput, TubeqError
-from shared.models import VideoStatus
+from shared.models import Progress, VideoStatus
 from shared.retry_policy import Action
 from tubeq.cli.artifacts import ExpiresOption, link_lifetime
 from tubeq.cli.context import console, err_console, fail, load_settings, shorten
@@ -99,6 +99,14 @@ def consume(
     concurrency: Annotated[
         int | None, typer.Option(help="Videos at once (default TUBEQ_CONCURRENCY).", min=1)
     ] = None,
+    wait_leases: Annotated[
+        bool,
+        typer.Option(
+            "--wait-leases/--no-wait-leases",
+            help="With --burst: wait (at most the visibility timeout) for messages another "
+            "consumer holds, e.g. one that was killed.",
+        ),
+    ] = True,
 ) -> None:
     """Take videos off the queue and analyse them (until SIGTERM, or drained with --burst).
 
@@ -124,12 +132,26 @@ def consume(
     except TubeqError as exc:
         fail(exc.message)
     install_signal_handlers(consumer.runner)
-    stats = consumer.runner.run(burst=burst, burst_wait_s=burst_wait, max_messages=max_messages)
+    stats = consumer.runner.run(
+        burst=burst,
+        burst_wait_s=burst_wait,
+        max_messages=max_messages,
+        wait_for_leases=wait_leases,
+    )
     consumer.close()
+    elsewhere = ""
+    if stats.leased_elsewhere:
+        until = f"{stats.leased_until:%H:%M:%S} UTC" if stats.leased_until else "unknown"
+        elsewhere = (
+            f"; {stats.leased_elsewhere} leased by another consumer until {until} "
+            "(not waited for)"
+        )
     console.print(
         f"done {stats.done}, skipped {stats.skipped}, failed {stats.failed}, "
         f"retried {stats.retried}, dead-lettered {stats.dead}"
-        + (f", left to their lease {stats.lease_lost}" if stats.lease_lost else ""),
+        + (f", handed back {stats.handed_back}" if stats.handed_back else "")
+        + (f", left to their lease {stats.lease_lost}" if stats.lease_lost else "")
+        + elsewhere,
         highlight=False,
     )
     fatal = consumer.runner.fatal
@@ -143,6 +165,25 @@ def consume(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(3)  # worker threads cannot be joined in time; the leases cover them
+
+
+def spend_lines(progress: Progress) -> str:
+    """What was spent: every billed model call (the spend ledger, failed videos' calls
+    too), then what the saved analyses cost, when that differs."""
+    u, kept = progress.usage, progress.analysis_usage
+    outcomes = ", ".join(f"{n} {o}" for o, n in sorted(progress.calls_by_outcome.items()))
+    since = f" since {progress.first_day}" if progress.first_day else ""
+    lines = [
+        f"spend{since}: {u.model_calls} model calls"
+        + (f" ({outcomes})" if outcomes else "")
+        + f"; tokens in {u.prompt_tokens:,}, out {u.output_tokens:,}, thinking "
+        f"{u.thinking_tokens:,}; cost ${u.cost_usd:.4f}",
+        f"analyses: {progress.analyses}",
+    ]
+    if kept != u:
+        # the difference bought replies that were not kept (invalid, truncated, refused)
+        lines[-1] += f"; the saved ones cost ${kept.cost_usd:.4f} in {kept.model_calls} calls"
+    return "\n".join(lines)
 
 
 def status(
@@ -173,13 +214,9 @@ def status(
     if progress.total_videos:
         share = 100 * finished / progress.total_videos
         console.print(f"progress: {finished}/{progress.total_videos} finished ({share:.0f}%)")
-    u = progress.usage
     console.print(
         f"queue: {qstats.ready} ready, {qstats.delayed} delayed, {qstats.in_flight} in flight, "
-        f"{qstats.dead} dead letters\n"
-        f"analyses: {progress.analyses}; model calls {u.model_calls}; tokens in "
-        f"{u.prompt_tokens:,}, out {u.output_tokens:,}, thinking {u.thinking_tokens:,}; "
-        f"cost ${u.cost_usd:.4f}",
+        f"{qstats.dead} dead letters\n{spend_lines(progress)}",
         highlight=False,
     )
     if recent:

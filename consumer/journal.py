@@ -1,0 +1,169 @@
+"""The paid-reply journal: a model's reply kept on the consumer's own disk before the result
+store is asked to keep it.
+
+``save_analysis`` can fail (the store is down, the disk under SQLite is full, SQLite stays
+busy past its timeout). Without this, the reply bought a moment ago is lost with the
+exception and the next delivery pays for it again. So the pipeline writes the reply here
+first, one file per (video, analysis version), atomically (a temporary file, fsync, rename,
+fsync of the folder), then saves it in the store and removes the file once the store has
+it. A redelivery on this machine reads the journal before it claims or pays, and reuses the
+reply.
+
+Local by design: a file write is the one thing that works when the store does not. A
+redelivery that lands on another machine does not see this journal; the pipeline keeps its
+analysis claim while a reply is journaled but unsaved, so others wait for the claim to run
+out instead of paying at once (see ``consumer.pipeline``).
+
+An entry nobody comes back for (the video was finished elsewhere) is removed when a
+delivery of that video finds it done, and entries older than ``max_age_s`` are dropped when
+the journal is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from shared.logging import get_logger
+from shared.models import Analysis
+
+log = get_logger("tubeq.journal")
+
+#: a week: far beyond any retry schedule, so only the forgotten are dropped
+DEFAULT_MAX_AGE_S = 7 * 86400.0
+_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+_SUFFIX = ".json"
+
+
+class ReplyJournal(Protocol):
+    """Where a paid reply waits until the result store has it."""
+
+    def keep(self, analysis: Analysis) -> None:
+        """Keep ``analysis`` durably (on disk when this returns); overwrites an older one."""
+        ...
+
+    def find(self, video_id: str, analysis_version: str) -> Analysis | None:
+        """The kept reply of (video, version), or None."""
+        ...
+
+    def forget(self, video_id: str, analysis_version: str) -> None:
+        """The store has it: drop it (nothing kept is not an error)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where it keeps replies, for messages."""
+        ...
+
+    def free_bytes(self) -> int | None:
+        """Free space where replies are kept (None: unknown)."""
+        ...
+
+
+class FileReplyJournal:
+    """One JSON file per (video, analysis version) in ``directory``."""
+
+    def __init__(self, directory: Path, *, max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+        self.directory = Path(directory).expanduser()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        #: replies whose file could not be written (a full disk): kept for this process, so
+        #: a redelivery here still reuses them instead of paying again
+        self._memory: dict[tuple[str, str], Analysis] = {}
+        self._prune(max_age_s)
+
+    @property
+    def location(self) -> str:
+        return str(self.directory)
+
+    def free_bytes(self) -> int | None:
+        try:
+            stats = os.statvfs(self.directory)
+        except (OSError, AttributeError):  # no statvfs (Windows) or the folder is gone
+            return None
+        return stats.f_bavail * stats.f_frsize
+
+    def path(self, video_id: str, analysis_version: str) -> Path:
+        """Deterministic; the version (``gemini:model:prompt``) goes in as a digest, so any
+        character in it is safe in a file name."""
+        digest = hashlib.sha256(analysis_version.encode()).hexdigest()[:24]
+        return self.directory / f"{_SAFE.sub('_', video_id)}.{digest}{_SUFFIX}"
+
+    def keep(self, analysis: Analysis) -> None:
+        target = self.path(analysis.video_id, analysis.analysis_version)
+        data = analysis.model_dump_json().encode()
+        try:
+            fd, name = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
+        except OSError:
+            self._remember(analysis)
+            raise
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.replace(target)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if isinstance(exc, OSError):
+                self._remember(analysis)
+            raise
+        self._sync_directory()
+
+    def _remember(self, analysis: Analysis) -> None:
+        """The file could not be written (a full disk): keep the reply for this process."""
+        self._memory[(analysis.video_id, analysis.analysis_version)] = analysis
+
+    def find(self, video_id: str, analysis_version: str) -> Analysis | None:
+        remembered = self._memory.get((video_id, analysis_version))
+        if remembered is not None:
+            return remembered
+        path = self.path(video_id, analysis_version)
+        try:
+            analysis = Analysis.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValidationError) as exc:
+            # unreadable (a torn disk, an older shape): as if not kept; the store decides
+            log.warning("journal.unreadable", video_id=video_id, path=str(path), error=repr(exc))
+            return None
+        if analysis.video_id != video_id or analysis.analysis_version != analysis_version:
+            return None  # a digest collision, in theory
+        return analysis
+
+    def forget(self, video_id: str, analysis_version: str) -> None:
+        self._memory.pop((video_id, analysis_version), None)
+        with contextlib.suppress(FileNotFoundError):
+            self.path(video_id, analysis_version).unlink()
+
+    def pending(self) -> list[Path]:
+        """The replies kept and not yet forgotten (for operators and tests)."""
+        return sorted(p for p in self.directory.glob(f"*{_SUFFIX}") if not p.name.startswith("."))
+
+    def _sync_directory(self) -> None:
+        """Make the rename itself durable (POSIX: fsync the folder)."""
+        try:
+            fd = os.open(self.directory, os.O_RDONLY)
+        except OSError:  # pragma: no cover - platforms without directory fds
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _prune(self, max_age_s: float) -> None:
+        cutoff = time.time() - max_age_s
+        for path in self.directory.glob(f"*{_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    log.info("journal.pruned", path=str(path))

@@ -1,0 +1,153 @@
+"""The rate-budget contract on the fleet-wide budget in the result database: Postgres through
+a real PostgreSQL (every migration applied), and Supabase through the PostgREST stub on it.
+Two budget objects on one database are two machines of a fleet."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+
+from shared.adapters._fleet_budget import FleetRateBudget
+from shared.adapters.postgres_budget import PostgresRateBudget
+from shared.adapters.supabase_budget import SupabaseRateBudget
+from shared.errors import AccessDenied
+from shared.ports import RateBudget
+from shared.rate_budget import Limits
+from tests.contract.rate_budget_contract import Clock, FakeClock, RateBudgetContract
+from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
+from tests.support.postgrest_stub import PostgrestStub, anon_key, service_role_key
+
+pytestmark = pytest.mark.services
+
+
+def _clock_or_db(clock: Clock) -> Clock | None:
+    """The real clock means the database's (one clock for the fleet)."""
+    return None if clock is time.time else clock
+
+
+def _counted(budget: FleetRateBudget) -> Callable[[], int]:
+    """Counts the calls ``budget`` sends: one statement (or one RPC) each."""
+    sent: list[str] = []
+    run = budget.run
+
+    def counting(query: str, **params: Any) -> Any:
+        sent.append(query)
+        return run(query, **params)
+
+    budget.run = counting  # type: ignore[method-assign]
+    return lambda: len(sent)
+
+
+@dataclass
+class PostgresHarness:
+    dsn: str
+    shared_between_instances: bool = True
+
+    def make(self, limits: Limits, clock: Clock = time.time) -> PostgresRateBudget:
+        return PostgresRateBudget(self.dsn, limits, timeout_s=5, clock=_clock_or_db(clock))
+
+    def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
+        assert isinstance(budget, PostgresRateBudget)
+        return _counted(budget)
+
+
+@dataclass
+class SupabaseHarness:
+    stub: PostgrestStub
+    shared_between_instances: bool = True
+    made: list[SupabaseRateBudget] = field(default_factory=list)
+
+    def make(self, limits: Limits, clock: Clock = time.time) -> SupabaseRateBudget:
+        return SupabaseRateBudget(
+            self.stub.url, service_role_key(), limits, timeout_s=5, clock=_clock_or_db(clock)
+        )
+
+    def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
+        start = len(self.stub.requests)
+        return lambda: len(self.stub.requests) - start
+
+
+class TestPostgresRateBudget(RateBudgetContract):
+    @pytest.fixture
+    def harness(self, pg_dsn: str) -> PostgresHarness:  # noqa: F811
+        return PostgresHarness(pg_dsn)
+
+    def test_the_state_is_one_row_per_limit(self, pg_dsn: str) -> None:  # noqa: F811
+        clock = FakeClock()
+        budget = PostgresRateBudget(pg_dsn, Limits(10**9, 10**9), clock=clock)
+        try:
+            for _ in range(200):
+                budget.acquire(5, timeout_s=1)
+        finally:
+            budget.close()
+        with psycopg.connect(pg_dsn) as conn:
+            rows = conn.execute(
+                "SELECT budget, limit_name FROM rate_budget_limits ORDER BY 2"
+            ).fetchall()
+        assert rows == [("gemini", "requests"), ("gemini", "tokens")]
+
+    def test_two_machines_racing_never_exceed_the_budget(self, pg_dsn: str) -> None:  # noqa: F811
+        import threading
+
+        limits = Limits(requests=20, tokens=10**9, window_s=2.0)
+        machines = [PostgresRateBudget(pg_dsn, limits) for _ in range(2)]
+        granted: list[float] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + 2.0
+
+        def hammer(budget: PostgresRateBudget) -> None:
+            while time.monotonic() < stop:
+                budget.acquire(1, timeout_s=5)
+                with lock:
+                    granted.append(time.monotonic())
+
+        threads = [threading.Thread(target=hammer, args=(m,)) for m in machines for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        for m in machines:
+            m.close()
+        granted.sort()
+        # paced: one every 0.1 s across both machines (times are taken after acquire returns)
+        assert 19 <= len(granted) <= 27
+        for i in range(len(granted) - 20):
+            assert granted[i + 20] - granted[i] >= 2.0 - 0.05
+
+
+class TestSupabaseRateBudget(RateBudgetContract):
+    @pytest.fixture
+    def stub(self, pg_dsn: str) -> Iterator[PostgrestStub]:  # noqa: F811
+        with PostgrestStub(pg_dsn) as server:
+            yield server
+
+    @pytest.fixture
+    def harness(self, stub: PostgrestStub) -> SupabaseHarness:
+        return SupabaseHarness(stub)
+
+    def test_each_step_is_one_rpc_with_the_service_key(self, stub: PostgrestStub) -> None:
+        clock = FakeClock()
+        budget = SupabaseRateBudget(stub.url, service_role_key(), Limits(10, 100), clock=clock)
+        try:
+            budget.acquire(7, timeout_s=0).refund()
+            budget.pause(1.0)
+        finally:
+            budget.close()
+        paths = [r.path.rsplit("/", 1)[1] for r in stub.requests]
+        assert paths == ["tubeq_acquire_budget", "tubeq_refund_budget", "tubeq_pause_budget"]
+        first = stub.requests[0]
+        assert first.headers["apikey"] == service_role_key()
+        assert first.body["payload"]["now"] == 1_000.0
+
+    def test_the_anon_key_cannot_touch_the_budget(self, stub: PostgrestStub) -> None:
+        budget = SupabaseRateBudget(stub.url, anon_key(), Limits(10, 100))
+        try:
+            with pytest.raises(AccessDenied):
+                budget.acquire(1, timeout_s=0)
+        finally:
+            budget.close()
