@@ -143,8 +143,7 @@ def consume(
     if stats.leased_elsewhere:
         until = f"{stats.leased_until:%H:%M:%S} UTC" if stats.leased_until else "unknown"
         elsewhere = (
-            f"; {stats.leased_elsewhere} leased by another consumer until {until} "
-            "(not waited for)"
+            f"; {stats.leased_elsewhere} leased by another consumer until {until} (not waited for)"
         )
     console.print(
         f"done {stats.done}, skipped {stats.skipped}, failed {stats.failed}, "
