@@ -31,8 +31,9 @@ from consumer.journal import ReplyJournal
 from consumer.spend import DeferredLedger
 from shared.artifacts import (
     JSON,
+    TRANSCRIPT_KINDS,
+    iter_artifacts,
     parse_transcript_json,
-    render_artifacts,
     render_transcript_json,
     transcript_keys,
 )
@@ -89,6 +90,12 @@ class Pipeline:
     #: below this much free space where the journal lives, no model is paid: a reply that
     #: could be kept nowhere would be bought again on redelivery
     journal_min_free_bytes: int = 1 << 20
+    #: a duplicate that finds the analysis claimed asks to be retried this soon (the holder
+    #: usually finishes within seconds), doubling with each attempt …
+    in_progress_retry_s: float = 5.0
+    #: … for this many attempts; later ones wait out the claim (a long analysis), so early
+    #: retries never use up the message's retries while a long analysis runs
+    in_progress_short_retries: int = 2
 
     def process(self, job: VideoJob, attempt: int = 1) -> Outcome:
         video_id = job.video_id
@@ -107,17 +114,15 @@ class Pipeline:
             self._save(saved)
         else:
             saved = self._reusable(job, version)
-        # A retry after the paid call reads the transcript it was made from, instead of
-        # going back to YouTube (which may block us now, or the video may have gone).
-        transcript = self._saved_transcript(video_id) if saved else None
-        if transcript is None:
-            transcript = self._fetch(job, bound)
-        meta = _merge_meta(video_id, job.meta, transcript.meta if transcript else None)
-        if saved is not None:
+        if saved is None:
+            # Claimed before the transcript is fetched: a duplicate running beside the
+            # holder goes back to the queue at once, without fetching it again.
+            analysis, transcript, json_ref = self._analyse(job, attempt, version, bound)
+        else:
             bound.info("analysis.reused", created_at=str(saved.created_at))
             analysis = saved
-        else:
-            analysis = self._analyse(job, transcript, meta, version)
+            transcript, json_ref = self._transcript_for_reuse(job, bound)
+        meta = _merge_meta(video_id, job.meta, transcript.meta if transcript else None)
         if transcript is None:
             # Keep the row shape: an empty transcript says "analysed from the video itself".
             transcript = Transcript(
@@ -128,7 +133,7 @@ class Pipeline:
                 source="none (video input)",
             )
 
-        refs = self._store_artifacts(transcript, analysis, meta)
+        refs = self._store_artifacts(transcript, analysis, meta, json_ref)
         self.results.record_success(
             VideoResult(
                 video=meta,
@@ -211,26 +216,41 @@ class Pipeline:
         except OSError as exc:  # harmless: the entry is reused or dropped later
             log.warning("analysis.journal_forget_failed", video_id=video_id, error=repr(exc))
 
-    def _fetch(self, job: VideoJob, bound: Any) -> Transcript | None:
-        """The transcript from the source (None: analyse the video itself, if allowed)."""
+    def _transcript_for_reuse(
+        self, job: VideoJob, bound: Any
+    ) -> tuple[Transcript | None, ArtifactRef | None]:
+        """A retry after the paid call reads the transcript it was made from, instead of
+        going back to YouTube (which may block us now, or the video may have gone)."""
+        transcript = self._saved_transcript(job.video_id)
+        if transcript is not None:
+            return transcript, None
+        return self._fetch(job, bound)
+
+    def _fetch(self, job: VideoJob, bound: Any) -> tuple[Transcript | None, ArtifactRef | None]:
+        """The transcript from the source (None: analyse the video itself, if allowed), and
+        the transcript JSON artifact, written at once (see below)."""
         try:
             transcript = self.transcripts.fetch(job.video_id)
         except (TranscriptsDisabled, NoTranscriptFound) as exc:
             if not (self.video_fallback and isinstance(self.analyzer, VideoAnalyzer)):
                 raise
             bound.info("transcript.missing", reason=exc.code, fallback="video input")
-            return None
+            return None, None
         bound.info(
             "transcript.fetched",
             language=transcript.language,
             generated=transcript.is_generated,
             segments=len(transcript.segments),
         )
-        # Kept before the paid call, so a retry after it need not fetch again.
+        # Kept before the paid call, so a retry after it need not fetch again; rendered with
+        # the metadata the artifacts get, so it is written once, not again with them.
+        meta = _merge_meta(job.video_id, job.meta, transcript.meta)
         key = transcript_keys(job.video_id)["transcript_json"]
-        title = job.meta.title if job.meta else None
-        self.artifacts.put(key, render_transcript_json(transcript, job.meta), JSON, title=title)
-        return transcript
+        data = render_transcript_json(transcript, meta)
+        self.artifacts.put(key, data, JSON, title=meta.title)
+        return transcript, ArtifactRef(
+            kind="transcript_json", key=key, content_type=JSON, size=len(data)
+        )
 
     def _saved_transcript(self, video_id: str) -> Transcript | None:
         key = transcript_keys(video_id)["transcript_json"]
@@ -243,9 +263,10 @@ class Pipeline:
             return None
 
     def _analyse(
-        self, job: VideoJob, transcript: Transcript | None, meta: VideoMeta, version: str
-    ) -> Analysis:
-        """The paid step: claimed first, so no two consumers pay for the same analysis."""
+        self, job: VideoJob, attempt: int, version: str, bound: Any
+    ) -> tuple[Analysis, Transcript | None, ArtifactRef | None]:
+        """The paid step: claimed first (before the transcript is fetched), so no two
+        consumers pay for the same analysis and a duplicate does no work at all."""
         self._check_journal_room()
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         wait = self.results.claim_analysis(job.video_id, version, owner, self.claim_ttl_s)
@@ -253,16 +274,19 @@ class Pipeline:
             # Someone else is paying for it right now; they may even have finished.
             saved = self._reusable(job, version)
             if saved is not None:
-                return saved
+                bound.info("analysis.reused", created_at=str(saved.created_at))
+                return (saved, *self._transcript_for_reuse(job, bound))
+            delay = self._in_progress_delay(wait, attempt)
+            bound.info("analysis.in_progress", claim_left_s=round(wait, 1), retry_after_s=delay)
             raise AnalysisInProgress(
                 f"another consumer is analysing {job.video_id}; retrying when it is done",
-                # one retry when the claim has run out, not a string of early ones that
-                # would use up the message's retries
-                retry_after=wait + 1.0,
+                retry_after=delay,
             )
         renewer = _claim_renewer(self.results, job.video_id, version, owner, self.claim_ttl_s)
         journaled = stored = False
         try:
+            transcript, json_ref = self._fetch(job, bound)
+            meta = _merge_meta(job.video_id, job.meta, transcript.meta if transcript else None)
             try:
                 if transcript is None:
                     assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
@@ -292,7 +316,16 @@ class Pipeline:
             prompt_tokens=analysis.usage.prompt_tokens,
             output_tokens=analysis.usage.output_tokens,
         )
-        return analysis
+        return analysis, transcript, json_ref
+
+    def _in_progress_delay(self, claim_left_s: float, attempt: int) -> float:
+        """How soon a duplicate should come back: the holder usually finishes in about a
+        second, so soon, doubling; after ``in_progress_short_retries`` attempts, when the
+        claim runs out (a long analysis), and never later than that."""
+        full = claim_left_s + 1.0
+        if attempt > self.in_progress_short_retries:
+            return full
+        return min(full, self.in_progress_retry_s * (1 << max(0, attempt - 1)))
 
     def _release(self, video_id: str, version: str, owner: str) -> None:
         """Let the claim expire now (a claim of 0 s), so a retry or a forced job need not
@@ -303,18 +336,27 @@ class Pipeline:
             log.warning("analysis.claim_release_failed", video_id=video_id, error=repr(exc))
 
     def _store_artifacts(
-        self, transcript: Transcript, analysis: Analysis, meta: VideoMeta
+        self,
+        transcript: Transcript,
+        analysis: Analysis,
+        meta: VideoMeta,
+        json_ref: ArtifactRef | None,
     ) -> list[ArtifactRef]:
+        """Render and write one artifact at a time (a 12-hour transcript's renderings are
+        megabytes each); the transcript JSON written at fetch time is not written again."""
         refs = []
-        for art in render_artifacts(transcript, analysis, meta):
-            if art.kind.startswith("transcript_") and not transcript.segments:
-                continue
+        skip = set(TRANSCRIPT_KINDS) if not transcript.segments else set()
+        if json_ref is not None and transcript.segments:
+            refs.append(json_ref)
+            skip.add(json_ref.kind)
+        for art in iter_artifacts(transcript, analysis, meta, skip=skip):
             self.artifacts.put(art.key, art.data, art.content_type, title=art.title)
             refs.append(
                 ArtifactRef(
                     kind=art.kind, key=art.key, content_type=art.content_type, size=len(art.data)
                 )
             )
+            del art  # let this rendering go before the next one is made
         return refs
 
 

@@ -82,7 +82,7 @@ class ExtractiveAnalyzer:
             )
         scores = centrality(units)
         ranked = sorted(units, key=lambda u: (-scores[u.index] * length_prior(u), u.index))
-        punctuated = is_punctuated(transcript.text)
+        punctuated = is_punctuated(transcript.text, transcript.word_count)
 
         # Templated speech repeats itself; three near-identical sentences are no summary.
         summary_units = distinct(ranked, SUMMARY_SENTENCES, []) or ranked[:1]

@@ -134,7 +134,10 @@ class LocalArtifactStore:
             # whole and only its content type may be the previous one (deterministic keys
             # keep one content type each, so that is the same value in practice).
             _atomic_write(target, write)
-            _atomic_write(self._meta_path(key), lambda fh: fh.write(meta))
+            # The sidecar without an fsync of its own (one per object, not two): one lost or
+            # torn by a power cut reads as missing, and ``content_type`` / ``url`` fall back to
+            # what the key says (the name's type, the default download name).
+            _atomic_write(self._meta_path(key), lambda fh: fh.write(meta), durable=False)
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
             # S3 has no folders, a disk does: "a" and "a/b" cannot both be objects here.
             raise InvalidInput(
@@ -226,7 +229,11 @@ class LocalArtifactStore:
         """Nothing to release; here for symmetry with the networked stores."""
 
 
-def _atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
+def _atomic_write(
+    target: Path, write: Callable[[IO[bytes]], object], *, durable: bool = True
+) -> None:
+    """Write through a temporary file renamed over ``target``: whole or not at all; with
+    ``durable``, on disk (fsync) before the rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{target.name[:40]}.", suffix=TEMP_SUFFIX, dir=target.parent
@@ -237,7 +244,8 @@ def _atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         tmp.chmod(0o644)  # mkstemp makes 0600; artifacts are meant to be read by others
         tmp.replace(target)  # os.replace: atomic rename over the old object
     except BaseException:

@@ -23,6 +23,7 @@ deadlocks), and one connection per store guarded by a lock (the consumer's threa
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -116,6 +117,17 @@ class SqliteResultStore:
         except sqlite3.Error as exc:
             raise classify(exc) from exc
 
+    def _write_one(self, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        """One write statement on its own, no BEGIN/COMMIT around it (three statements
+        fewer): in autocommit a statement is its own transaction, and one that writes takes
+        the write lock when it starts (waiting out ``busy_timeout``), as BEGIN IMMEDIATE does.
+        Its rows are read to the end, so the statement, and its lock, are done on return."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise classify(exc) from exc
+
     @staticmethod
     def _merge_video(
         db: sqlite3.Connection, meta: VideoMeta, *, state: str, at: str | None
@@ -123,7 +135,8 @@ class SqliteResultStore:
         """tubeq__merge_video: the channel and the video, known facts only; ``state`` for a
         new video (each writer then decides what happens to a known one)."""
         params = meta_params(meta, state=state, at=at)
-        db.execute(SQLITE["merge_video.channel"], params)
+        if params["channel_id"] is not None:  # the block itself does nothing without one
+            db.execute(SQLITE["merge_video.channel"], params)
         db.execute(SQLITE["merge_video.video"], params)
 
     # ---- AnalysisClaims -------------------------------------------------------------
@@ -142,8 +155,7 @@ class SqliteResultStore:
         self, video_id: str, analysis_version: str, owner: str, ttl_s: float
     ) -> float:
         params = claim_payload(video_id, analysis_version, owner, ttl_s) | {"now": time.time()}
-        with self._write() as db:
-            held, wait_s = db.execute(SQLITE["claim_analysis"], params).fetchone()
+        ((held, wait_s),) = self._write_one(SQLITE["claim_analysis"], params)
         return 0.0 if held else max(0.001, float(wait_s))
 
     # ---- VideoStates ----------------------------------------------------------------
@@ -171,30 +183,29 @@ class SqliteResultStore:
     # ---- ResultWriter ---------------------------------------------------------------
 
     def record_success(self, result: VideoResult) -> None:
+        """One transaction of seven statements: the channel, the video (its facts and done),
+        the transcript, the analysis, stale artifacts out, every artifact in."""
         check_result(result)
         vid = result.video.video_id
         at = ts(result.finished_at)
-        done = {
-            "video_id": vid,
+        video = meta_params(result.video, state=VideoState.DONE.value, at=at) | {
             "attempts": result.attempts,
             "analysis_version": result.analysis.analysis_version,
-            "at": at,
         }
+        refs = [ref.model_dump(mode="json") for ref in result.artifacts]
+        artifacts = {"video_id": vid, "at": at, "artifacts": json.dumps(refs)}
         kinds = id_list([ref.kind for ref in result.artifacts])
-        artifacts = [
-            ref.model_dump(mode="json") | {"video_id": vid, "at": at} for ref in result.artifacts
-        ]
+        transcript = transcript_params(result.transcript, at)
         with self._write() as db:
-            self._merge_video(db, result.video, state=VideoState.DONE.value, at=at)
-            db.execute(SQLITE["record_success.mark_done"], done)
-            db.execute(
-                SQLITE["record_success.transcript"], transcript_params(result.transcript, at)
-            )
+            if video["channel_id"] is not None:
+                db.execute(SQLITE["merge_video.channel"], video)
+            db.execute(SQLITE["record_success.video"], video)
+            db.execute(SQLITE["record_success.transcript"], transcript)
             db.execute(SQLITE["upsert_analysis"], analysis_params(result.analysis, at))
             db.execute(
                 SQLITE["record_success.drop_stale_artifacts"], {"video_id": vid, "kinds": kinds}
             )
-            db.executemany(SQLITE["record_success.artifact"], artifacts)
+            db.execute(SQLITE["record_success.artifacts"], artifacts)
 
     def record_failure(self, failure: FailureRecord) -> None:
         check_failure(failure)
@@ -209,8 +220,7 @@ class SqliteResultStore:
     # ---- SpendLedger ----------------------------------------------------------------
 
     def record_call(self, call: BilledCall) -> None:
-        with self._write() as db:
-            db.execute(SQLITE["record_call"], call_params(call))
+        self._write_one(SQLITE["record_call"], call_params(call))
 
     # ---- AnalystReader --------------------------------------------------------------
 

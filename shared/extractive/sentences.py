@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from shared.models import Transcript
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+")
 _TERMINALS = re.compile(r"[.!?…](?:\s|$)")
+_NON_SPACE = re.compile(r"\S+")
 _FRENCH_ELISION = re.compile(r"^(?:[cdjlmnst]|qu)'")
 
 #: auto-generated captions are cut into pseudo-sentences of at least this many words
@@ -41,7 +43,9 @@ def words_of(text: str) -> list[str]:
     out = []
     for match in _WORD.finditer(text.lower()):
         word = _FRENCH_ELISION.sub("", match.group().replace("’", "'"))
-        out.append(word.split("'", 1)[0])
+        # interned: a long transcript says the same few thousand words over and over, and
+        # every unit keeps its terms (one copy of each word, not one per use)
+        out.append(sys.intern(word.split("'", 1)[0]))
     return out
 
 
@@ -49,9 +53,13 @@ def content_words(tokens: Iterable[str], stop: frozenset[str]) -> list[str]:
     return [t for t in tokens if len(t) >= 3 and t not in stop]
 
 
-def is_punctuated(text: str) -> bool:
+def is_punctuated(text: str, words: int | None = None) -> bool:
+    """``words``: the text's word count when known (``Transcript.word_count``), which spares
+    splitting the whole text into a list of words (~20 MB for a 12-hour transcript)."""
     # ASR captions have no sentence ends at all; allow a sparse few before trusting them.
-    return len(_TERMINALS.findall(text)) * 40 >= len(text.split())
+    if words is None:
+        words = sum(1 for _ in _NON_SPACE.finditer(text))
+    return sum(1 for _ in _TERMINALS.finditer(text)) * 40 >= words
 
 
 def split_units(transcript: Transcript, stop: frozenset[str]) -> list[Unit]:
@@ -64,7 +72,8 @@ def split_units(transcript: Transcript, stop: frozenset[str]) -> list[Unit]:
         pos += len(piece) + 1
     # The same string as Transcript.text, so every unit is a verbatim substring of it.
     text = " ".join(pieces)
-    spans = _sentence_spans(text) if is_punctuated(text) else _group_spans(offsets, pieces)
+    punctuated = is_punctuated(text, transcript.word_count)
+    spans = _sentence_spans(text) if punctuated else _group_spans(offsets, pieces)
     units: list[Unit] = []
     for begin, end in spans:
         chunk = text[begin:end]
@@ -108,7 +117,7 @@ def _group_spans(offsets: list[int], pieces: list[str]) -> list[tuple[int, int]]
 
 def _bigrams(tokens: list[str], stop: frozenset[str]) -> list[str]:
     return [
-        f"{a} {b}"
+        sys.intern(f"{a} {b}")
         for a, b in itertools.pairwise(tokens)
         if a != b and len(a) >= 3 and len(b) >= 3 and a not in stop and b not in stop
     ]

@@ -27,6 +27,8 @@ ON CONFLICT (video_id) DO NOTHING;
 
 -- name: claim_analysis
 -- rule: take the claim when free, expired or ours; answer 0 when held, else seconds left
+-- one statement, run on its own (autocommit): a write statement takes the write lock when
+-- it starts, as BEGIN IMMEDIATE does, so it needs no transaction around it
 -- as in tubeq_claim_analysis: the loser's "update" keeps every value (a CASE, not a
 -- WHERE), so RETURNING always yields the row: who holds it and until when
 INSERT INTO claims AS c (video_id, analysis_version, owner, expires_at)
@@ -60,12 +62,22 @@ WHERE video_id = :video_id
 
 -- ---- the result writer (ports.ResultWriter) ------------------------------------------
 
--- name: record_success.mark_done
+-- name: record_success.video
 -- rule: a finished video: video, transcript, analysis, artifacts and state in one transaction
--- after merge_video; then the transcript, upsert_analysis (completed) and the artifacts
-UPDATE videos SET state = 'done', attempts = :attempts, analysis_version = :analysis_version,
-    error_code = NULL, error = NULL, error_detail = NULL, done_at = :at, updated_at = :at
-WHERE video_id = :video_id;
+-- after merge_video.channel: the video with its known facts (as merge_video.video) and done,
+-- in one upsert; then the transcript, upsert_analysis (completed) and the artifacts
+INSERT INTO videos (video_id, title, channel_id, published_at, duration_s, state, attempts,
+    analysis_version, created_at, updated_at, done_at)
+VALUES (:video_id, :title, :channel_id, :published_at, :duration_s, 'done', :attempts,
+    :analysis_version, :at, :at, :at)
+ON CONFLICT (video_id) DO UPDATE SET
+    title = COALESCE(excluded.title, videos.title),
+    channel_id = COALESCE(excluded.channel_id, videos.channel_id),
+    published_at = COALESCE(excluded.published_at, videos.published_at),
+    duration_s = COALESCE(excluded.duration_s, videos.duration_s),
+    state = 'done', attempts = excluded.attempts, analysis_version = excluded.analysis_version,
+    error_code = NULL, error = NULL, error_detail = NULL, done_at = excluded.done_at,
+    updated_at = excluded.updated_at;
 
 -- name: record_success.transcript
 INSERT INTO transcripts (video_id, language, language_name, is_generated, translated_from,
@@ -84,9 +96,13 @@ ON CONFLICT (video_id) DO UPDATE SET
 DELETE FROM artifacts
 WHERE video_id = :video_id AND kind NOT IN (SELECT value FROM json_each(:kinds));
 
--- name: record_success.artifact
+-- name: record_success.artifacts
+-- every artifact in one statement: :artifacts is a JSON array of {kind, key, content_type,
+-- size} ("WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON)
 INSERT INTO artifacts (video_id, kind, key, content_type, size, updated_at)
-VALUES (:video_id, :kind, :key, :content_type, :size, :at)
+SELECT :video_id, json_extract(a.value, '$.kind'), json_extract(a.value, '$.key'),
+    json_extract(a.value, '$.content_type'), json_extract(a.value, '$.size'), :at
+FROM json_each(:artifacts) AS a WHERE true
 ON CONFLICT (video_id, kind) DO UPDATE SET key = excluded.key,
     content_type = excluded.content_type, size = excluded.size,
     updated_at = excluded.updated_at;

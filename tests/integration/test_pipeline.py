@@ -8,6 +8,7 @@ Only a few things are test doubles: a counting wrapper around the real analyzer 
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import types
@@ -28,7 +29,15 @@ from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.errors import StoreUnavailable, TransientError, UpstreamUnavailable
 from shared.factory import build_analyzer
-from shared.models import Analysis, Transcript, Usage, VideoJob, VideoMeta, VideoState
+from shared.models import (
+    Analysis,
+    Delivery,
+    Transcript,
+    Usage,
+    VideoJob,
+    VideoMeta,
+    VideoState,
+)
 from shared.ports import Analyzer
 from shared.retry_policy import RetryPolicy
 from shared.settings import BUNDLED_SAMPLES, Settings
@@ -359,6 +368,76 @@ def test_a_rate_limit_pauses_pulling_instead_of_burning_retries(tmp_path: Path) 
     stats = runner.run(burst=True, burst_wait_s=5)
     assert stats.retried == 1 and stats.done == 3
     assert started[1][1] - started[0][1] >= 0.9, "pulled again before the 429's delay"
+
+
+class RecordingQueue(SqliteQueue):
+    """The SQLite queue, noting the delay of every retry it is asked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.retry_delays: list[int] = []
+        self.retried = threading.Event()
+
+    def retry(self, delivery: Delivery, *, delay_s: int, error: str) -> None:
+        self.retry_delays.append(delay_s)
+        self.retried.set()
+        super().retry(delivery, delay_s=delay_s, error=error)
+
+
+def test_a_duplicate_beside_its_holder_is_done_within_seconds_without_fetching(
+    tmp_path: Path, results: SqliteResultStore, analyzer: CountingAnalyzer
+) -> None:
+    """Two deliveries of one video at once: the duplicate finds the claim held before it
+    fetches anything, asks to come back in seconds (not the claim's 600 s), and is done as
+    soon as the holder is: one model call, one transcript fetch."""
+    queue = RecordingQueue(tmp_path / "q.sqlite3")
+    source = FlakySource()
+    pipeline = dataclasses.replace(
+        make_pipeline(tmp_path, results, analyzer, source), in_progress_retry_s=0.5
+    )
+    real_analyze = analyzer.analyze
+
+    def analyze_until_the_duplicate_is_back(
+        transcript: Transcript, meta: VideoMeta | None
+    ) -> Analysis:
+        assert queue.retried.wait(10)  # the holder finishes once the duplicate went back
+        return real_analyze(transcript, meta)
+
+    analyzer.analyze = analyze_until_the_duplicate_is_back  # type: ignore[method-assign]
+    queue.send([VideoJob(video_id=OK_ID), VideoJob(video_id=OK_ID)])
+    stats = make_runner(queue, pipeline).run(burst=True, burst_wait_s=5)
+
+    assert (stats.done, stats.skipped, stats.retried) == (1, 1, 1)
+    assert queue.retry_delays == [1]  # the policy's floor (base_s=1): not the claim's 600 s
+    assert analyzer.calls[OK_ID] == 1
+    assert source.fetches[OK_ID] == 1  # the duplicate fetched nothing
+    assert queue.stats().backlog == 0
+
+
+@pytest.mark.parametrize(
+    ("attempt", "claim_left_s", "expected"),
+    [(1, 600.0, 5.0), (2, 600.0, 10.0), (3, 600.0, 601.0), (1, 2.0, 3.0)],
+)
+def test_a_duplicate_comes_back_soon_then_when_the_claim_runs_out(
+    tmp_path: Path,
+    results: SqliteResultStore,
+    analyzer: CountingAnalyzer,
+    attempt: int,
+    claim_left_s: float,
+    expected: float,
+) -> None:
+    """Soon and doubling for the first attempts (the holder usually takes a second), then
+    the claim's end (a long analysis), so early retries never use up the message's."""
+    from consumer.pipeline import AnalysisInProgress
+
+    pipeline = make_pipeline(tmp_path, results, analyzer)
+    other = "another-consumer"
+    version = analyzer.analysis_version
+    assert results.claim_analysis(OK_ID, version, other, claim_left_s) == 0
+    with pytest.raises(AnalysisInProgress) as info:
+        pipeline.process(VideoJob(video_id=OK_ID), attempt)
+    assert info.value.retry_after == pytest.approx(expected, abs=0.1)
+    assert analyzer.calls[OK_ID] == 0
 
 
 def test_a_long_analysis_keeps_its_claim(

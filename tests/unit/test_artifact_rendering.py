@@ -11,7 +11,9 @@ from shared.artifact_rules import content_disposition, download_name
 from shared.artifacts import (
     MARKDOWN,
     REPORT_KIND,
+    iter_artifacts,
     key_safe,
+    parse_transcript_json,
     render_artifacts,
     render_report,
     render_srt,
@@ -197,6 +199,63 @@ def test_json_round_trips_the_segments() -> None:
     assert doc["meta"]["channel_title"] == f.CHANNEL_TITLE
     rebuilt = tuple(Segment(**s) for s in doc["segments"])
     assert rebuilt == t.segments
+
+
+def test_json_is_the_same_document_as_the_indented_one_it_replaces() -> None:
+    """Compact now (a machine format), the same document as before: keys, order, values,
+    escapes; text that needs escaping and non-ASCII text included."""
+    t = _transcript(
+        (0, 1.5, 'say "hi" \\ tab\there'), (1.5, 0, "Ça va? 🚀 <b>&</b>"), (2, 1e-3, "")
+    )
+    meta = f.meta(VID)
+    doc = {
+        "video_id": t.video_id,
+        "url": f"https://www.youtube.com/watch?v={VID}",
+        "language": t.language,
+        "language_name": t.language_name,
+        "is_generated": t.is_generated,
+        "translated_from": t.translated_from,
+        "source": t.source,
+        "duration_s": t.duration_s,
+        "word_count": t.word_count,
+        "meta": meta.model_dump(mode="json"),
+        "segments": [
+            {"start": s.start, "duration": s.duration, "text": s.text} for s in t.segments
+        ],
+    }
+    before = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    now = render_transcript_json(t, meta)
+    assert json.loads(now) == json.loads(before)
+    assert list(json.loads(now)) == list(doc)
+    assert now.endswith(b"}\n") and b"\n " not in now
+    assert len(now) < len(before)
+    assert parse_transcript_json(now).segments == t.segments
+
+
+def test_iter_artifacts_renders_one_at_a_time_and_skips_what_it_is_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shared.artifacts as artifacts
+
+    rendered: list[str] = []
+    for name in ("render_transcript_txt", "render_srt", "render_vtt"):
+        real = getattr(artifacts, name)
+
+        def counting(t: Transcript, _real: object = real, _name: str = name) -> bytes:
+            rendered.append(_name)
+            return _real(t)  # type: ignore[operator,no-any-return]
+
+        monkeypatch.setattr(artifacts, name, counting)
+    monkeypatch.setattr(artifacts, "render_transcript_json", _never)
+    arts = iter_artifacts(f.transcript(VID), f.analysis(VID), None, skip={"transcript_json"})
+    assert rendered == []  # nothing before it is asked for
+    first = next(arts)
+    assert first.kind == "transcript_txt" and rendered == ["render_transcript_txt"]
+    assert [a.kind for a in arts] == ["transcript_srt", "transcript_vtt", REPORT_KIND]
+
+
+def _never(*_: object) -> bytes:
+    raise AssertionError("rendered although skipped")
 
 
 # ---- the report ------------------------------------------------------------------------
