@@ -9,6 +9,11 @@ fsync of the folder), then saves it in the store and removes the file once the s
 it. A redelivery on this machine reads the journal before it claims or pays, and reuses the
 reply.
 
+The billed calls that bought the reply go into the same file: a kill after the journal
+write but before the spend ledger has them would otherwise lose their rows while the reply
+itself survives (the fault suite saw it). Reusing an entry records its calls again; the
+ledger's ``call_id`` makes that one row.
+
 Local by design: a file write is the one thing that works when the store does not. A
 redelivery that lands on another machine does not see this journal; the pipeline keeps its
 analysis claim while a reply is journaled but unsaved, so others wait for the claim to run
@@ -27,13 +32,14 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared.logging import get_logger
-from shared.models import Analysis
+from shared.models import Analysis, BilledCall
 
 log = get_logger("tubeq.journal")
 
@@ -43,15 +49,27 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _SUFFIX = ".json"
 
 
+class _Entry(BaseModel):
+    """One file's content: the reply and the billed calls that bought it."""
+
+    analysis: Analysis
+    calls: list[BilledCall] = []
+
+
 class ReplyJournal(Protocol):
     """Where a paid reply waits until the result store has it."""
 
-    def keep(self, analysis: Analysis) -> None:
-        """Keep ``analysis`` durably (on disk when this returns); overwrites an older one."""
+    def keep(self, analysis: Analysis, calls: Sequence[BilledCall] = ()) -> None:
+        """Keep ``analysis`` and the ``calls`` billed for it durably (on disk when this
+        returns); overwrites an older entry."""
         ...
 
     def find(self, video_id: str, analysis_version: str) -> Analysis | None:
         """The kept reply of (video, version), or None."""
+        ...
+
+    def calls(self, video_id: str, analysis_version: str) -> list[BilledCall]:
+        """The billed calls kept with that reply (empty when none is kept)."""
         ...
 
     def forget(self, video_id: str, analysis_version: str) -> None:
@@ -76,7 +94,7 @@ class FileReplyJournal:
         self.directory.mkdir(parents=True, exist_ok=True)
         #: replies whose file could not be written (a full disk): kept for this process, so
         #: a redelivery here still reuses them instead of paying again
-        self._memory: dict[tuple[str, str], Analysis] = {}
+        self._memory: dict[tuple[str, str], _Entry] = {}
         self._prune(max_age_s)
 
     @property
@@ -96,13 +114,14 @@ class FileReplyJournal:
         digest = hashlib.sha256(analysis_version.encode()).hexdigest()[:24]
         return self.directory / f"{_SAFE.sub('_', video_id)}.{digest}{_SUFFIX}"
 
-    def keep(self, analysis: Analysis) -> None:
+    def keep(self, analysis: Analysis, calls: Sequence[BilledCall] = ()) -> None:
         target = self.path(analysis.video_id, analysis.analysis_version)
-        data = analysis.model_dump_json().encode()
+        entry = _Entry(analysis=analysis, calls=list(calls))
+        data = entry.model_dump_json().encode()
         try:
             fd, name = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
         except OSError:
-            self._remember(analysis)
+            self._remember(entry)
             raise
         tmp = Path(name)
         try:
@@ -115,30 +134,43 @@ class FileReplyJournal:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             if isinstance(exc, OSError):
-                self._remember(analysis)
+                self._remember(entry)
             raise
         self._sync_directory()
 
-    def _remember(self, analysis: Analysis) -> None:
+    def _remember(self, entry: _Entry) -> None:
         """The file could not be written (a full disk): keep the reply for this process."""
-        self._memory[(analysis.video_id, analysis.analysis_version)] = analysis
+        self._memory[(entry.analysis.video_id, entry.analysis.analysis_version)] = entry
 
     def find(self, video_id: str, analysis_version: str) -> Analysis | None:
+        entry = self._entry(video_id, analysis_version)
+        return entry.analysis if entry is not None else None
+
+    def calls(self, video_id: str, analysis_version: str) -> list[BilledCall]:
+        entry = self._entry(video_id, analysis_version)
+        return list(entry.calls) if entry is not None else []
+
+    def _entry(self, video_id: str, analysis_version: str) -> _Entry | None:
         remembered = self._memory.get((video_id, analysis_version))
         if remembered is not None:
             return remembered
         path = self.path(video_id, analysis_version)
         try:
-            analysis = Analysis.model_validate_json(path.read_bytes())
+            data = path.read_bytes()
+            try:
+                entry = _Entry.model_validate_json(data)
+            except ValidationError:  # an entry from before calls were kept: the reply alone
+                entry = _Entry(analysis=Analysis.model_validate_json(data))
         except FileNotFoundError:
             return None
         except (OSError, ValidationError) as exc:
             # unreadable (a torn disk, an older shape): as if not kept; the store decides
             log.warning("journal.unreadable", video_id=video_id, path=str(path), error=repr(exc))
             return None
+        analysis = entry.analysis
         if analysis.video_id != video_id or analysis.analysis_version != analysis_version:
             return None  # a digest collision, in theory
-        return analysis
+        return entry
 
     def forget(self, video_id: str, analysis_version: str) -> None:
         self._memory.pop((video_id, analysis_version), None)

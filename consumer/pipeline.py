@@ -111,6 +111,7 @@ class Pipeline:
         saved = self._journaled(job, version)
         if saved is not None:
             bound.info("analysis.journal_reused", created_at=str(saved.created_at))
+            self._record_journaled_calls(video_id, version)
             self._save(saved)
         else:
             saved = self._reusable(job, version)
@@ -162,6 +163,15 @@ class Pipeline:
             return kept
         return None
 
+    def _record_journaled_calls(self, video_id: str, version: str) -> None:
+        """The calls kept with a journaled reply, into the ledger: a kill may have come
+        between the journal write and the flush (recording one twice is one row)."""
+        if self.journal is None or self.ledger is None:
+            return
+        for call in self.journal.calls(video_id, version):
+            self.ledger.record_call(call)
+        self.ledger.flush()
+
     def _check_journal_room(self) -> None:
         """A full disk under the journal means a paid reply could be kept nowhere (the store
         is usually on it too): hand the message back instead of paying."""
@@ -180,8 +190,9 @@ class Pipeline:
         that fails (a full disk) is no reason to drop the reply: the store may still take it."""
         if self.journal is None or analysis.usage.model_calls == 0:
             return False  # nothing was paid for (the offline analyzer): no fsyncs for it
+        calls = self.ledger.held() if self.ledger is not None else []
         try:
-            self.journal.keep(analysis)
+            self.journal.keep(analysis, calls)
         except OSError as exc:
             log.warning("analysis.journal_failed", video_id=analysis.video_id, error=repr(exc))
             return False

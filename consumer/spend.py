@@ -15,10 +15,12 @@ writes the calls to a pending file next to the reply journal (one JSON line each
 and every later flush — and ``close()`` — sends the pending ones first. ``call_id`` makes a
 call recorded twice one row, so replaying is always safe.
 
-What still escapes: calls held in memory when the process is killed between the reply and
-the flush (microseconds after the journal write), and, for a chunked analysis, the calls of
-chunks paid before a kill (their results are kept and reused, so they are not billed again,
-but their rows are lost with the process).
+The held calls also go into the reply's journal entry (``held()``), so a kill between the
+journal write and the flush loses no row: the delivery that reuses the entry records them
+again. What still escapes: calls whose reply a kill cut off before it was journaled (the
+reply is lost too, and nobody can record what never arrived), and, for a chunked analysis,
+the calls of chunks paid before a kill (their results are kept and reused, so they are not
+billed again, but their rows are lost with the process).
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class DeferredLedger:
         self._held.calls = held
 
     # ---- the pipeline's side --------------------------------------------------------
+    def held(self) -> list[BilledCall]:
+        """This thread's calls not yet flushed (to keep them with the reply's journal entry)."""
+        return list(getattr(self._held, "calls", None) or [])
+
     def flush(self) -> None:
         """Send this thread's held calls (and any pending from before) to the store; what
         the store refuses waits in the pending file. Never raises: spend is counted, the

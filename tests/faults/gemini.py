@@ -52,6 +52,11 @@ def cost_of(video_id: str) -> float:
     return (prompt * PRICE_INPUT_PER_M + output * PRICE_OUTPUT_PER_M) / 1_000_000
 
 
+#: how long before a freeze a reply may have been written and still not be kept: reading,
+#: validating and fsyncing it takes milliseconds; seconds would be a fault
+UNREAD_REPLY_S = 2.0
+
+
 @dataclass
 class Call:
     """One generateContent request as the stub saw it."""
@@ -90,18 +95,27 @@ class FaultGemini(GeminiStub):
         with self._calls_lock:
             return sum(1 for c in self.calls if c.status is not None and c.status != 200)
 
-    def cut_by(self, ports: set[int], frozen_at: float, killed_at: float) -> list[Call]:
+    def cut_by(
+        self, ports: set[int], frozen_at: float, killed_at: float, safe: set[str]
+    ) -> list[Call]:
         """Calls of a process frozen at ``frozen_at`` and killed at ``killed_at`` (its
-        client ports) whose reply was not written before it froze: those in flight then,
-        and those the stub read from the dead process's socket afterwards (the request had
-        left; the stub got it late)."""
+        client ports) that the kill cut: in flight when it froze, read by the stub from the
+        dead process's socket afterwards (the request had left; the stub got it late), or
+        answered shortly before the freeze with the reply not yet kept — its video not in
+        ``safe`` (journaled or stored when it froze): the reply sat unread in the socket or
+        was being parsed. "Shortly" is generous (``UNREAD_REPLY_S``); a reply the client
+        has held longer without keeping it is a fault the table should show."""
         with self._calls_lock:
             return [
                 c
                 for c in self.calls
                 if c.port in ports
                 and c.started <= killed_at + 10.0
-                and (c.finished is None or c.finished >= frozen_at)
+                and (
+                    c.finished is None
+                    or c.finished >= frozen_at
+                    or (c.finished >= frozen_at - UNREAD_REPLY_S and c.video_id not in safe)
+                )
             ]
 
     # ---- serving ----------------------------------------------------------------------

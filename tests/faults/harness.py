@@ -8,9 +8,12 @@ queue is drained (bounded in time), stops every process and measures:
 - lost: videos not done, or without their analysis row or one of their artifacts;
 - duplicated: extra rows or artifacts of a video (keys are deterministic, rows keyed);
 - dead-lettered: rows in the dead-letter table;
-- paid calls per video, from the stub's side of the wire; calls cut by a kill (the stub
-  had the request, the killed process never got the reply) are counted apart, and a video
-  may be paid once more per cut call, never otherwise;
+- paid calls per video, from the stub's side of the wire; calls cut by a kill are counted
+  apart, and a video may be paid once more per cut call, never otherwise. A call is cut
+  when the kill came before its reply was safe: in flight at the freeze, or written by the
+  stub but not yet in the victim's journal nor in the store when it froze (the reply sat
+  in the socket or was being parsed: nobody can keep what it has not read). Which replies
+  were safe is looked up while the victim is frozen, not guessed from timings;
 - recorded spend (``model_calls``) against the stub's billed spend: they must match, except
   for billed calls whose reply a kill cut off (nobody can record what never arrived).
 """
@@ -99,8 +102,9 @@ class Rig:
     env_extra: dict[str, str] = field(default_factory=dict)
     consumers: list[Consumer] = field(default_factory=list)
     exits: list[int] = field(default_factory=list)
-    #: per SIGKILL: the victim's local ports, when it was frozen, when it was dead
-    killed: list[tuple[set[int], float, float]] = field(default_factory=list)
+    #: per SIGKILL: the victim's local ports, when it was frozen, when it was dead, and
+    #: the videos whose reply was safe then (journaled or in the store)
+    killed: list[tuple[set[int], float, float, set[str]]] = field(default_factory=list)
     kills_mid_call: int = 0
     video_ids: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -202,18 +206,30 @@ class Rig:
         frozen_at = time.monotonic()
         os.kill(consumer.proc.pid, signal.SIGSTOP)
         ports = local_ports(consumer.proc.pid)
+        safe = self.safe_replies()
         os.kill(consumer.proc.pid, signal.SIGKILL)
         consumer.proc.wait(10)
-        self.killed.append((ports, frozen_at, time.monotonic()))
+        self.killed.append((ports, frozen_at, time.monotonic(), safe))
         self.consumers.remove(consumer)
         self.exits.append(consumer.proc.returncode)
+
+    def safe_replies(self) -> set[str]:
+        """Videos whose paid reply is kept now: a journal file on this machine, or an
+        analysis in the store (read while the victim is frozen; SQLite's WAL lets a reader
+        in even if the victim holds the write lock)."""
+        journal = Path(self.env().get("TUBEQ_JOURNAL_DIR", self.data_dir / "journal"))
+        safe = {p.name.split(".", 1)[0] for p in journal.glob("*.json")}
+        if self.results is not None:
+            with contextlib.suppress(Exception):  # a store that is down keeps nothing new
+                safe |= {v for v, _version in self.results()["analyses"]}
+        return safe
 
     def cut_calls(self) -> list[Call]:
         """The model calls the kills cut (read at the end: a late request shows up late)."""
         cut: dict[int, Call] = {}
         self.kills_mid_call = 0
-        for ports, frozen_at, killed_at in self.killed:
-            calls = self.gemini.cut_by(ports, frozen_at, killed_at)
+        for ports, frozen_at, killed_at, safe in self.killed:
+            calls = self.gemini.cut_by(ports, frozen_at, killed_at, safe)
             self.kills_mid_call += bool(calls)
             cut |= {id(call): call for call in calls}
         return list(cut.values())
@@ -485,11 +501,15 @@ def _evidence(rig: Rig, video_id: str) -> str:
         if c.status != 200:
             continue
         kill = next((k for k in rig.killed if c.port in k[0]), None)
+        safe = kill is not None and video_id in kill[3]
         if kill is None:
             out.append(f"call on port {c.port}: no kill had this connection")
             continue
         end = "never" if c.finished is None else f"{c.finished - kill[1]:+.2f} s"
-        out.append(f"request {c.started - kill[1]:+.2f} s, reply written {end} from the freeze")
+        out.append(
+            f"request {c.started - kill[1]:+.2f} s, reply written {end} from the freeze, "
+            + ("kept (journal or store) at the freeze" if safe else "not kept at the freeze")
+        )
     return ", ".join(out)
 
 

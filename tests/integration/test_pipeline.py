@@ -22,6 +22,7 @@ import pytest
 from consumer.journal import FileReplyJournal
 from consumer.pipeline import Outcome, Pipeline
 from consumer.runner import Runner, RunnerConfig
+from consumer.spend import DeferredLedger
 from shared.adapters.directory_transcripts import DirectoryTranscriptSource
 from shared.adapters.extractive_analyzer import ExtractiveAnalyzer
 from shared.adapters.local_artifacts import LocalArtifactStore
@@ -499,6 +500,7 @@ def journaled_pipeline(
     analyzer: Analyzer,
     journal: FileReplyJournal,
     source: FlakySource | None = None,
+    ledger: DeferredLedger | None = None,
 ) -> Pipeline:
     return Pipeline(
         transcripts=source or FlakySource(),
@@ -506,6 +508,7 @@ def journaled_pipeline(
         results=results,
         artifacts=LocalArtifactStore(tmp_path / "artifacts"),
         journal=journal,
+        ledger=ledger,
         save_retry_delays_s=(0.0, 0.0),
     )
 
@@ -693,3 +696,50 @@ def test_a_reply_the_full_disk_refused_is_reused_by_this_process(
     assert journal.pending() == []  # nothing on disk…
     assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
     assert analyzer.calls[OK_ID] == 1  # …yet not bought twice
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs in this 'process'."""
+
+
+class DiesBeforeFlush(DeferredLedger):
+    def flush(self) -> None:
+        raise _Killed
+
+
+def test_with_gemini_a_kill_between_journal_and_ledger_loses_no_ledger_row(
+    tmp_path: Path, gemini: gs.GeminiStub
+) -> None:
+    """The fault suite saw it: the reply survived in the journal, its billed call did not
+    reach the ledger. The calls now go into the journal entry and the reuse records them."""
+    gemini.push(gs.ok(gs.analysis_dict()))  # one paid reply; a second request gets a 500
+    results = SqliteResultStore(tmp_path / "results.sqlite3")
+    settings = gemini_settings(gemini, tmp_path)
+    journal_dir = tmp_path / "journal"
+
+    first = DiesBeforeFlush(results, journal_dir)
+    analyzer = build_analyzer(settings, ledger=first)
+    try:
+        journal = FileReplyJournal(journal_dir)
+        pipeline = journaled_pipeline(tmp_path, results, analyzer, journal, ledger=first)
+        with pytest.raises(_Killed):
+            pipeline.process(VideoJob(video_id=OK_ID), 1)
+    finally:
+        analyzer.close()
+    assert results.progress().usage.model_calls == 0  # the row died with the process
+
+    # the restarted consumer: a new ledger, the same journal folder
+    second = DeferredLedger(results, journal_dir)
+    analyzer = build_analyzer(settings, ledger=second)
+    try:
+        journal = FileReplyJournal(journal_dir)
+        pipeline = journaled_pipeline(tmp_path, results, analyzer, journal, ledger=second)
+        assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.DONE
+        assert len(gemini.requests) == 1  # the journaled reply, not a new call
+        progress = results.progress()
+        assert progress.usage.model_calls == 1  # the call is in the ledger once
+        assert progress.calls_by_outcome == {"ok": 1}
+        assert progress.usage.cost_usd > 0
+    finally:
+        analyzer.close()
+        results.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from consumer.journal import FileReplyJournal
+from shared.models import BilledCall, CallOutcome
 from tests.support import factories as f
 
 V1 = "gemini:gemini-3.1-flash-lite:p1"
@@ -88,3 +89,35 @@ def test_entries_nobody_came_back_for_are_pruned_on_open(tmp_path: Path) -> None
     reopened = FileReplyJournal(tmp_path, max_age_s=7 * 86400)
     assert reopened.find(stale.video_id, V1) is None
     assert reopened.find(fresh.video_id, V1) == fresh
+
+
+def _billed(video_id: str, step: str) -> BilledCall:
+    return BilledCall(
+        call_id=f"{video_id}:{V1}:{step}",
+        video_id=video_id,
+        analysis_version=V1,
+        model="gemini-3.1-flash-lite",
+        usage=f.usage(),
+        outcome=CallOutcome.OK,
+    )
+
+
+def test_the_billed_calls_are_kept_with_the_reply(tmp_path: Path) -> None:
+    journal = FileReplyJournal(tmp_path)
+    paid = f.analysis(f.video_id(1), version=V1)
+    calls = [_billed(paid.video_id, "analysis"), _billed(paid.video_id, "repair")]
+    journal.keep(paid, calls)
+    reopened = FileReplyJournal(tmp_path)  # a restarted consumer
+    assert reopened.find(paid.video_id, V1) == paid
+    assert reopened.calls(paid.video_id, V1) == calls
+    assert reopened.calls(f.video_id(2), V1) == []
+    journal.forget(paid.video_id, V1)
+    assert journal.calls(paid.video_id, V1) == []
+
+
+def test_an_entry_from_before_calls_were_kept_still_gives_its_reply(tmp_path: Path) -> None:
+    journal = FileReplyJournal(tmp_path)
+    paid = f.analysis(f.video_id(1), version=V1)
+    journal.path(paid.video_id, V1).write_text(paid.model_dump_json())  # the old format
+    assert journal.find(paid.video_id, V1) == paid
+    assert journal.calls(paid.video_id, V1) == []
