@@ -31,6 +31,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,6 +96,7 @@ class FileReplyJournal:
         #: replies whose file could not be written (a full disk): kept for this process, so
         #: a redelivery here still reuses them instead of paying again
         self._memory: dict[tuple[str, str], _Entry] = {}
+        self._lock = threading.Lock()  # consumer threads share one journal
         self._prune(max_age_s)
 
     @property
@@ -115,14 +117,20 @@ class FileReplyJournal:
         return self.directory / f"{_SAFE.sub('_', video_id)}.{digest}{_SUFFIX}"
 
     def keep(self, analysis: Analysis, calls: Sequence[BilledCall] = ()) -> None:
-        target = self.path(analysis.video_id, analysis.analysis_version)
+        """Write the entry durably; if the disk refuses (full), the entry is remembered by
+        this process (``find`` returns it, the file is written once there is room) and the
+        OSError is raised so the caller knows it is not on disk yet."""
         entry = _Entry(analysis=analysis, calls=list(calls))
-        data = entry.model_dump_json().encode()
         try:
-            fd, name = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
+            self._write(entry)
         except OSError:
             self._remember(entry)
             raise
+
+    def _write(self, entry: _Entry) -> None:
+        target = self.path(entry.analysis.video_id, entry.analysis.analysis_version)
+        data = entry.model_dump_json().encode()
+        fd, name = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
         tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -130,17 +138,31 @@ class FileReplyJournal:
                 out.flush()
                 os.fsync(out.fileno())
             tmp.replace(target)
-        except BaseException as exc:
+        except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            if isinstance(exc, OSError):
-                self._remember(entry)
             raise
         self._sync_directory()
 
     def _remember(self, entry: _Entry) -> None:
         """The file could not be written (a full disk): keep the reply for this process."""
-        self._memory[(entry.analysis.video_id, entry.analysis.analysis_version)] = entry
+        with self._lock:
+            self._memory[(entry.analysis.video_id, entry.analysis.analysis_version)] = entry
+
+    def _spill(self) -> None:
+        """Write remembered entries to disk once it has room again, so the other consumers
+        on this machine find them too (and a crash of this one no longer loses them)."""
+        with self._lock:
+            waiting = list(self._memory.items())
+        for key, entry in waiting:
+            try:
+                self._write(entry)
+            except OSError:
+                return  # still full: try again at the next look
+            with self._lock:
+                if self._memory.get(key) is entry:
+                    del self._memory[key]
+            log.info("journal.written_late", video_id=key[0])
 
     def find(self, video_id: str, analysis_version: str) -> Analysis | None:
         entry = self._entry(video_id, analysis_version)
@@ -151,7 +173,10 @@ class FileReplyJournal:
         return list(entry.calls) if entry is not None else []
 
     def _entry(self, video_id: str, analysis_version: str) -> _Entry | None:
-        remembered = self._memory.get((video_id, analysis_version))
+        if self._memory:
+            self._spill()
+        with self._lock:
+            remembered = self._memory.get((video_id, analysis_version))
         if remembered is not None:
             return remembered
         path = self.path(video_id, analysis_version)
@@ -173,7 +198,8 @@ class FileReplyJournal:
         return entry
 
     def forget(self, video_id: str, analysis_version: str) -> None:
-        self._memory.pop((video_id, analysis_version), None)
+        with self._lock:
+            self._memory.pop((video_id, analysis_version), None)
         with contextlib.suppress(FileNotFoundError):
             self.path(video_id, analysis_version).unlink()
 

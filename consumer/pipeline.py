@@ -194,8 +194,16 @@ class Pipeline:
         try:
             self.journal.keep(analysis, calls)
         except OSError as exc:
-            log.warning("analysis.journal_failed", video_id=analysis.video_id, error=repr(exc))
-            return False
+            # Not on disk (full), but held by this process, which keeps the claim: a
+            # redelivery here reuses it, a sibling waits for it instead of paying again.
+            remembered = self.journal.find(analysis.video_id, analysis.analysis_version)
+            log.warning(
+                "analysis.journal_failed",
+                video_id=analysis.video_id,
+                held_in_memory=remembered is not None,
+                error=repr(exc),
+            )
+            return remembered is not None
         return True
 
     def _save(self, analysis: Analysis) -> None:

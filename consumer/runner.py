@@ -81,6 +81,9 @@ class RunStats:
         return self.done + self.skipped + self.failed + self.retried + self.dead
 
 
+#: burst mode: how long messages the queue reports ready (but a pull missed) are pulled for
+_READY_RECHECK_S = 2.0
+
 _COUNTERS = {
     Action.DONE: "done",
     Action.SKIPPED: "skipped",
@@ -277,6 +280,9 @@ class Runner:
             log.warning("queue.stats_failed", error=repr(exc))
             return False
         if idle_s < burst_wait_s and stats.delayed:
+            return False
+        if stats.ready and idle_s < max(burst_wait_s, _READY_RECHECK_S):
+            # A delayed message came due between the empty pull and this look: pull again.
             return False
         self.stats.leased_elsewhere, self.stats.leased_until = leased, until
         if leased:

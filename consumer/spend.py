@@ -50,6 +50,9 @@ class DeferredLedger:
         self._pending.parent.mkdir(parents=True, exist_ok=True)
         self._held = threading.local()
         self._file_lock = threading.Lock()
+        #: calls neither the store nor the pending file could take (a full disk under
+        #: both): held by this process and sent with the next flush
+        self._unwritten: list[BilledCall] = []
 
     # ---- the analyzer's side --------------------------------------------------------
     def record_call(self, call: BilledCall) -> None:
@@ -69,7 +72,9 @@ class DeferredLedger:
         calls: list[BilledCall] = getattr(self._held, "calls", None) or []
         self._held.calls = []
         waiting = self._take_pending()
-        unsent = self._send([*waiting, *calls])
+        with self._file_lock:
+            unwritten, self._unwritten = self._unwritten, []
+        unsent = self._send([*unwritten, *waiting, *calls])
         if unsent:
             self._keep_pending(unsent)
 
@@ -103,9 +108,11 @@ class DeferredLedger:
                 out.write(lines)
                 out.flush()
                 os.fsync(out.fileno())
-        except OSError as exc:  # a full disk too: the rows are lost, say which
-            log.error(
-                "spend.ledger_lost",
+        except OSError as exc:  # a full disk too: hold them here until one takes them
+            with self._file_lock:
+                self._unwritten.extend(calls)
+            log.warning(
+                "spend.ledger_held_in_memory",
                 call_ids=[c.call_id for c in calls],
                 cost_usd=round(sum(c.usage.cost_usd for c in calls), 8),
                 error=repr(exc),

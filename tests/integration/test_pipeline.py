@@ -698,6 +698,38 @@ def test_a_reply_the_full_disk_refused_is_reused_by_this_process(
     assert analyzer.calls[OK_ID] == 1  # …yet not bought twice
 
 
+def test_a_reply_held_in_memory_keeps_the_claim_and_reaches_the_disk_later(
+    tmp_path: Path, analyzer: CountingAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills between the paid call and its journal write: the reply is held by
+    this process, which keeps the claim (a sibling waits instead of paying); once there is
+    room it is written to the journal the consumers on this machine share, and the
+    sibling reuses it (the fault suite's disk-full case paid 6 videos twice without this)."""
+    from consumer.pipeline import AnalysisInProgress
+
+    results = FailingSaves(tmp_path / "results.sqlite3", failures=3)
+    here = journaled_pipeline(tmp_path, results, analyzer, FileReplyJournal(tmp_path / "j"))
+    sibling_journal = FileReplyJournal(tmp_path / "j")
+    sibling = journaled_pipeline(tmp_path, results, analyzer, sibling_journal)
+
+    def no_space(*_: object, **__: object) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("consumer.journal.tempfile", types.SimpleNamespace(mkstemp=no_space))
+    with pytest.raises(StoreUnavailable):
+        here.process(VideoJob(video_id=OK_ID), 1)
+    with pytest.raises(AnalysisInProgress):
+        sibling.process(VideoJob(video_id=OK_ID), 2)  # the claim is still held
+    assert sibling_journal.pending() == []
+    monkeypatch.undo()  # room again
+
+    assert here.journal is not None
+    assert here.journal.find(OK_ID, analyzer.analysis_version) is not None  # written now
+    assert len(sibling_journal.pending()) == 1
+    assert sibling.process(VideoJob(video_id=OK_ID), 3) is Outcome.DONE
+    assert analyzer.calls[OK_ID] == 1
+
+
 class _Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs in this 'process'."""
 

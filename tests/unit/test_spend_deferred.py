@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from consumer.spend import PENDING_FILE, DeferredLedger
 from shared.errors import StoreUnavailable
 from shared.models import BilledCall, CallOutcome, Usage
@@ -75,3 +77,26 @@ def test_each_thread_flushes_only_its_own_calls(tmp_path: Path) -> None:
     assert list(store.rows) == [call(2).call_id]
     ledger.flush()
     assert sorted(store.rows) == sorted([call(1).call_id, call(2).call_id])
+
+
+def test_calls_neither_the_store_nor_the_disk_takes_are_held_until_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under both the SQLite ledger and the pending file: the calls wait in
+    this process and reach the store with the next flush after it recovers."""
+    store = FlakyStore()
+    ledger = DeferredLedger(store, tmp_path)
+    store.down = True
+
+    def no_space(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("consumer.spend.os.fsync", no_space)
+    ledger.record_call(call(1))
+    ledger.flush()
+    monkeypatch.undo()
+    assert store.rows == {}
+    store.down = False
+    ledger.record_call(call(2))
+    ledger.flush()
+    assert sorted(store.rows) == [call(1).call_id, call(2).call_id]
