@@ -24,14 +24,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
-from consumer.handlers.base import HandlerRegistry
+from consumer.handlers.base import Handler, HandlerRegistry
+from consumer.handlers.batch import BatchConfig, batch_handlers
 from consumer.handlers.video import VideoHandler
 from consumer.journal import FileReplyJournal
 from consumer.pipeline import Pipeline
 from consumer.runner import MessageResult, Preflight, Runner, RunnerConfig
 from consumer.spend import DeferredLedger
-from shared import factory
+from shared import early_signals, factory
 from shared.doctor import CONSUMER_SERVICES, CheckResult, run_checks
 from shared.errors import TubeqError
 from shared.logging import get_logger
@@ -118,8 +120,12 @@ class Consumer:
     runner: Runner
     queue: Queue
     pipeline: Pipeline
+    #: what else the consumer opened (the batch store and client)
+    closers: tuple[Callable[[], None], ...] = ()
 
     def close(self) -> None:
+        for close in self.closers:
+            close()
         self.queue.close()
         if self.pipeline.ledger is not None:
             self.pipeline.ledger.close()  # what the store could not take before
@@ -152,9 +158,26 @@ def build_consumer(
         # a paid reply is on this disk before the store is asked to keep it
         journal=FileReplyJournal(settings.journal_folder),
     )
+    handlers: list[Handler[Any]] = [VideoHandler(pipeline.process, results)]
+    closers: list[Callable[[], None]] = []
+    if settings.analyzer_backend == "gemini" and settings.results_backend == "sqlite":
+        # batch backfills (issue 12): their batches live in the result store
+        batches = factory.build_batch_store(settings)
+        closers.append(batches.close)
+        batch_analyzer = factory.build_batch_analyzer(settings)
+        closers.append(batch_analyzer.close)
+        handlers += batch_handlers(
+            transcripts=pipeline.transcripts,
+            artifacts=pipeline.artifacts,
+            results=results,
+            batches=batches,
+            analyzer=batch_analyzer,
+            queue=queue,
+            config=BatchConfig.from_settings(settings),
+        )
     runner = Runner(
         queue=queue,
-        handlers=HandlerRegistry([VideoHandler(pipeline.process, results)]),
+        handlers=HandlerRegistry(handlers),
         policy=RetryPolicy(
             max_retries=settings.max_retries,
             base_s=settings.retry_base_s,
@@ -171,7 +194,7 @@ def build_consumer(
         on_result=on_result,
         preflight=preflight or make_preflight(settings),
     )
-    return Consumer(runner=runner, queue=queue, pipeline=pipeline)
+    return Consumer(runner=runner, queue=queue, pipeline=pipeline, closers=tuple(closers))
 
 
 def install_signal_handlers(runner: Runner) -> None:
@@ -189,3 +212,8 @@ def install_signal_handlers(runner: Runner) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    early = early_signals.received()
+    if early is not None:
+        # stopped while starting up: nothing is leased yet, so this is a clean stop
+        log.info("consumer.signal", signal=signal.Signals(early).name, during="start-up")
+        runner.stop()

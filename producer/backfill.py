@@ -30,6 +30,12 @@ skips finished videos without a model call. A Worker request also has a subreque
 (1,000 on Workers Paid): each page of 50 videos costs two, so backfill channels of many
 thousands of videos with the CLI.
 
+``batch=True`` (``tubeq backfill --batch``, issue 12) sends ``batch.collect`` jobs instead of
+``video.analyze``: the consumer collects the videos into Gemini batches at half the price
+(``consumer/handlers/batch*.py``); videos long enough for the chunked path go online. The
+report then carries the batch estimate beside the online one (it always does: ``--dry-run``
+shows both, side by side).
+
 Estimates use ``shared.gemini.estimate``: the transcript as the analyzer renders it
 (timestamps included), counted with the analyzer's own token estimator, plus each call's
 system instruction and schema, and the chunked path for long videos. A video of unknown
@@ -48,7 +54,9 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from pydantic import BaseModel, Field
 
 from shared.errors import InvalidInput
+from shared.gemini.batch_jobs import BatchCollectJob
 from shared.gemini.estimate import analysis_estimate
+from shared.jobs import Job
 from shared.listing import ListingTarget, PlaylistEntry, VideoDetails, parse_listing_ref
 from shared.models import Progress, VideoJob, VideoMeta, VideoState
 from shared.ports import ListingSource, ResultReader
@@ -88,6 +96,13 @@ class BackfillReport(BaseModel):
     estimated_model_calls: int
     estimated_duration_s: float
     dry_run: bool
+    batch: bool = Field(False, description="sent as batch.collect jobs (--batch)")
+    estimated_batch_cost_usd: float = Field(
+        0.0, description="the same videos through the Batch API (half price; long ones online)"
+    )
+    batch_online_videos: int = Field(
+        0, description="videos a batch backfill sends online: long enough to be chunked"
+    )
 
 
 class Estimate(BaseModel):
@@ -122,6 +137,31 @@ def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
     )
 
 
+#: the Batch API's price against the standard one (the adapter bills replies the same way)
+BATCH_PRICE_FACTOR = 0.5
+
+
+def estimate_batch(metas: Sequence[VideoMeta], settings: Settings) -> tuple[float, int]:
+    """The cost of these videos in a batch backfill, and how many of them go online: a
+    video of one call rides in a batch at ``BATCH_PRICE_FACTOR``; a chunked one (map-reduce:
+    chunk calls, then a merge that needs their replies) is analysed online at full price."""
+    cost = 0.0
+    online = 0
+    for meta in metas:
+        seconds = meta.duration_s if meta.duration_s is not None else DEFAULT_DURATION_S
+        video = analysis_estimate(seconds, settings.gemini_chunk_tokens)
+        usd = (
+            video.input_tokens * settings.gemini_price_input_per_m
+            + video.output_tokens * settings.gemini_price_output_per_m
+        ) / 1_000_000
+        if video.calls == 1:
+            cost += usd * BATCH_PRICE_FACTOR
+        else:
+            cost += usd
+            online += 1
+    return round(cost, 6), online
+
+
 def actual_cost_per_video(progress: Progress) -> float | None:
     """What one analysed video has really cost so far, to set beside the estimate: the spend
     of every billed call (the spend ledger: invalid, truncated, refused and repair calls,
@@ -135,7 +175,7 @@ def actual_cost_per_video(progress: Progress) -> float | None:
 class JobSender(Protocol):
     """The ``Queue`` port's ``send``, or the Worker's binding queue's (awaited)."""
 
-    def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int | Awaitable[int]: ...
+    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int | Awaitable[int]: ...
 
 
 async def list_entries(
@@ -259,6 +299,7 @@ async def run_backfill(
     on_progress: Callable[[int, int], None] | None = None,
     analysis_version: str | None = None,
     listing: ListingSource | None = None,
+    batch: bool = False,
 ) -> BackfillReport:
     """List a channel's or playlist's videos and enqueue the ones still to analyse.
 
@@ -291,6 +332,7 @@ async def run_backfill(
         analysis_version=analysis_version,
     )
     est = estimate(plan.to_send, settings)
+    batch_cost, batch_online = estimate_batch(plan.to_send, settings)
     report = BackfillReport(
         kind=target.kind,
         id=target.id,
@@ -309,27 +351,44 @@ async def run_backfill(
         estimated_model_calls=est.calls,
         estimated_duration_s=est.duration_s,
         dry_run=dry_run,
+        batch=batch,
+        estimated_batch_cost_usd=batch_cost,
+        batch_online_videos=batch_online,
     )
     if not dry_run:
-        await _send(queue, reader, plan.to_send, f"backfill:{target.id}", force, on_progress)
+        await send_videos(
+            queue,
+            reader,
+            plan.to_send,
+            f"backfill:{target.id}",
+            force,
+            on_progress,
+            batch=batch,
+        )
     return report
 
 
-async def _send(
+async def send_videos(
     queue: JobSender,
     reader: ResultReader | None,
-    metas: list[VideoMeta],
+    metas: Sequence[VideoMeta],
     source: str,
     force: bool,
-    on_progress: Callable[[int, int], None] | None,
+    on_progress: Callable[[int, int], None] | None = None,
+    *,
+    batch: bool = False,
 ) -> None:
+    """Send one job per video (``video.analyze``, or ``batch.collect`` with ``batch``), in
+    chunks, each chunk marked queued right after it is sent (see the module doc)."""
     sent = 0
     for start in range(0, len(metas), SEND_CHUNK):
         jobs = [
             VideoJob(video_id=m.video_id, force=force, source=source, meta=m)
             for m in metas[start : start + SEND_CHUNK]
         ]
-        result = queue.send(jobs)
+        result = queue.send(
+            [BatchCollectJob(**job.model_dump()) for job in jobs] if batch else jobs
+        )
         if inspect.isawaitable(result):
             await result
         if reader is not None:  # sent first: see the module doc

@@ -111,3 +111,24 @@ class R2Settings(_Section):
     presign_expiry_s: int = 3600
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+
+
+class WebhookAlertSettings(_Section):
+    """``TUBEQ_ALERT_WEBHOOK_URL``, ``TUBEQ_ALERT_TIMEOUT_S``."""
+
+    #: a Slack-style webhook URL carries its credential in the path: kept secret
+    url: SecretStr
+    timeout_s: float = 10.0
+
+
+class SmtpAlertSettings(_Section):
+    """``TUBEQ_ALERT_SMTP_*``, ``TUBEQ_ALERT_EMAIL_FROM``/``_TO``, ``TUBEQ_ALERT_TIMEOUT_S``."""
+
+    host: str
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "tubeq@localhost"
+    recipients: tuple[str, ...] = ()
+    timeout_s: float = 10.0

@@ -86,3 +86,44 @@ def redrive_and_mark(
     if back and reader is not None:
         reader.mark_queued(back)
     return moved
+
+
+class VideoRedrive(BaseModel):
+    """What ``redrive_videos`` did for the video ids it was given."""
+
+    #: videos whose dead letters went back on the queue (or were sent again, see below)
+    redriven: list[str]
+    #: given ids that have no dead letter here (never dead, or already redriven)
+    not_dead: list[str]
+
+
+def redrive_videos(queue: ApiQueue, reader: ResultReader, video_ids: Sequence[str]) -> VideoRedrive:
+    """Redrive the dead letters of these videos (operators know videos, not message ids).
+
+    Where listing the dead-letter queue is free (SQLite) each video's letters are found
+    there and redriven. Where it costs them an attempt (Cloudflare), the result store says
+    which videos are dead and each gets a fresh job instead; its old letter stays in the
+    DLQ until it is redriven or expires, harmless since a redelivered done video is skipped.
+    """
+    wanted = list(dict.fromkeys(video_ids))
+    if not queue.dead_letter_listing_consumes:
+        letters: dict[str, list[str]] = {}
+        for d in queue.dead_letters(FAILURE_SCAN):
+            if isinstance(d.body, VideoJob) and d.body.video_id in wanted:
+                letters.setdefault(d.body.video_id, []).append(d.message_id)
+        ids = [m for v in wanted for m in letters.get(v, [])]
+        if ids:
+            redrive_and_mark(queue, reader, ids)
+        return VideoRedrive(
+            redriven=[v for v in wanted if v in letters],
+            not_dead=[v for v in wanted if v not in letters],
+        )
+    states = reader.states(wanted)
+    dead = [v for v in wanted if states.get(v) == VideoState.DEAD]
+    if dead:
+        jobs = [VideoJob(video_id=v, source="redrive") for v in dead]
+        sent = queue.send(jobs)
+        if not isinstance(sent, int):  # an async sender (the Worker) is not used here
+            raise TypeError("redrive_videos needs a synchronous queue")
+        reader.mark_queued(jobs)
+    return VideoRedrive(redriven=dead, not_dead=[v for v in wanted if v not in dead])

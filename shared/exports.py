@@ -13,14 +13,15 @@ import csv
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from shared.errors import InvalidInput
+from shared.listing import parse_listing_ref
 from shared.models import VideoStatus
-from shared.ports import FileUploader, ResultReader
+from shared.ports import FileUploader, ListingSource, ResultReader
 
 # ---- the export files --------------------------------------------------------------------
 
@@ -41,7 +42,13 @@ CSV_COLUMNS = (
     "tokens",
     "cost_usd",
     "url",
+    # added later, so at the end: scripts that read columns by position keep working
+    "channel_id",
+    "channel_title",
+    "report_url",
 )
+#: a report artifact's key → a link to it (presigned on R2, ``file://`` locally)
+ReportLink = Callable[[str], str]
 
 # Spreadsheet apps run a cell that starts with one of these as a formula (CSV injection);
 # a leading apostrophe makes them show the text instead. Tab and CR start formulas too in
@@ -80,7 +87,15 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def csv_row(status: VideoStatus) -> list[str]:
+def report_url(status: VideoStatus, link: ReportLink | None) -> str | None:
+    """The link to the video's Markdown report, when it has one and links are wanted."""
+    if link is None:
+        return None
+    keys = [ref.key for ref in status.artifacts if ref.kind == "report_md"]
+    return link(keys[0]) if keys else None
+
+
+def csv_row(status: VideoStatus, link: ReportLink | None = None) -> list[str]:
     analysis = status.analysis
     if analysis is None:
         raise ValueError("csv_row needs a video with an analysis")
@@ -100,11 +115,14 @@ def csv_row(status: VideoStatus) -> list[str]:
         usage.prompt_tokens + usage.output_tokens + usage.thinking_tokens,
         f"{usage.cost_usd:.6f}",
         f"https://www.youtube.com/watch?v={status.video_id}",
+        meta.channel_id if meta else None,
+        meta.channel_title if meta else None,
+        report_url(status, link),
     ]
     return [safe_cell(c) for c in cells]
 
 
-def jsonl_line(status: VideoStatus) -> str:
+def jsonl_line(status: VideoStatus, link: ReportLink | None = None) -> str:
     """One analysed video as one JSON line: its metadata and the whole analysis."""
     if status.analysis is None:
         raise ValueError("jsonl_line needs a video with an analysis")
@@ -114,6 +132,7 @@ def jsonl_line(status: VideoStatus) -> str:
         "transcript_language": status.transcript_language,
         "analysis": status.analysis.model_dump(mode="json"),
         "artifacts": [ref.model_dump(mode="json") for ref in status.artifacts],
+        "report_url": report_url(status, link),
     }
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -123,38 +142,105 @@ def analysed(results: Iterable[VideoStatus]) -> Iterator[VideoStatus]:
     return (status for status in results if status.analysis is not None)
 
 
-def write_export_files(results: Iterable[VideoStatus], csv_out: IO[str], jsonl_out: IO[str]) -> int:
+def write_export_files(
+    results: Iterable[VideoStatus],
+    csv_out: IO[str],
+    jsonl_out: IO[str],
+    link: ReportLink | None = None,
+) -> int:
     """Stream the rows into both files at once; returns how many videos were written."""
-    writer = csv.writer(csv_out)
+    # RFC 4180 quoting: a cell with a comma, quote or line break (summaries have all three)
+    # is quoted and its quotes doubled; formula starts are defused by ``safe_cell``.
+    writer = csv.writer(csv_out, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CSV_COLUMNS)
     rows = 0
     for status in analysed(results):
-        writer.writerow(csv_row(status))
-        jsonl_out.write(jsonl_line(status))
+        writer.writerow(csv_row(status, link))
+        jsonl_out.write(jsonl_line(status, link))
         rows += 1
     return rows
 
 
-def export_channel(reader: ResultReader, store: FileUploader, channel_id: str) -> ChannelExport:
+def write_channel_files(
+    reader: ResultReader,
+    channel_id: str,
+    csv_path: Path,
+    jsonl_path: Path,
+    link: ReportLink | None = None,
+) -> int:
+    """Write a channel's CSV and JSONL to these paths; refuses a channel with no analyses."""
+    channel = check_channel_id(channel_id)
+    # utf-8-sig: the byte-order mark is what makes Excel read the file as UTF-8
+    # (titles in any script); csv wants newline="" so it controls the line endings.
+    with (
+        csv_path.open("w", encoding="utf-8-sig", newline="") as csv_out,
+        jsonl_path.open("w", encoding="utf-8", newline="\n") as jsonl_out,
+    ):
+        rows = write_export_files(reader.channel_results(channel), csv_out, jsonl_out, link)
+    if rows == 0:
+        csv_path.unlink(missing_ok=True)
+        jsonl_path.unlink(missing_ok=True)
+        raise InvalidInput(
+            f"no analysed videos for channel {channel}: check the id, or analyse some of "
+            "its videos first (tubeq backfill CHANNEL, then tubeq consume)"
+        )
+    return rows
+
+
+def export_channel(
+    reader: ResultReader,
+    store: FileUploader,
+    channel_id: str,
+    link: ReportLink | None = None,
+) -> ChannelExport:
     """Write the channel's CSV and JSONL to the store; refuses a channel with no analyses."""
     csv_key, jsonl_key = export_keys(channel_id)
     channel = check_channel_id(channel_id)
     with tempfile.TemporaryDirectory(prefix="tubeq-export-") as tmp:
         csv_path = Path(tmp) / "analyses.csv"
         jsonl_path = Path(tmp) / "analyses.jsonl"
-        # utf-8-sig: the byte-order mark is what makes Excel read the file as UTF-8
-        # (titles in any script); csv wants newline="" so it controls the line endings.
-        with (
-            csv_path.open("w", encoding="utf-8-sig", newline="") as csv_out,
-            jsonl_path.open("w", encoding="utf-8", newline="\n") as jsonl_out,
-        ):
-            rows = write_export_files(reader.channel_results(channel), csv_out, jsonl_out)
-        if rows == 0:
-            raise InvalidInput(
-                f"no analysed videos for channel {channel}: check the id, or analyse some of "
-                "its videos first (tubeq backfill CHANNEL, then tubeq consume)"
-            )
+        rows = write_channel_files(reader, channel, csv_path, jsonl_path, link)
         # uploaded from disk: every store streams a file (R2 in parts), none reads it whole
         store.put_file(csv_key, csv_path, CSV_CONTENT_TYPE)
         store.put_file(jsonl_key, jsonl_path, JSONL_CONTENT_TYPE)
     return ChannelExport(channel_id=channel, rows=rows, csv_key=csv_key, jsonl_key=jsonl_key)
+
+
+def export_channel_to(
+    reader: ResultReader, out_dir: Path, channel_id: str, link: ReportLink | None = None
+) -> ChannelExport:
+    """Write the channel's files into a local folder (``--out``) as ``<channel>.csv`` and
+    ``<channel>.jsonl``; the keys of the result are those paths."""
+    channel = check_channel_id(channel_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, jsonl_path = out_dir / f"{channel}.csv", out_dir / f"{channel}.jsonl"
+    rows = write_channel_files(reader, channel, csv_path, jsonl_path, link)
+    return ChannelExport(
+        channel_id=channel, rows=rows, csv_key=str(csv_path), jsonl_key=str(jsonl_path)
+    )
+
+
+async def resolve_channel(listing: ListingSource, ref: str) -> tuple[str, str | None]:
+    """A channel named any way backfill accepts (``UC…`` id, ``@handle``, channel URL) →
+    its id and title. A ``UC…`` id is taken as it is: no lookup, so it works offline."""
+    try:
+        parsed = parse_listing_ref(ref)
+    except InvalidInput:
+        if "/" in ref or ref.startswith("@"):
+            raise
+        # an id the store may hold that YouTube's pattern does not fit (older exports,
+        # test channels): taken as it is, and "no analysed videos" if it holds none
+        return check_channel_id(ref), None
+    if parsed.kind == "channel_id":
+        return parsed.value, None
+    if parsed.kind == "playlist":
+        raise InvalidInput(f"{ref!r} is a playlist: export takes a channel (@handle, UC… id, URL)")
+    if parsed.kind not in listing.lookups:
+        raise InvalidInput(
+            f"the {listing.name} listing cannot look up a {parsed.kind} ({ref!r}): use the "
+            "channel's @handle or UC… id"
+        )
+    target = await listing.resolve(parsed)
+    if target.kind != "channel":
+        raise InvalidInput(f"{ref!r} is not a channel")
+    return target.id, target.title

@@ -18,8 +18,11 @@ from typing import Any
 from shared.adapter_settings import R2Settings, YouTubeTranscriptSettings
 from shared.errors import ConfigError
 from shared.ports import (
+    AlertSender,
     Analyzer,
     ArtifactStore,
+    BatchAnalyzer,
+    BatchStore,
     CloudflareAccount,
     ListingSource,
     Queue,
@@ -174,3 +177,43 @@ def build_cloudflare_account(settings: Settings, *, max_retries: int = 2) -> Clo
     cls = _adapter(_CLOUDFLARE_ACCOUNT, "cloudflare")
     account: CloudflareAccount = cls.from_settings(settings, max_retries=max_retries)
     return account
+
+
+#: where batches are kept (issue 12): the SQLite result store only, for now
+_BATCH_STORES = {"sqlite": "shared.adapters.sqlite_results:SqliteResultStore"}
+
+
+def build_batch_analyzer(settings: Settings) -> BatchAnalyzer:
+    """The Gemini Batch API client (``tubeq backfill --batch``, ``tubeq batch``)."""
+    cls = _adapter({"gemini": "shared.adapters.gemini_batch:GeminiBatchAnalyzer"}, "gemini")
+    analyzer: BatchAnalyzer = cls.from_settings(
+        settings.gemini, inline_max_bytes=settings.gemini_batch_inline_max_bytes
+    )
+    return analyzer
+
+
+def build_batch_store(settings: Settings) -> BatchStore:
+    """Where batches and their videos are kept: the result store's own file or database."""
+    if settings.results_backend not in _BATCH_STORES:
+        raise ConfigError(
+            f"batch backfills keep their batches in the result store, and the "
+            f"{settings.results_backend} store cannot yet (sql/010_batches.sql has the tables, "
+            "not the rules): use TUBEQ_RESULTS_BACKEND=sqlite, or backfill online"
+        )
+    store: BatchStore = _build(_BATCH_STORES, settings.results_backend, settings)
+    return store
+
+
+_ALERTS = {
+    "webhook": "shared.adapters.webhook_alerts:WebhookAlertSender",
+    "email": "shared.adapters.smtp_alerts:SmtpAlertSender",
+}
+
+
+def build_alert_senders(settings: Settings) -> list[AlertSender]:
+    """Every configured alert destination (a webhook, e-mail): none when none is set."""
+    senders: list[AlertSender] = []
+    for name, section in (("webhook", settings.webhook_alerts), ("email", settings.smtp_alerts)):
+        if section is not None:
+            senders.append(_adapter(_ALERTS, name).from_settings(section))
+    return senders

@@ -412,3 +412,35 @@ class QueueStats(Frozen):
     @property
     def backlog(self) -> int:
         return self.ready + self.delayed + self.in_flight
+
+
+# ---- channels and alerts (issue 10) ----------------------------------------------------
+
+
+class ChannelSummary(Frozen):
+    """One channel the result store holds videos of, with counts (``tubeq channels``)."""
+
+    channel_id: str
+    title: str | None = None
+    videos: int = 0
+    analysed: int = 0
+    #: failed or dead: given up on
+    failed: int = 0
+    #: queued, processing or retrying
+    pending: int = 0
+    last_published: datetime | None = None
+
+
+class Alert(Frozen):
+    """One operator alert: one per event (a dead-letter threshold crossed, a consumer
+    stopped, a spend limit passed, a backfill finished), never one per video."""
+
+    #: what happened, e.g. ``dlq_threshold``, ``consumer_stopped``, ``spend_limit``
+    kind: str
+    #: one line a phone notification can show whole
+    title: str
+    #: the details: counts, cost, what to do next
+    text: str
+    #: the same key never alerts twice (``shared.alerts`` keeps the keys it sent)
+    dedupe_key: str
+    fields: dict[str, str] = Field(default_factory=dict)

@@ -24,6 +24,8 @@ from shared.adapter_settings import (
     LocalArtifactSettings,
     R2Settings,
     RateBudgetSettings,
+    SmtpAlertSettings,
+    WebhookAlertSettings,
     YouTubeTranscriptSettings,
 )
 from shared.cloudflare_limits import MAX_DELAY_S, MAX_PULL_BATCH, MAX_RETRIES, MAX_VISIBILITY_S
@@ -251,6 +253,35 @@ class Settings(BaseSettings):
             "keep it plus TUBEQ_GEMINI_TIMEOUT_S well under TUBEQ_VISIBILITY_TIMEOUT_S."
         ),
     )
+    # ---- Gemini batches (issue 12: `tubeq backfill --batch`) -------------------------------
+    gemini_batch_max_requests: int = Field(
+        500, ge=1, le=50_000, description="A batch is submitted when it holds this many videos…"
+    )
+    gemini_batch_max_age_s: int = Field(
+        900, ge=0, le=43_200, description="…or when its first video has waited this long."
+    )
+    gemini_batch_inline_max_bytes: int = Field(
+        10_000_000,
+        ge=0,
+        le=20_000_000,
+        description="Requests up to this size go inline; above it, as a JSONL file (Files API).",
+    )
+    gemini_batch_poll_s: int = Field(
+        60, ge=1, le=43_200, description="First wait before asking Gemini how a batch is doing."
+    )
+    gemini_batch_poll_max_s: int = Field(
+        1800, ge=1, le=43_200, description="Longest wait between two polls (backoff doubles)."
+    )
+    gemini_batch_failed_online: bool = Field(
+        True,
+        description="A video whose batch request failed is retried online (else: failed).",
+    )
+    gemini_batch_max_tries: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Batches a video may ride in (expired, failed) before it goes online.",
+    )
     rate_budget_backend: Literal["local", "results"] = Field(
         "local",
         description="Where the Gemini rate budget lives: `local` (a SQLite file shared by "
@@ -361,6 +392,34 @@ class Settings(BaseSettings):
         description="A public video with captions that `tubeq doctor` fetches a transcript of.",
     )
 
+    # ---- operator alerts (issue 10) -----------------------------------------------------
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="Slack-compatible incoming webhook for alerts (its path is a secret)."
+    )
+    alert_smtp_host: str | None = Field(None, description="SMTP server for e-mail alerts.")
+    alert_smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    alert_smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="`starttls` (port 587), `tls` (465) or `none` (a local relay)."
+    )
+    alert_smtp_username: str | None = Field(None, description="SMTP login, if it needs one.")
+    alert_smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    alert_email_from: str = Field("tubeq@localhost", description="Sender of alert e-mails.")
+    alert_email_to: CommaList = Field(
+        default_factory=list, description="Recipients of alert e-mails, comma-separated."
+    )
+    alert_dlq_threshold: int = Field(
+        10, ge=0, description="Alert when this many messages are dead letters (0: never)."
+    )
+    alert_daily_spend_usd: float | None = Field(
+        None, gt=0, description="Alert when a UTC day's model spend passes this many USD."
+    )
+    alert_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout per alert sent.")
+    alert_state_path: Path | None = Field(
+        None,
+        description="Which alerts were sent, so each goes once "
+        "(default `<data_dir>/alerts.sqlite3`).",
+    )
+
     # ---- HTTP API -----------------------------------------------------------------------
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Bearer keys accepted by the HTTP API, comma-separated."
@@ -387,6 +446,7 @@ class Settings(BaseSettings):
                 "api_cors_origins",
                 "watched_channels",
                 "api_keys",
+                "alert_email_to",
             ):
                 if key in data:
                     data[key] = _split_commas(data[key])
@@ -420,6 +480,10 @@ class Settings(BaseSettings):
     @property
     def journal_folder(self) -> Path:
         return self.journal_dir or self.data_dir / "journal"
+
+    @property
+    def alert_state_file(self) -> Path:
+        return self.alert_state_path or self.data_dir / "alerts.sqlite3"
 
     @property
     def dead_letter_queue_name(self) -> str:
@@ -487,6 +551,29 @@ class Settings(BaseSettings):
         )
 
     @property
+    def webhook_alerts(self) -> WebhookAlertSettings | None:
+        """The webhook alert section, when a webhook is set."""
+        if self.alert_webhook_url is None or not self.alert_webhook_url.get_secret_value():
+            return None
+        return WebhookAlertSettings(url=self.alert_webhook_url, timeout_s=self.alert_timeout_s)
+
+    @property
+    def smtp_alerts(self) -> SmtpAlertSettings | None:
+        """The e-mail alert section, when an SMTP server is set."""
+        if not self.alert_smtp_host:
+            return None
+        return SmtpAlertSettings(
+            host=self.alert_smtp_host,
+            port=self.alert_smtp_port,
+            security=self.alert_smtp_security,
+            username=self.alert_smtp_username,
+            password=self.alert_smtp_password,
+            sender=self.alert_email_from,
+            recipients=tuple(self.alert_email_to),
+            timeout_s=self.alert_timeout_s,
+        )
+
+    @property
     def local_artifacts(self) -> LocalArtifactSettings:
         return LocalArtifactSettings(folder=self.artifacts_folder)
 
@@ -517,6 +604,8 @@ class Settings(BaseSettings):
             need.append("TUBEQ_R2_ACCOUNT_ID")
         if self.youtube_proxy == "generic" and not (self.http_proxy or self.https_proxy):
             need.append("TUBEQ_HTTP_PROXY or TUBEQ_HTTPS_PROXY")
+        if self.alert_smtp_host and not self.alert_email_to:
+            need.append("TUBEQ_ALERT_EMAIL_TO")
         return need
 
     @classmethod

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from shared.adapters._sqlite_batch_rows import batch_item_of, batch_record_of
 from shared.adapters._sqlite_results_rows import (
     analysis_of,
     analysis_params,
@@ -46,9 +47,17 @@ from shared.adapters._sqlite_results_rows import (
 )
 from shared.classify import classify
 from shared.errors import ConfigError
+from shared.gemini.batch_models import (
+    LIVE_STATES,
+    BatchItem,
+    BatchRecord,
+    BatchState,
+    ItemState,
+)
 from shared.models import (
     Analysis,
     BilledCall,
+    ChannelSummary,
     FailureRecord,
     Progress,
     VideoJob,
@@ -256,11 +265,87 @@ class SqliteResultStore:
         for row in rows:
             yield self._status(row)
 
+    def channels(self) -> list[ChannelSummary]:
+        """``ChannelDirectory``: every channel with its videos counted by state."""
+        return [
+            ChannelSummary(**{**dict(row), "last_published": dt(row["last_published"])})
+            for row in self._read("channels")
+        ]
+
     def _status(self, row: sqlite3.Row) -> VideoStatus:
         vid = {"video_id": row["video_id"]}
         return status_of(
             row, self._read("status_analysis", vid), self._read("status_artifacts", vid)
         )
+
+    # ---- BatchStore (issue 12: Gemini batches; sql/queries/sqlite.sql's batch section) ----
+
+    def batch_add(
+        self, item: BatchItem, new_batch_id: str, max_items: int
+    ) -> tuple[BatchRecord, bool]:
+        key = {"video_id": item.video_id, "analysis_version": item.analysis_version}
+        at = now()
+        with self._write() as db:
+            known = db.execute(SQLITE["batch_add.item"], key).fetchone()
+            if known is not None and (
+                known["state"] == ItemState.SAVED
+                or (known["state"] == ItemState.PENDING and known["batch_state"] in LIVE_STATES)
+            ):
+                # already in a live batch, or already paid for: never a second request
+                batch = db.execute(SQLITE["batch_get"], {"batch_id": known["batch_id"]})
+                return batch_record_of(batch.fetchone()), False
+            row = db.execute(SQLITE["batch_add.open_batch"], key).fetchone()
+            batch_id = row["batch_id"] if row is not None else new_batch_id
+            if row is None:
+                db.execute(SQLITE["batch_add.new_batch"], key | {"batch_id": batch_id, "at": at})
+            params = key | {"batch_id": batch_id, "at": at, "max_items": max_items}
+            db.execute(
+                SQLITE["batch_add.upsert_item"],
+                params | {"prompt": item.prompt, "job": item.job, "language": item.language},
+            )
+            db.execute(SQLITE["batch_add.count"], params)
+            db.execute(SQLITE["batch_add.seal_full"], params)
+            record = db.execute(SQLITE["batch_get"], {"batch_id": batch_id}).fetchone()
+            return batch_record_of(record), True
+
+    def batch_seal(self, batch_id: str) -> BatchRecord | None:
+        self._write_one(SQLITE["batch_seal"], {"batch_id": batch_id, "at": now()})
+        return self.batch_get(batch_id)
+
+    def batch_get(self, batch_id: str) -> BatchRecord | None:
+        rows = self._read("batch_get", {"batch_id": batch_id})
+        return batch_record_of(rows[0]) if rows else None
+
+    def batch_update(
+        self,
+        batch_id: str,
+        state: BatchState,
+        *,
+        remote_name: str | None = None,
+        poll_chain: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        params = {
+            "batch_id": batch_id,
+            "state": state.value,
+            "remote_name": remote_name,
+            "poll_chain": poll_chain,
+            "error": error,
+            "at": now(),
+        }
+        self._write_one(SQLITE["batch_update"], params)
+
+    def batch_items(self, batch_id: str) -> list[BatchItem]:
+        return [batch_item_of(r) for r in self._read("batch_items", {"batch_id": batch_id})]
+
+    def batch_item_settle(
+        self, batch_id: str, video_id: str, state: ItemState, error: str | None = None
+    ) -> None:
+        params = {"batch_id": batch_id, "video_id": video_id, "state": state.value}
+        self._write_one(SQLITE["batch_item_settle"], params | {"error": error, "at": now()})
+
+    def batch_list(self, limit: int = 50) -> list[BatchRecord]:
+        return [batch_record_of(r) for r in self._read("batch_list", {"limit": limit})]
 
 
 class _Txn:

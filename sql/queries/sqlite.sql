@@ -252,3 +252,93 @@ ORDER BY completed_at DESC, saved_at DESC LIMIT 1;
 -- name: status_artifacts
 -- sqlite only: tubeq__status_json in 005_functions.sql does this inside each reader
 SELECT * FROM artifacts WHERE video_id = :video_id ORDER BY kind;
+
+-- ---- Gemini batches (issue 12) ------------------------------------------------------------
+-- The Postgres store has the tables (sql/010_batches.sql) but not these rules yet: batch
+-- backfills run on the SQLite result store for now.
+
+-- name: batch_add.item
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+SELECT i.*, b.state AS batch_state FROM batch_items i JOIN batches b USING (batch_id)
+WHERE i.video_id = :video_id AND i.analysis_version = :analysis_version;
+
+-- name: batch_add.open_batch
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+SELECT * FROM batches WHERE analysis_version = :analysis_version AND state = 'open';
+
+-- name: batch_add.new_batch
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+INSERT INTO batches (batch_id, analysis_version, state, opened_by, created_at, updated_at)
+VALUES (:batch_id, :analysis_version, 'open', :video_id, :at, :at);
+
+-- name: batch_add.upsert_item
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+INSERT INTO batch_items (video_id, analysis_version, batch_id, state, prompt, job, language,
+    tries, updated_at)
+VALUES (:video_id, :analysis_version, :batch_id, 'pending', :prompt, :job, :language, 1, :at)
+ON CONFLICT (video_id, analysis_version) DO UPDATE SET
+    batch_id = excluded.batch_id, state = 'pending', prompt = excluded.prompt,
+    job = excluded.job, language = excluded.language, tries = batch_items.tries + 1,
+    error = NULL, updated_at = excluded.updated_at;
+
+-- name: batch_add.count
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+UPDATE batches SET
+    items = (SELECT count(*) FROM batch_items WHERE batch_id = :batch_id),
+    updated_at = :at
+WHERE batch_id = :batch_id;
+
+-- name: batch_add.seal_full
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+UPDATE batches SET state = 'sealed', sealed_by = :video_id, updated_at = :at
+WHERE batch_id = :batch_id AND state = 'open' AND items >= :max_items;
+
+-- name: batch_seal
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+UPDATE batches SET state = 'sealed', updated_at = :at
+WHERE batch_id = :batch_id AND state = 'open';
+
+-- name: batch_get
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+SELECT * FROM batches WHERE batch_id = :batch_id;
+
+-- name: batch_update
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+UPDATE batches SET
+    state = :state,
+    remote_name = COALESCE(:remote_name, remote_name),
+    poll_chain = COALESCE(:poll_chain, poll_chain),
+    error = COALESCE(:error, error),
+    submitted_at = CASE WHEN :state = 'submitted' THEN COALESCE(submitted_at, :at)
+        ELSE submitted_at END,
+    ended_at = CASE WHEN :state IN ('succeeded', 'failed', 'cancelled', 'expired')
+        THEN COALESCE(ended_at, :at) ELSE ended_at END,
+    updated_at = :at
+WHERE batch_id = :batch_id;
+
+-- name: batch_items
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+SELECT * FROM batch_items WHERE batch_id = :batch_id ORDER BY video_id;
+
+-- name: batch_item_settle
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+UPDATE batch_items SET state = :state, error = :error, updated_at = :at
+WHERE batch_id = :batch_id AND video_id = :video_id;
+
+-- name: batch_list
+-- sqlite only: the batch store is written for SQLite first (see the section's note)
+SELECT * FROM batches ORDER BY created_at DESC, batch_id DESC LIMIT :limit;
+
+-- name: channels
+-- sqlite only: Postgres and Supabase have the channel_overview view (sql/004) for this
+SELECT c.channel_id, c.title,
+    count(v.video_id) AS videos,
+    count(v.video_id) FILTER (WHERE v.state = 'done') AS analysed,
+    count(v.video_id) FILTER (WHERE v.state IN ('failed', 'dead')) AS failed,
+    count(v.video_id) FILTER (WHERE v.state IN ('queued', 'processing', 'retrying'))
+        AS pending,
+    max(v.published_at) AS last_published
+FROM channels c
+LEFT JOIN videos v ON v.channel_id = c.channel_id
+GROUP BY c.channel_id, c.title
+ORDER BY lower(coalesce(c.title, c.channel_id)), c.channel_id;

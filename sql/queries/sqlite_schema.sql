@@ -128,3 +128,50 @@ CREATE TABLE IF NOT EXISTS model_calls (
 
 -- name: model_calls_by_video
 CREATE INDEX IF NOT EXISTS model_calls_by_video ON model_calls (video_id, analysis_version);
+
+-- ---- Gemini batches (issue 12; sql/010_batches.sql on Postgres) -------------------------
+
+-- name: batches
+-- one row per batch: created (open) before any request is sent, its Gemini name stored
+-- after batches.create; the display name at Gemini is derived from batch_id alone
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    analysis_version TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN
+        ('open', 'sealed', 'submitted', 'succeeded', 'failed', 'cancelled', 'expired')),
+    items INTEGER NOT NULL DEFAULT 0,
+    remote_name TEXT,
+    poll_chain TEXT,
+    opened_by TEXT,
+    sealed_by TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    submitted_at TEXT,
+    ended_at TEXT
+);
+
+-- name: batches_one_open
+-- at most one open batch per analysis version: every collect job adds to the same one
+CREATE UNIQUE INDEX IF NOT EXISTS batches_one_open ON batches (analysis_version)
+    WHERE state = 'open';
+
+-- name: batch_items
+-- a video is in at most one batch per analysis version (the key), so a redelivered collect
+-- job never puts it in a second batch and pays for it twice
+CREATE TABLE IF NOT EXISTS batch_items (
+    video_id TEXT NOT NULL,
+    analysis_version TEXT NOT NULL,
+    batch_id TEXT NOT NULL REFERENCES batches (batch_id),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'saved', 'failed', 'requeued')),
+    prompt TEXT NOT NULL,
+    job TEXT NOT NULL,
+    language TEXT,
+    tries INTEGER NOT NULL DEFAULT 1,
+    error TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (video_id, analysis_version)
+);
+
+-- name: batch_items_by_batch
+CREATE INDEX IF NOT EXISTS batch_items_by_batch ON batch_items (batch_id);

@@ -1,4 +1,4 @@
-"""`tubeq export` and `tubeq url`: links to a channel's exports and to a video's artifacts.
+"""`tubeq export`, `tubeq url`, `tubeq channels`: a channel's exports, a video's artifacts.
 
 Both print presigned links (or ``file://`` paths with the local store) that anyone can
 open until they expire; the lifetime is ``--expires`` (``90s``, ``15m``, ``1h``, ``7d``),
@@ -7,20 +7,29 @@ open until they expire; the lifetime is ``--expires`` (``90s``, ``15m``, ``1h``,
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from shared.artifact_rules import check_link_lifetime, parse_link_lifetime
 from shared.errors import InvalidInput, TubeqError
-from shared.exports import export_channel
-from shared.factory import build_artifacts, build_results
-from shared.models import VideoState
-from shared.ports import ResultBackend
+from shared.exports import (
+    ChannelExport,
+    ReportLink,
+    export_channel,
+    export_channel_to,
+    resolve_channel,
+)
+from shared.factory import build_artifacts, build_listing_source, build_results
+from shared.models import ChannelSummary, VideoState
+from shared.ports import ArtifactStore, ChannelDirectory, ResultBackend
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
-from tubeq.cli.context import console, fail, load_settings
+from tubeq.cli.context import JsonOption, console, fail, load_settings, print_json
 
 #: what `--kind` accepts → the artifact kinds it stands for
 KIND_CHOICES: dict[str, tuple[str, ...]] = {
@@ -31,6 +40,8 @@ KIND_CHOICES: dict[str, tuple[str, ...]] = {
     "report": ("report_md",),
     "all": ("transcript_json", "transcript_txt", "transcript_srt", "transcript_vtt", "report_md"),
 }
+#: the artifact kinds' own names, which `url` prints and `show` lists, are accepted too
+KIND_ALIASES = {kinds[0]: name for name, kinds in KIND_CHOICES.items() if len(kinds) == 1}
 
 ExpiresOption = Annotated[
     str | None,
@@ -60,29 +71,164 @@ def _open_results(settings: Settings) -> ResultBackend:
 
 
 def export_command(
-    channel: Annotated[str, typer.Argument(help="YouTube channel id, e.g. UCxxxx.")],
+    channel: Annotated[
+        str | None,
+        typer.Argument(
+            help="Channel: @handle, channel URL or UC… id (resolved like backfill). "
+            "Omitted: every channel with analyses.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write <channel>.csv and <channel>.jsonl into this folder instead of the "
+            "artifact store.",
+            file_okay=False,
+        ),
+    ] = None,
     expires: ExpiresOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Export all analyses of a channel as CSV and JSONL, and print links to both."""
+    """Export the analyses of a channel (or of all channels) as CSV and JSONL, with each
+    video's channel and a link to its report, and print where they are."""
     settings = load_settings()
     lifetime = link_lifetime(expires, settings)
+    wanted = _export_targets(settings, channel)
     results = _open_results(settings)
     try:
         store = build_artifacts(settings)
-        export = export_channel(results, store, channel)
-        csv_url = store.url(export.csv_key, lifetime)
-        jsonl_url = store.url(export.jsonl_key, lifetime)
+
+        def link(key: str) -> str:
+            return store.url(key, lifetime)
+
+        if channel is None:
+            wanted = [(c.channel_id, c.title) for c in _channel_list(results) if c.analysed]
+            if not wanted:
+                fail("no channel has analysed videos yet (tubeq backfill CHANNEL, then consume)")
+        done = [
+            (title, _export_one(results, store, channel_id, out, link))
+            for channel_id, title in wanted
+        ]
+        shown = [
+            (
+                title,
+                e,
+                _where(store, e.csv_key, out, lifetime),
+                _where(store, e.jsonl_key, out, lifetime),
+            )
+            for title, e in done
+        ]
     except TubeqError as exc:
         fail(exc.message)
     finally:
         results.close()
-    console.print(
-        f"exported {export.rows} analysed videos of {export.channel_id} "
-        f"(links valid for {_human(lifetime)}):",
-        highlight=False,
-    )
-    console.print(f"csv:   {csv_url}", highlight=False, soft_wrap=True, markup=False)
-    console.print(f"jsonl: {jsonl_url}", highlight=False, soft_wrap=True, markup=False)
+    if as_json:
+        print_json(
+            {
+                "expires_s": None if out else int(lifetime.total_seconds()),
+                "channels": [
+                    {"channel_id": e.channel_id, "title": t, "rows": e.rows, "csv": c, "jsonl": j}
+                    for t, e, c, j in shown
+                ],
+            }
+        )
+        return
+    valid = "" if out else f" (links valid for {_human(lifetime)})"
+    for title, export, csv_where, jsonl_where in shown:
+        name = f"{title} ({export.channel_id})" if title else export.channel_id
+        console.print(
+            f"exported {export.rows} analysed videos of {name}{valid}:",
+            highlight=False,
+            markup=False,
+        )
+        console.print(f"csv:   {csv_where}", highlight=False, soft_wrap=True, markup=False)
+        console.print(f"jsonl: {jsonl_where}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _export_targets(settings: Settings, ref: str | None) -> list[tuple[str, str | None]]:
+    """The channel named (any way backfill takes one), resolved to its id; [] for all."""
+    if ref is None:
+        return []
+    try:
+        listing = build_listing_source(settings)
+    except TubeqError as exc:
+        fail(exc.message)
+
+    async def resolve() -> tuple[str, str | None]:
+        try:
+            return await resolve_channel(listing, ref)
+        finally:
+            await listing.aclose()
+
+    try:
+        return [asyncio.run(resolve())]
+    except TubeqError as exc:
+        fail(exc.message)
+
+
+def _export_one(
+    results: ResultBackend,
+    store: ArtifactStore,
+    channel_id: str,
+    out: Path | None,
+    link: ReportLink,
+) -> ChannelExport:
+    if out is not None:
+        return export_channel_to(results, out, channel_id, link)
+    return export_channel(results, store, channel_id, link)
+
+
+def _where(store: ArtifactStore, key: str, out: Path | None, lifetime: timedelta) -> str:
+    return key if out is not None else store.url(key, lifetime)
+
+
+def _channel_list(results: ResultBackend) -> list[ChannelSummary]:
+    if not isinstance(results, ChannelDirectory):
+        fail(
+            f"the {results.name} result store cannot list its channels here: name one "
+            "(tubeq export @handle), or query the channel_overview view"
+        )
+    return results.channels()
+
+
+def channels_command(as_json: JsonOption = False) -> None:
+    """List the channels the result store has videos of, with counts per state."""
+    settings = load_settings()
+    results = _open_results(settings)
+    try:
+        found = _channel_list(results)
+    except TubeqError as exc:
+        fail(exc.message)
+    finally:
+        results.close()
+    if as_json:
+        print_json({"channels": [c.model_dump(mode="json") for c in found]})
+        return
+    if not found:
+        console.print("no channels yet: tubeq backfill @handle (or enqueue videos) first")
+        return
+    table = Table(title=f"channels ({len(found)})")
+    table.add_column("channel", overflow="fold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("videos", justify="right")
+    table.add_column("done", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("pending", justify="right")
+    table.add_column("newest", no_wrap=True)
+    for c in found:
+        newest = c.last_published.date().isoformat() if c.last_published else "-"
+        table.add_row(
+            c.title or "?",
+            c.channel_id,
+            str(c.videos),
+            str(c.analysed),
+            str(c.failed),
+            str(c.pending),
+            newest,
+        )
+    console.print(table)
 
 
 def url_command(
@@ -91,7 +237,11 @@ def url_command(
         str,
         typer.Option(
             "--kind",
-            help="Which artifact: " + ", ".join(KIND_CHOICES) + ".",
+            help="Which artifact: "
+            + ", ".join(KIND_CHOICES)
+            + " (or its full name, as listed: "
+            + ", ".join(KIND_ALIASES)
+            + ").",
             case_sensitive=False,
         ),
     ] = "all",
@@ -99,7 +249,8 @@ def url_command(
 ) -> None:
     """Print download links for a finished video's transcript files and report."""
     settings = load_settings()
-    wanted = KIND_CHOICES.get(kind.lower())
+    name = KIND_ALIASES.get(kind.lower(), kind.lower())
+    wanted = KIND_CHOICES.get(name)
     if wanted is None:
         fail(f"--kind {kind!r} is not one of: {', '.join(KIND_CHOICES)}")
     lifetime = link_lifetime(expires, settings)
@@ -124,9 +275,10 @@ def url_command(
     refs = [ref for ref in status.artifacts if ref.kind in wanted]
     if not refs:
         have = ", ".join(sorted(ref.kind for ref in status.artifacts)) or "none"
-        fail(f"video {video_id} has no {kind} artifact (it has: {have})")
+        fail(f"video {video_id} has no {name} artifact (it has: {have})")
     try:
         store = build_artifacts(settings)
+        # each named as `show` names it (report_md, transcript_srt…): one name per artifact
         links = [(ref.kind, store.url(ref.key, lifetime)) for ref in refs]
     except TubeqError as exc:
         fail(exc.message)
@@ -153,3 +305,4 @@ def register(app: typer.Typer) -> None:
     """Add `export` and `url` to the tubeq CLI."""
     app.command("export")(export_command)
     app.command("url")(url_command)
+    app.command("channels")(channels_command)

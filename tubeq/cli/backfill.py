@@ -53,10 +53,24 @@ def summary_table(report: BackfillReport, actual_per_video: float | None = None)
     table.add_row("estimated input tokens", f"{report.estimated_input_tokens:,}")
     table.add_row("estimated output tokens", f"{report.estimated_output_tokens:,}")
     table.add_row("estimated model calls", f"{report.estimated_model_calls:,}")
-    table.add_row("estimated cost", f"${report.estimated_cost_usd:,.4f}")
-    table.add_row("estimated duration at the rate limit", _duration(report.estimated_duration_s))
+    table.add_row("estimated cost online", f"${report.estimated_cost_usd:,.4f}")
+    # side by side: what the same videos cost through the Batch API (issue 12)
+    online_part = (
+        f" ({report.batch_online_videos} long videos online)" if report.batch_online_videos else ""
+    )
+    table.add_row(
+        "estimated cost as a batch (half price)" + online_part,
+        f"${report.estimated_batch_cost_usd:,.4f}",
+    )
+    if report.batch:
+        table.add_row("mode", "Gemini Batch API (target turnaround 24 h)")
+    else:
+        table.add_row(
+            "estimated duration at the rate limit", _duration(report.estimated_duration_s)
+        )
     if report.enqueued:
-        per_video = report.estimated_cost_usd / report.enqueued
+        chosen = report.estimated_batch_cost_usd if report.batch else report.estimated_cost_usd
+        per_video = chosen / report.enqueued
         table.add_row("estimated cost per video", f"${per_video:,.4f}")
     if actual_per_video is not None:
         # every billed call so far, failed ones included, over the analyses kept
@@ -93,6 +107,14 @@ def register(app: typer.Typer) -> None:
         ] = False,
         force: Annotated[
             bool, typer.Option("--force", help="Re-analyse videos already done or failed.")
+        ] = False,
+        batch: Annotated[
+            bool,
+            typer.Option(
+                "--batch",
+                help="Analyse through the Gemini Batch API: half the price, results within "
+                "24 h (long videos still go online).",
+            ),
         ] = False,
         skip_done: Annotated[
             bool,
@@ -140,6 +162,7 @@ def register(app: typer.Typer) -> None:
                     force=force,
                     on_progress=progress,
                     analysis_version=version,
+                    batch=batch,
                 )
             actual = actual_cost_per_video(results.progress())
         except TubeqError as exc:

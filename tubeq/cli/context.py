@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 
 from shared.errors import ConfigError, TubeqError
@@ -40,3 +44,23 @@ def load_settings(**overrides: object) -> Settings:
 
 def fail_on(exc: TubeqError) -> NoReturn:
     fail(exc.message)
+
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
+]
+
+
+def print_json(payload: object) -> None:
+    """One JSON document on stdout (dates as ISO 8601), nothing else: scripts parse it."""
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -8,11 +8,27 @@ import typer
 from rich.table import Table
 
 from shared import factory
-from shared.dead_letters import PEEK_NOTE, dead_videos, queue_dead_letters, redrive_and_mark
-from shared.errors import TubeqError
+from shared.dead_letters import (
+    PEEK_NOTE,
+    dead_videos,
+    queue_dead_letters,
+    redrive_and_mark,
+    redrive_videos,
+)
+from shared.errors import InvalidInput, TubeqError
 from shared.jobs import Job
+from shared.models import DeadLetter
 from shared.settings import Settings
-from tubeq.cli.context import console, err_console, fail, load_settings, shorten
+from shared.video_ids import is_video_id, parse_video_ref
+from tubeq.cli.context import (
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    load_settings,
+    print_json,
+    shorten,
+)
 
 dlq_app = typer.Typer(help="Dead letters: messages that ran out of retries.", no_args_is_help=True)
 
@@ -31,13 +47,14 @@ def list_dead(
             "there; past its max_retries Cloudflare deletes them. Peek rarely."
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List dead letters with their last error."""
     settings = load_settings()
     queue = factory.build_queue(settings)
     try:
         if queue.dead_letter_listing_consumes and not peek:
-            _print_dead_videos(settings, limit)
+            _print_dead_videos(settings, limit, as_json)
             return
         dead = queue_dead_letters(queue, limit, peek=peek)
     except TubeqError as exc:
@@ -46,6 +63,9 @@ def list_dead(
         queue.close()
     if peek and queue.dead_letter_listing_consumes:
         err_console.print(f"[yellow]note:[/] {PEEK_NOTE}", highlight=False)
+    if as_json:
+        print_json({"source": "queue", "dead_letters": [_letter_json(d) for d in dead]})
+        return
     if not dead:
         console.print("no dead letters")
         return
@@ -68,13 +88,29 @@ def list_dead(
     console.print(table)
 
 
-def _print_dead_videos(settings: Settings, limit: int) -> None:
+def _letter_json(d: DeadLetter) -> dict[str, object]:
+    body = d.body
+    return {
+        "message_id": d.message_id,
+        "video_id": getattr(body, "video_id", None) if isinstance(body, Job) else None,
+        "kind": body.kind if isinstance(body, Job) else None,
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "enqueued_at": d.enqueued_at,
+        "dead_at": d.dead_at,
+    }
+
+
+def _print_dead_videos(settings: Settings, limit: int, as_json: bool = False) -> None:
     """Cloudflare: dead videos as the result store recorded them (listing is free there)."""
     reader = factory.build_results(settings)
     try:
         videos = dead_videos(reader, limit)
     finally:
         reader.close()
+    if as_json:
+        print_json({"source": "results", "dead_videos": videos})
+        return
     err_console.print(
         "[dim]dead videos from the result store (listing Cloudflare's dead-letter queue "
         "would count an attempt on each letter). Redrive them with `tubeq dlq redrive --all` "
@@ -102,26 +138,60 @@ def _print_dead_videos(settings: Settings, limit: int) -> None:
 
 @dlq_app.command("redrive")
 def redrive(
-    message_ids: Annotated[
-        list[str] | None, typer.Argument(help="Message ids to redrive (from `dlq list`).")
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Message ids (from `dlq list`) or video ids/URLs to redrive.",
+            show_default=False,
+        ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Redrive every dead letter.")] = False,
 ) -> None:
-    """Put dead letters back on the queue with fresh attempts."""
-    if not message_ids and not all_:
-        fail("say which: give message ids (see `tubeq dlq list`) or --all")
-    if message_ids and all_:
-        fail("give message ids or --all, not both")
+    """Put dead letters back on the queue with fresh attempts: all, or those of the given
+    messages or videos.
+
+    Exit code: 0 all redriven, 1 some given ids had no dead letter, 2 usage.
+    """
+    if not ids and not all_:
+        fail("say which: give message ids or video ids (see `tubeq dlq list`) or --all")
+    if ids and all_:
+        fail("give ids or --all, not both")
+    message_ids, video_ids = _split_ids(ids or [])
     settings = load_settings()
     queue = factory.build_queue(settings)
     reader = factory.build_results(settings)
+    missing: list[str] = []
     try:
-        moved = redrive_and_mark(queue, reader, None if all_ else message_ids)
+        moved = 0
+        if all_ or message_ids:
+            moved = redrive_and_mark(queue, reader, None if all_ else message_ids)
+            if message_ids and moved < len(message_ids):
+                missing.append(f"{len(message_ids) - moved} of the given message ids")
+        if video_ids:
+            report = redrive_videos(queue, reader, video_ids)
+            moved += len(report.redriven)
+            missing += report.not_dead
     except TubeqError as exc:
         fail(exc.message)
     finally:
         queue.close()
         reader.close()
     console.print(f"redrove {moved} message(s)")
-    if message_ids and moved < len(message_ids):
-        fail(f"{len(message_ids) - moved} of the given ids are not dead letters", code=1)
+    if missing:
+        fail(f"no dead letter for: {', '.join(missing)}", code=1)
+
+
+def _split_ids(ids: list[str]) -> tuple[list[str], list[str]]:
+    """Message ids (32 hex on SQLite, longer on Cloudflare) apart from video ids and URLs
+    (11 characters, or a YouTube link): the two never look alike."""
+    messages: list[str] = []
+    videos: list[str] = []
+    for raw in ids:
+        if is_video_id(raw) or "/" in raw:
+            try:
+                videos.append(parse_video_ref(raw))
+            except InvalidInput as exc:
+                fail(exc.message)
+        else:
+            messages.append(raw)
+    return messages, videos

@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
-from consumer.main import build_consumer, install_signal_handlers
-from consumer.runner import MessageResult
-from producer.enqueue import enqueue_refs, read_numbered_lines
+from producer.enqueue import Rejected, enqueue_refs, parse_refs, read_numbered_lines
 from shared import factory
 from shared.errors import InvalidInput, TubeqError
-from shared.models import Progress, VideoStatus
-from shared.retry_policy import Action
+from shared.models import Progress, QueueStats, VideoState, VideoStatus
+from shared.ports import Queue, ResultReader
 from tubeq.cli.artifacts import ExpiresOption, link_lifetime
-from tubeq.cli.context import console, err_console, fail, load_settings, shorten
+from tubeq.cli.consume import consume
+from tubeq.cli.context import (
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    load_settings,
+    print_json,
+    shorten,
+)
+from tubeq.cli.live import watch_status
 
 
 def register(app: typer.Typer) -> None:
     app.command()(enqueue)
-    app.command()(consume)
+    app.command()(consume)  # tubeq.cli.consume
     app.command()(status)
     app.command()(show)
 
@@ -69,6 +79,7 @@ def enqueue(
     queue = factory.build_queue(settings)
     reader = factory.build_results(settings)
     try:
+        before = _known_states(reader, items)
         report = enqueue_refs(queue, reader, items, source="cli", force=force, lines=lines)
     except InvalidInput as exc:
         fail(exc.message)
@@ -78,92 +89,53 @@ def enqueue(
         queue.close()
         reader.close()
     console.print(f"[green]enqueued {len(report.accepted)} video(s)[/]")
+    _say_what_was_there(items, report.accepted, report.rejected, before, force)
     for bad in report.rejected:
         err_console.print(f"[yellow]rejected[/] {bad.where()}: {bad.reason}", highlight=False)
     if report.rejected:
         raise typer.Exit(1)
 
 
-def consume(
-    burst: Annotated[
-        bool,
-        typer.Option(help="Exit once nothing is ready, instead of waiting for more work."),
-    ] = False,
-    burst_wait: Annotated[
-        float,
-        typer.Option(help="With --burst: also wait up to this many seconds for delayed retries."),
-    ] = 0.0,
-    max_messages: Annotated[
-        int | None, typer.Option(help="Stop after this many messages.", min=1)
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(help="Videos at once (default TUBEQ_CONCURRENCY).", min=1)
-    ] = None,
-    wait_leases: Annotated[
-        bool,
-        typer.Option(
-            "--wait-leases/--no-wait-leases",
-            help="With --burst: wait (at most the visibility timeout) for messages another "
-            "consumer holds, e.g. one that was killed.",
-        ),
-    ] = True,
-) -> None:
-    """Take videos off the queue and analyse them (until SIGTERM, or drained with --burst).
-
-    Exit code: 0 stopped cleanly, 3 in-flight work outlived the grace period (its leases
-    expire and the messages come back), 4 stopped by a refused key or a bad setting (before
-    anything is leased when the start-up checks find it), 75 services still unreachable after
-    TUBEQ_PREFLIGHT_WAIT_S at start (nothing leased; try again later).
-    """
-    overrides: dict[str, object] = {}
-    if concurrency is not None:
-        overrides["concurrency"] = concurrency
-    settings = load_settings(**overrides)
-
-    def report(result: MessageResult) -> None:
-        if result.error is not None and result.action in (Action.FAILED, Action.DEAD):
-            err_console.print(
-                f"{result.label}: {result.action} ({result.error.code}: {result.error.message})",
-                highlight=False,
-            )
-
+def _known_states(reader: ResultReader, items: list[str]) -> dict[str, VideoState]:
+    """The states the given videos had before this enqueue (a failed read says nothing)."""
+    ids = parse_refs(items).video_ids
     try:
-        consumer = build_consumer(settings, on_result=report)
-    except TubeqError as exc:
-        fail(exc.message)
-    install_signal_handlers(consumer.runner)
-    stats = consumer.runner.run(
-        burst=burst,
-        burst_wait_s=burst_wait,
-        max_messages=max_messages,
-        wait_for_leases=wait_leases,
-    )
-    consumer.close()
-    elsewhere = ""
-    if stats.leased_elsewhere:
-        until = f"{stats.leased_until:%H:%M:%S} UTC" if stats.leased_until else "unknown"
-        elsewhere = (
-            f"; {stats.leased_elsewhere} leased by another consumer until {until} (not waited for)"
+        return reader.states(ids) if ids else {}
+    except TubeqError:
+        return {}
+
+
+def _say_what_was_there(
+    items: list[str],
+    accepted: list[str],
+    rejected: list[Rejected],
+    before: dict[str, VideoState],
+    force: bool,
+) -> None:
+    """Tell the operator what the enqueue did not change: an id given twice is one job, a
+    done video is skipped by the consumer (unless forced), a queued one runs once."""
+    repeats = len(items) - len(rejected) - len(accepted)
+    if repeats:
+        err_console.print(f"{repeats} duplicate input(s) in this batch: each video is one job")
+    done = [v for v in accepted if before.get(v) is VideoState.DONE]
+    if done and not force:
+        err_console.print(
+            f"{len(done)} already analysed ({_some(done)}): the consumer skips them unless "
+            "the analysis version changed; --force re-analyses",
+            highlight=False,
         )
-    console.print(
-        f"done {stats.done}, skipped {stats.skipped}, failed {stats.failed}, "
-        f"retried {stats.retried}, dead-lettered {stats.dead}"
-        + (f", handed back {stats.handed_back}" if stats.handed_back else "")
-        + (f", left to their lease {stats.lease_lost}" if stats.lease_lost else "")
-        + elsewhere,
-        highlight=False,
-    )
-    fatal = consumer.runner.fatal
-    if fatal is not None:
-        fail(
-            f"stopped: {fatal.message} (the messages are kept; fix this and start again)",
-            code=4,
+    waiting = (VideoState.QUEUED, VideoState.PROCESSING, VideoState.RETRYING)
+    pending = [v for v in accepted if before.get(v) in waiting]
+    if pending:
+        err_console.print(
+            f"{len(pending)} already queued or in progress ({_some(pending)}): "
+            "each is analysed once",
+            highlight=False,
         )
-    if stats.unfinished:
-        err_console.print(f"{stats.unfinished} unfinished: their leases will expire")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(3)  # worker threads cannot be joined in time; the leases cover them
+
+
+def _some(ids: list[str], shown: int = 3) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def spend_lines(progress: Progress) -> str:
@@ -187,36 +159,63 @@ def spend_lines(progress: Progress) -> str:
 
 def status(
     failures: Annotated[int, typer.Option(help="How many recent failures to list.")] = 10,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Redraw every --interval seconds until Ctrl-C.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between redraws with --watch.", min=0.2)
+    ] = 2.0,
+    as_json: JsonOption = False,
 ) -> None:
     """Counts per state, queue backlog, tokens and cost, and recent failures."""
+    if watch and as_json:
+        fail("--watch redraws a table; for JSON run `tubeq status --json` repeatedly")
     settings = load_settings()
     reader = factory.build_results(settings)
     queue = factory.build_queue(settings)
     try:
-        progress = reader.progress()
-        qstats = queue.stats()
-        recent = reader.failures(failures)
-    except TubeqError as exc:
-        fail(exc.message)
+        if watch:
+            watch_status(lambda: status_view(*_read_status(reader, queue, failures)), interval)
+            return
+        progress, qstats, recent = _read_status(reader, queue, failures)
     finally:
         reader.close()
         queue.close()
+    if as_json:
+        print_json({"progress": progress, "queue": qstats, "recent_failures": recent})
+        return
+    console.print(status_view(progress, qstats, recent))
+
+
+def _read_status(
+    reader: ResultReader, queue: Queue, failures: int
+) -> tuple[Progress, QueueStats, list[VideoStatus]]:
+    try:
+        return reader.progress(), queue.stats(), reader.failures(failures)
+    except TubeqError as exc:
+        fail(exc.message)
+
+
+def status_view(progress: Progress, qstats: QueueStats, recent: list[VideoStatus]) -> Group:
+    """What `tubeq status` prints (and `--watch` redraws)."""
+    parts: list[RenderableType] = []
     table = Table(title="videos by state")
     table.add_column("state")
     table.add_column("videos", justify="right")
     for state, count in sorted(progress.by_state.items()):
         table.add_row(state, str(count))
     table.add_row("[bold]total[/]", f"[bold]{progress.total_videos}[/]")
-    console.print(table)
+    parts.append(table)
     finished = progress.by_state.get("done", 0) + progress.by_state.get("failed", 0)
     finished += progress.by_state.get("dead", 0)
     if progress.total_videos:
         share = 100 * finished / progress.total_videos
-        console.print(f"progress: {finished}/{progress.total_videos} finished ({share:.0f}%)")
-    console.print(
-        f"queue: {qstats.ready} ready, {qstats.delayed} delayed, {qstats.in_flight} in flight, "
-        f"{qstats.dead} dead letters\n{spend_lines(progress)}",
-        highlight=False,
+        parts.append(f"progress: {finished}/{progress.total_videos} finished ({share:.0f}%)")
+    parts.append(
+        Text(
+            f"queue: {qstats.ready} ready, {qstats.delayed} delayed, {qstats.in_flight} in "
+            f"flight, {qstats.dead} dead letters\n{spend_lines(progress)}"
+        )
     )
     if recent:
         ft = Table(title="recent failures")
@@ -226,15 +225,17 @@ def status(
         ft.add_column("error")
         for v in recent:
             error = shorten(f"{v.error_code}: {v.error}", 100)
-            ft.add_row(v.video_id, v.state.value, str(v.attempts), error)
-        console.print(ft)
+            ft.add_row(v.video_id, v.state.value, str(v.attempts), Text(error))
+        parts.append(ft)
+    return Group(*parts)
 
 
 def show(
     video: Annotated[str, typer.Argument(help="A video id or URL.")],
     expires: ExpiresOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """One video: its state, analysis and artifact links."""
+    """One video: its state, channel, analysis and artifact links."""
     settings = load_settings()
     lifetime = link_lifetime(expires, settings)  # checked before anything is printed
     try:
@@ -251,20 +252,33 @@ def show(
     if found is None:
         fail(f"{video_id} is unknown here: enqueue it first (tubeq enqueue {video_id})")
     artifacts = factory.build_artifacts(settings)
+    try:
+        links = {art.key: artifacts.url(art.key, lifetime) for art in found.artifacts}
+    except TubeqError as exc:
+        fail(exc.message)
+    if as_json:
+        payload = found.model_dump(mode="json")
+        for item in payload["artifacts"]:
+            item["url"] = links[item["key"]]
+        print_json(payload)
+        return
     console.print(render_video(found))
     for art in found.artifacts:
-        try:
-            link = artifacts.url(art.key, lifetime)
-        except TubeqError as exc:
-            fail(exc.message)
-        console.print(f"[bold]{art.kind}[/] ({art.content_type}, {art.size:,} B): {link}")
+        console.print(
+            f"[bold]{art.kind}[/] ({art.content_type}, {art.size:,} B): {links[art.key]}",
+            soft_wrap=True,
+        )
 
 
 def render_video(v: VideoStatus) -> Panel:
     meta = v.meta
     lines = [f"[bold]state[/]: {v.state.value}   attempts: {v.attempts}"]
     if meta is not None:
-        lines.append(f"[bold]title[/]: {meta.title or '?'}   channel: {meta.channel_title or '?'}")
+        lines.append(f"[bold]title[/]: {escape(meta.title or '?')}")
+        channel = escape(meta.channel_title or "title unknown")
+        lines.append(f"[bold]channel[/]: {channel} ({meta.channel_id or 'id unknown'})")
+    else:
+        lines.append("[bold]channel[/]: not known yet (the consumer reads it with the video)")
     if v.error:
         lines.append(f"[bold red]error[/]: {v.error_code}: {v.error}")
     a = v.analysis

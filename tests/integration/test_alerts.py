@@ -1,0 +1,349 @@
+"""Operator alerts against real servers on 127.0.0.1: a webhook receiver (the shape Slack's
+incoming webhooks take) and an SMTP server (aiosmtpd), started by the tests.
+
+The alert logic, the senders and the dedupe state are the real ones; so is `tubeq consume`
+at the end, run as a process that dead-letters a video and alerts once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from shared.adapter_settings import SmtpAlertSettings
+from shared.adapters.smtp_alerts import SmtpAlertSender
+from shared.adapters.webhook_alerts import WebhookAlertSender
+from shared.alerts import Alerter, AlertLog, ConsumerWatch, alerter_for
+from shared.errors import ConfigError
+from shared.factory import build_alert_senders
+from shared.logging import configure_logging
+from shared.settings import Settings
+from tests.integration.test_cli import tubeq
+from tests.support.services import free_port
+
+pytestmark = pytest.mark.services
+
+SECRET_PATH = "/services/T0001/B0001/s3cr3tWebhookToken"
+SMTP_PASSWORD = "hunter2-smtp-pass"
+
+
+# ---- a webhook receiver ---------------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    url: str
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+
+
+@pytest.fixture
+def webhook() -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}{SECRET_PATH}")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            receiver.posts.append({"path": self.path, "json": json.loads(body)})
+            self.send_response(receiver.status)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_args: object) -> None:  # keep the test output clean
+            pass
+
+    server.RequestHandlerClass = Handler
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+# ---- an SMTP server -------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    port: int
+    messages: list[Any] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    box = Mailbox(port=free_port())
+
+    class Handler:
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            box.messages.append(envelope)
+            return "250 OK"
+
+    def authenticator(
+        _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.password.decode() == SMTP_PASSWORD
+        if ok:
+            box.logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=box.port,
+        authenticator=authenticator,
+        auth_require_tls=False,  # a local test server: no certificate to present
+    )
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def smtp_section(box: Mailbox, password: str = SMTP_PASSWORD) -> SmtpAlertSettings:
+    return SmtpAlertSettings(
+        host="127.0.0.1",
+        port=box.port,
+        security="none",
+        username="ops",
+        password=SecretStr(password),
+        sender="tubeq@example.test",
+        recipients=("oncall@example.test", "lead@example.test"),
+        timeout_s=5,
+    )
+
+
+@pytest.fixture
+def log_lines() -> io.StringIO:
+    out = io.StringIO()
+    configure_logging("INFO", "json", stream=out)
+    return out
+
+
+# ---- the tests ------------------------------------------------------------------------------
+
+
+def test_dead_letter_threshold_alerts_once_per_crossing(
+    tmp_path: Path, webhook: Receiver, smtp: Mailbox
+) -> None:
+    alerter = Alerter(
+        [WebhookAlertSender(webhook.url, 5), SmtpAlertSender(smtp_section(smtp))],
+        AlertLog(tmp_path / "alerts.sqlite3"),
+        dlq_threshold=10,
+    )
+    assert not alerter.dead_letters(9)
+    assert alerter.dead_letters(12)
+    assert not alerter.dead_letters(13)  # the same event: no second alert
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    post = webhook.posts[0]
+    assert post["path"] == SECRET_PATH
+    assert "12 messages in the dead-letter queue" in post["json"]["text"]
+    assert "tubeq dlq redrive" in post["json"]["text"]
+
+    mail = message_from_bytes(smtp.messages[0].content)
+    assert mail["Subject"] == "[tubeq] 12 messages in the dead-letter queue"
+    assert smtp.messages[0].rcpt_tos == ["oncall@example.test", "lead@example.test"]
+    assert smtp.logins == ["ops"]
+
+    assert not alerter.dead_letters(0)  # redriven: re-armed
+    assert alerter.dead_letters(10)
+    assert len(webhook.posts) == 2
+    alerter.close()
+
+
+def test_the_dedupe_state_is_shared_by_processes_on_the_machine(
+    tmp_path: Path, webhook: Receiver
+) -> None:
+    # two consumers (two Alerters on one state file) seeing the same event: one alert
+    first, second = (
+        Alerter([WebhookAlertSender(webhook.url, 5)], AlertLog(tmp_path / "a.sqlite3"))
+        for _ in range(2)
+    )
+    assert first.dead_letters(50)
+    assert not second.dead_letters(50)
+    assert len(webhook.posts) == 1
+    first.close()
+    second.close()
+
+
+def test_a_failed_delivery_is_tried_again_and_never_logs_the_secret(
+    tmp_path: Path, webhook: Receiver, smtp: Mailbox, log_lines: io.StringIO
+) -> None:
+    webhook.status = 500
+    bad_login = SmtpAlertSender(smtp_section(smtp, password="wrong-" + SMTP_PASSWORD))
+    alerter = Alerter(
+        [WebhookAlertSender(webhook.url, 5), bad_login], AlertLog(tmp_path / "alerts.sqlite3")
+    )
+    assert not alerter.consumer_stopped("access_denied", "the Gemini key was refused", {})
+    logged = log_lines.getvalue()
+    assert "alert webhook answered HTTP 500" in logged
+    assert "refused the login" in logged
+    for secret in ("s3cr3tWebhookToken", SMTP_PASSWORD, "T0001"):
+        assert secret not in logged
+
+    webhook.status = 200  # the destination is back: the same event is sent now
+    assert alerter.consumer_stopped("access_denied", "the Gemini key was refused", {"done": 3})
+    assert "the Gemini key was refused" in webhook.posts[-1]["json"]["text"]
+    assert not alerter.consumer_stopped("access_denied", "again, after a restart", {})
+    alerter.close()
+
+
+def test_wrong_smtp_password_is_a_config_error_that_names_no_password(smtp: Mailbox) -> None:
+    sender = SmtpAlertSender(smtp_section(smtp, password="nope-nope"))
+    with pytest.raises(ConfigError) as caught:
+        sender.send(_probe())
+    assert "TUBEQ_ALERT_SMTP_PASSWORD" in caught.value.message
+    assert "nope-nope" not in caught.value.message
+
+
+def _probe() -> Any:
+    from shared.models import Alert
+
+    return Alert(kind="probe", title="probe", text="probe", dedupe_key="probe")
+
+
+def test_unreachable_destinations_are_named_without_their_url(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    sender = WebhookAlertSender(f"http://127.0.0.1:{port}{SECRET_PATH}", 2)
+    alerter = Alerter([sender], AlertLog(tmp_path / "alerts.sqlite3"))
+    out = io.StringIO()
+    configure_logging("INFO", "json", stream=out)
+    assert not alerter.dead_letters(100)
+    assert "unreachable" in out.getvalue() and "s3cr3t" not in out.getvalue()
+    alerter.close()
+
+
+def test_daily_spend_limit_alerts_once_a_day(tmp_path: Path, webhook: Receiver) -> None:
+    day = [date(2026, 3, 1)]
+    alerter = Alerter(
+        [WebhookAlertSender(webhook.url, 5)],
+        AlertLog(tmp_path / "alerts.sqlite3"),
+        daily_spend_usd=5.0,
+        today=lambda: day[0],
+    )
+    assert not alerter.spend(100.0)  # the day's first check: the baseline
+    assert not alerter.spend(104.0)
+    assert alerter.spend(105.5)
+    assert not alerter.spend(120.0)  # once a day
+    day[0] = date(2026, 3, 2)
+    assert not alerter.spend(121.0)  # a new day, a new baseline
+    assert alerter.spend(127.0)
+    texts = [p["json"]["text"] for p in webhook.posts]
+    assert len(texts) == 2 and "$5.5000 spent on model calls on 2026-03-01" in texts[0]
+    alerter.close()
+
+
+def test_backfill_finished_carries_counts_and_cost(tmp_path: Path, webhook: Receiver) -> None:
+    alerter = Alerter([WebhookAlertSender(webhook.url, 5)], AlertLog(tmp_path / "a.sqlite3"))
+    counts = {"found": 40, "enqueued": 31, "skipped (done)": 9}
+    assert not alerter.backfill_finished("@hearth-handplane", counts, 0.42, dry_run=True)
+    assert alerter.backfill_finished("@hearth-handplane", counts, 0.42, run_id="r1")
+    assert not alerter.backfill_finished("@hearth-handplane", counts, 0.42, run_id="r1")
+    text = webhook.posts[0]["json"]["text"]
+    assert "31 enqueued" in text and "found: 40" in text and "0.4200" in text
+    alerter.close()
+
+
+def test_consumer_watch_checks_spend_at_most_every_interval(
+    tmp_path: Path, webhook: Receiver
+) -> None:
+    asked: list[str] = []
+
+    def spend() -> float:
+        asked.append("spend")
+        return 0.0
+
+    alerter = Alerter(
+        [WebhookAlertSender(webhook.url, 5)], AlertLog(tmp_path / "a.sqlite3"), daily_spend_usd=1
+    )
+    watch = ConsumerWatch(alerter, dead_count=lambda: 0, spend_total=spend, spend_every_s=60)
+    watch.check_spend(now=1000.0)
+    watch.check_spend(now=1030.0)
+    watch.check_spend(now=1061.0)
+    assert asked == ["spend", "spend"]
+    alerter.close()
+
+
+def test_settings_build_both_destinations(tmp_path: Path, webhook: Receiver, smtp: Mailbox) -> None:
+    settings = Settings.load(
+        data_dir=tmp_path,
+        alert_webhook_url=webhook.url,
+        alert_smtp_host="127.0.0.1",
+        alert_smtp_port=smtp.port,
+        alert_smtp_security="none",
+        alert_email_to="oncall@example.test",
+    )
+    senders = build_alert_senders(settings)
+    assert [s.name for s in senders] == ["webhook", "email"]
+    alerter = alerter_for(settings, senders)
+    assert alerter is not None and alerter.dlq_threshold == 10
+    assert alerter_for(Settings.load(data_dir=tmp_path), []) is None
+    alerter.close()
+    with pytest.raises(ConfigError, match="TUBEQ_ALERT_EMAIL_TO"):
+        Settings.load(alert_smtp_host="127.0.0.1")
+
+
+def test_consume_alerts_once_when_a_video_is_dead_lettered(
+    tmp_path: Path, webhook: Receiver
+) -> None:
+    env = {
+        "TUBEQ_ALERT_WEBHOOK_URL": webhook.url,
+        "TUBEQ_ALERT_DLQ_THRESHOLD": "1",
+        "TUBEQ_MAX_RETRIES": "0",  # the simulated outage dead-letters on its first failure
+        "TUBEQ_PREFLIGHT_WAIT_S": "0",
+    }
+    # tq-sample21: a bundled sample whose transcript service is "down" (a transient error)
+    assert tubeq(tmp_path, "enqueue", "tq-sample21", env=env).returncode == 0
+    done = tubeq(tmp_path, "consume", "--burst", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "dead-lettered 1" in done.stdout
+    assert len(webhook.posts) == 1
+    assert "1 messages in the dead-letter queue" in webhook.posts[0]["json"]["text"]
+    assert "s3cr3tWebhookToken" not in done.stderr + done.stdout
+
+    # a second consumer run sees the same dead letter: no second alert
+    again = tubeq(tmp_path, "consume", "--burst", env=env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert len(webhook.posts) == 1
+
+
+def test_a_finished_backfill_alerts_with_its_counts(tmp_path: Path, webhook: Receiver) -> None:
+    from producer.backfill import BackfillReport
+    from tubeq.cli.alerting import backfill_finished
+
+    settings = Settings.load(data_dir=tmp_path, alert_webhook_url=webhook.url)
+    report = BackfillReport(
+        kind="channel",
+        id="UCBXtYwd-gnTDMPtqsKEefrj",
+        title="Hearth & Handplane",
+        playlist_id="UUBXtYwd-gnTDMPtqsKEefrj",
+        found=6,
+        skipped_done=1,
+        enqueued=5,
+        estimated_input_tokens=1000,
+        estimated_output_tokens=100,
+        estimated_cost_usd=0.0123,
+        estimated_model_calls=5,
+        estimated_duration_s=10,
+        dry_run=False,
+    )
+    assert not backfill_finished(settings, report.model_copy(update={"dry_run": True}))
+    assert backfill_finished(settings, report)
+    text = webhook.posts[0]["json"]["text"]
+    assert "backfill of channel Hearth & Handplane finished: 5 enqueued" in text
+    assert "already analysed: 1" in text and "0.0123" in text
+    assert not backfill_finished(Settings.load(data_dir=tmp_path), report)  # no destination
