@@ -7,6 +7,8 @@ Events, each one alert however many videos it concerns:
 - a consumer stops on a systemic error (a refused key, a bad setting): once per error code
   per UTC day, so a crash-looping fleet of containers sends one, not one per restart;
 - a UTC day's model spend passes ``TUBEQ_ALERT_DAILY_SPEND_USD``: once per day;
+- Gemini refuses a call and asks for a pause of at least ``TUBEQ_ALERT_QUOTA_PAUSE_S`` (a
+  daily quota used up): once per day;
 - a backfill finishes: once per backfill, with its counts and cost.
 
 Which alerts went out is kept in a small SQLite file (``TUBEQ_ALERT_STATE_PATH``) that every
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from shared.errors import TubeqError
+from shared.errors import RateLimited, TubeqError
 from shared.logging import get_logger
 from shared.models import Alert
 from shared.ports import AlertSender
@@ -98,12 +100,14 @@ class Alerter:
         *,
         dlq_threshold: int = 10,
         daily_spend_usd: float | None = None,
+        quota_pause_s: float = 300.0,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self.senders = list(senders)
         self.state = state
         self.dlq_threshold = dlq_threshold
         self.daily_spend_usd = daily_spend_usd
+        self.quota_pause_s = quota_pause_s
         self._today = today
 
     @property
@@ -166,6 +170,25 @@ class Alerter:
                 "spending.",
                 dedupe_key=f"spend:{day}",
                 fields={"spent today (USD)": f"{spent:.4f}", "total (USD)": f"{total_usd:.4f}"},
+            )
+        )
+
+    def quota_exhausted(self, pause_s: float, message: str) -> bool:
+        """Gemini refused a call and asked for ``pause_s`` seconds; a short pause is the
+        budget's everyday business, a long one (a daily quota used up) is the operator's.
+        Once a day: the pause repeats for every call until the quota comes back."""
+        if pause_s < self.quota_pause_s:
+            return False
+        day = self._today()
+        return self.send(
+            Alert(
+                kind="quota_exhausted",
+                title=f"model quota exhausted: calls paused for {pause_s / 60:,.0f} min",
+                text=f"Gemini refused a call and asked to wait {pause_s:,.0f} s: {message}\n"
+                "Consumers pause and resume by themselves; raise the quota or lower "
+                "TUBEQ_GEMINI_RPM/TPM to match it.",
+                dedupe_key=f"quota:{day}",
+                fields={"pause (s)": f"{pause_s:.0f}"},
             )
         )
 
@@ -245,9 +268,11 @@ class ConsumerWatch:
         except TubeqError as exc:
             log.warning("alert.check_failed", check="spend", error=exc.message)
 
-    def result(self, dead_lettered: bool) -> None:
+    def result(self, dead_lettered: bool, error: TubeqError | None = None) -> None:
         if dead_lettered:
             self.check_dead_letters()
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            self.alerter.quota_exhausted(error.retry_after, error.message)
         self.check_spend()
 
     def stopped(self, fatal: TubeqError | None, counts: dict[str, int]) -> None:
@@ -266,4 +291,5 @@ def alerter_for(settings: Settings, senders: Sequence[AlertSender]) -> Alerter |
         AlertLog(settings.alert_state_file),
         dlq_threshold=settings.alert_dlq_threshold,
         daily_spend_usd=settings.alert_daily_spend_usd,
+        quota_pause_s=settings.alert_quota_pause_s,
     )

@@ -413,6 +413,12 @@ class Settings(BaseSettings):
     alert_daily_spend_usd: float | None = Field(
         None, gt=0, description="Alert when a UTC day's model spend passes this many USD."
     )
+    alert_quota_pause_s: float = Field(
+        300.0,
+        gt=0,
+        description="Alert when Gemini refuses a call and asks for a pause at least this long "
+        "(a daily quota used up, or a quota far below TUBEQ_GEMINI_RPM/TPM).",
+    )
     alert_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout per alert sent.")
     alert_state_path: Path | None = Field(
         None,

@@ -25,7 +25,7 @@ from shared.adapter_settings import SmtpAlertSettings
 from shared.adapters.smtp_alerts import SmtpAlertSender
 from shared.adapters.webhook_alerts import WebhookAlertSender
 from shared.alerts import Alerter, AlertLog, ConsumerWatch, alerter_for
-from shared.errors import ConfigError
+from shared.errors import ConfigError, RateLimited
 from shared.factory import build_alert_senders
 from shared.logging import configure_logging
 from shared.settings import Settings
@@ -255,6 +255,31 @@ def test_backfill_finished_carries_counts_and_cost(tmp_path: Path, webhook: Rece
     assert not alerter.backfill_finished("@hearth-handplane", counts, 0.42, run_id="r1")
     text = webhook.posts[0]["json"]["text"]
     assert "31 enqueued" in text and "found: 40" in text and "0.4200" in text
+    alerter.close()
+
+
+def test_a_long_quota_pause_alerts_once_a_day_and_a_short_one_never(
+    tmp_path: Path, webhook: Receiver
+) -> None:
+    day = [date(2026, 3, 1)]
+    alerter = Alerter(
+        [WebhookAlertSender(webhook.url, 5)],
+        AlertLog(tmp_path / "a.sqlite3"),
+        quota_pause_s=300,
+        today=lambda: day[0],
+    )
+    watch = ConsumerWatch(alerter, dead_count=lambda: 0, spend_total=lambda: 0.0)
+    # the budget's everyday 429: a few seconds' pause is not an operator's problem
+    watch.result(False, RateLimited("per-minute quota", retry_after=12))
+    assert webhook.posts == []
+    daily = RateLimited("GenerateRequestsPerDayPerProjectPerModel exceeded", retry_after=7200)
+    watch.result(False, daily)
+    watch.result(False, daily)  # every refused call repeats it: still one alert
+    day[0] = date(2026, 3, 2)
+    watch.result(False, daily)
+    texts = [p["json"]["text"] for p in webhook.posts]
+    assert len(texts) == 2
+    assert "7,200 s" in texts[0] and "GenerateRequestsPerDayPerProjectPerModel" in texts[0]
     alerter.close()
 
 

@@ -91,8 +91,9 @@ def export_command(
     expires: ExpiresOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Export the analyses of a channel (or of all channels) as CSV and JSONL, with each
-    video's channel and a link to its report, and print where they are."""
+    """Export the analyses of a channel (or of all channels) as CSV and JSONL.
+
+    Each row has the video's channel and a link to its report; prints where the files are."""
     settings = load_settings()
     lifetime = link_lifetime(expires, settings)
     wanted = _export_targets(settings, channel)

@@ -123,8 +123,10 @@ def register(app: typer.Typer) -> None:
             ),
         ] = True,
     ) -> None:
-        """Enqueue every video of a channel or playlist (listed through the Data API, or
-        offline from the sample listings when no TUBEQ_YOUTUBE_API_KEY is set)."""
+        """Enqueue every video of a channel or playlist.
+
+        Videos are listed through the Data API, or offline from the sample listings when no
+        TUBEQ_YOUTUBE_API_KEY is set."""
         settings = load_settings()
         since_date = _parse_date(since)
         try:

@@ -91,7 +91,7 @@ def consume(
     def report(result: MessageResult) -> None:
         view.record(result, time.monotonic())
         if alerts is not None:
-            alerts.watch.result(dead_lettered=result.action is Action.DEAD)
+            alerts.watch.result(dead_lettered=result.action is Action.DEAD, error=result.error)
         if show_live:
             return  # the display shows the last failure; the log has every one
         if result.error is not None and result.action in (Action.FAILED, Action.DEAD):

@@ -42,8 +42,9 @@ def doctor(
         typer.Option(help="Seconds each service may take before it counts as failed.", min=1),
     ] = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """Check the configured services with calls that change nothing (a probe object in R2
-    is deleted again), and say how to fix what fails.
+    """Check the configured services with calls that change nothing, and say how to fix what fails.
+
+    A probe object written to R2 is deleted again.
 
     Exit code: 0 every check passed or was skipped (not configured), 1 a check failed,
     2 the settings themselves are invalid.
