@@ -221,3 +221,21 @@ def migrate(
     except psycopg.Error as exc:
         raise MigrationError(f"migration failed while {current}: {classify(exc).message}") from exc
     return done
+
+
+def record_public_url(conn: psycopg.Connection[Any], url: str | None) -> bool:
+    """Write where tubeq's API is reachable into ``tubeq_config`` (sql/013), so the
+    analyst views' links point there; None leaves what is recorded alone. True when
+    written. Runs after ``migrate`` (the table is one of its migrations)."""
+    if not url:
+        return False
+    try:
+        with conn.transaction():
+            conn.execute(
+                "insert into tubeq_config (key, value) values ('public_url', %s) "
+                "on conflict (key) do update set value = excluded.value, updated_at = now()",
+                (url.rstrip("/"),),
+            )
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot record the public URL: {classify(exc).message}") from exc
+    return True

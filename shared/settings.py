@@ -311,6 +311,12 @@ class Settings(BaseSettings):
         None, description="Postgres DSN (Supabase pooler or any Postgres) for `postgres`."
     )
     supabase_url: str | None = Field(None, description="Supabase project URL, for `supabase`.")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Where readers reach tubeq's API (the Worker's URL in production): the "
+        "analyst views' artifact links point there; `tubeq db migrate` records it.",
+    )
     supabase_service_role_key: SecretStr | None = Field(
         None, description="Supabase service-role key (server side only, never in a browser)."
     )

@@ -16,7 +16,14 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from shared.migrations import MigrationError, connect, load_migrations, migrate, status
+from shared.migrations import (
+    MigrationError,
+    connect,
+    load_migrations,
+    migrate,
+    record_public_url,
+    status,
+)
 from shared.models import Segment, Usage, VideoResult, VideoState
 from tests.support import factories as f
 from tests.support.postgres import PgCluster, pg_cluster, pg_dsn  # noqa: F401
@@ -41,6 +48,7 @@ VIEWS = (
     "failures_needing_attention",
     "topics_by_month",
     "spend_by_day",
+    "artifact_links",
 )
 
 
@@ -357,6 +365,39 @@ def test_recent_analyses_and_failures_needing_attention(db: psycopg.Connection[A
     assert attention == [(f.video_id(3), "dead", 4, 1)]  # a first retry is not news
     months = as_analyst(db, "SELECT topic, sum(videos) FROM topics_by_month GROUP BY 1 ORDER BY 1")
     assert months == [("queues", 2), ("retries", 1)]
+
+
+def test_analyst_views_link_artifacts_through_the_public_url(db: psycopg.Connection[Any]) -> None:
+    vid = f.video_id(1)
+    record(db, f.result(vid))
+    # without a public URL the links are null, not wrong
+    assert as_analyst(db, "SELECT url FROM artifact_links WHERE video_id = %s", vid) == [
+        (None,),
+        (None,),
+    ]
+    assert record_public_url(db, "https://tubeq.example.workers.dev/")
+    assert not record_public_url(db, None)  # unset: what is recorded stays
+    links = as_analyst(db, "SELECT kind, url FROM artifact_links WHERE video_id = %s", vid)
+    base = f"https://tubeq.example.workers.dev/v1/videos/{vid}/artifacts"
+    assert sorted(links) == [
+        ("report_md", f"{base}/report_md"),
+        ("transcript_json", f"{base}/transcript_json"),
+    ]
+    assert as_analyst(db, "SELECT report_url FROM recent_analyses") == [(f"{base}/report_md",)]
+    # an analyst reads the configuration but cannot change where the links point; anon
+    # sees none of it
+    assert db.execute(
+        "SELECT relrowsecurity FROM pg_class WHERE relname = 'tubeq_config'"
+    ).fetchone() == (True,)
+    for relation in ("tubeq_config", "artifact_links"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            as_role(db, "anon", f"SELECT * FROM {relation}")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_analyst(db, "UPDATE tubeq_config SET value = 'https://evil.example'")
+    assert record_public_url(db, "https://api.example.org")
+    assert as_analyst(db, "SELECT report_url FROM recent_analyses") == [
+        (f"https://api.example.org/v1/videos/{vid}/artifacts/report_md",)
+    ]
 
 
 # ---- full-text search ------------------------------------------------------------------

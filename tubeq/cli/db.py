@@ -53,8 +53,10 @@ def _connect(dsn: str | None) -> psycopg.Connection[Any]:
 def migrate(dsn: DsnOption = None) -> None:
     """Apply the pending migrations in order (safe to re-run; a no-op when up to date)."""
     conn = _connect(dsn)
+    public_url = load_settings().public_url
     try:
         applied = migrations.migrate(conn)
+        recorded = migrations.record_public_url(conn, public_url)
     except TubeqError as exc:
         fail(exc.message)
     finally:
@@ -64,6 +66,8 @@ def migrate(dsn: DsnOption = None) -> None:
             console.print(f"applied {name}")
     else:
         console.print("the database is up to date")
+    if recorded:
+        console.print(f"analyst views link artifacts through {public_url}")
 
 
 @db_app.command("status")
