@@ -157,17 +157,44 @@ class RateBudgetContract:
             budget.acquire(1, timeout_s=0)
         assert again.value.retry_after == pytest.approx(5.25)
 
-    def test_tokens_are_paced_too(self, make: Callable[..., RateBudget]) -> None:
+    def test_tokens_keep_a_sliding_window_counting_the_call(
+        self, make: Callable[..., RateBudget]
+    ) -> None:
         clock = FakeClock()
-        budget = make(exact(requests=100, tokens=1_000, window_s=60), clock)
-        budget.acquire(500, timeout_s=0)  # half the window's tokens: the next waits 30 s
+        budget = make(exact(requests=BIG, tokens=1_000, window_s=60), clock)
+        budget.acquire(500, timeout_s=1)
+        clock.now += 10
+        budget.acquire(400, timeout_s=1)  # 900 in the window: a window may fill at once
+        clock.now += 10
+        # 300 more would make 1,200: it waits until the 500 leave the window (t0 + 60)
         with pytest.raises(RateLimited, match="input tokens") as caught:
-            budget.acquire(100, timeout_s=0)
-        assert caught.value.retry_after == pytest.approx(30.0)
-        clock.now += 30
-        budget.acquire(100, timeout_s=0)
-        granted = saturate(budget, clock, until=clock.now + 300, tokens=250)
-        assert most_in_a_window(granted, 60.0) * 250 <= 1_000
+            budget.acquire(300, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(40.0)
+        budget.acquire(100, timeout_s=1)  # what still fits goes at once
+        clock.now += 40
+        budget.acquire(500, timeout_s=1)  # the first 500 have left: 400 + 100 + 500
+
+    def test_calls_of_any_size_never_overfill_a_window(
+        self, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        budget = make(exact(requests=BIG, tokens=1_000, window_s=60), clock)
+        granted: list[tuple[float, int]] = []
+        for size in itertools.islice(itertools.cycle([90, 450, 30, 260, 700, 120]), 40):
+            while True:
+                try:
+                    budget.acquire(size, timeout_s=1)
+                except RateLimited as exc:
+                    assert exc.retry_after is not None
+                    clock.now += exc.retry_after
+                    continue
+                granted.append((clock.now, size))
+                break
+        for start, _ in granted:  # the window ending just before each grant leaves
+            held = sum(n for at, n in granted if start <= at < start + 60)
+            assert held <= 1_000
+        span = granted[-1][0] - granted[0][0]
+        assert sum(n for _, n in granted[:-1]) >= 0.85 * 1_000 * span / 60  # and it is used
 
     def test_a_call_bigger_than_the_token_limit_still_goes_through(
         self, make: Callable[..., RateBudget]

@@ -6,12 +6,11 @@ semantics (``tests/support/cf_queues_stub.py``), give the same queue behaviour t
 queue gives. What only production can prove: Cloudflare's own wording, limits, timing and
 best-effort metrics (see the stub's docstring).
 
-Two differences are Cloudflare's, not the adapter's, and are pinned here instead of the
-contract's versions:
+Where Cloudflare differs (not the adapter), the harness says so and the contract adapts:
 
 - Cloudflare reports one number, ``backlog_count`` (every unacknowledged message: ready,
-  delayed and in flight together), so ``stats()`` cannot split the backlog; the tests that
-  check the split check the total instead.
+  delayed and in flight together), so ``stats()`` cannot split the backlog
+  (``splits_backlog = False``: the contract checks the total only).
 - The DLQ keeps no error text (``carries_errors = False``) and no lease can be extended
   (``supports_extend = False``).
 - Listing the DLQ costs its messages an attempt there, so the adapter lists it only when
@@ -31,12 +30,7 @@ from pydantic import SecretStr
 from shared.adapters.cloudflare_queue import CloudflareQueue
 from shared.ports import Queue
 from tests.contract.queue_contract import (
-    LEASE_S,
     QueueContract,
-    QueueHarness,
-    job,
-    pull_all,
-    pull_one,
 )
 from tests.support.cf_queues_stub import CfQueuesStub
 
@@ -47,6 +41,7 @@ pytestmark = pytest.mark.services
 class CloudflareHarness:
     stub: CfQueuesStub
     carries_errors: bool = False
+    splits_backlog: bool = False
     supports_extend: bool = False
     made: int = 0
 
@@ -92,48 +87,3 @@ class TestCloudflareQueue(QueueContract):
     @pytest.fixture
     def harness(self, cf_stub: CfQueuesStub) -> CloudflareHarness:
         return CloudflareHarness(cf_stub)
-
-    # ---- Cloudflare reports the backlog as one number ------------------------------------
-
-    def test_batch_of_250_is_sent_whole(self, queue: Queue) -> None:
-        jobs = [job(i) for i in range(250)]
-        assert queue.send(jobs) == 250
-        got = pull_all(queue)
-        assert sorted(d.body.video_id for d in got) == sorted(j.video_id for j in jobs)
-        assert len({d.message_id for d in got}) == 250
-        assert queue.stats().backlog == 250  # all in flight, still unacknowledged
-
-    def test_stale_ack_and_retry_leave_the_new_lease_alone(
-        self, queue: Queue, harness: QueueHarness
-    ) -> None:
-        queue.send([job(1)])
-        old = pull_one(queue)
-        harness.advance(LEASE_S + 1)
-        new = pull_one(queue)
-        queue.ack([old])
-        queue.retry(old, delay_s=0, error="late consumer")
-        assert queue.pull(10, LEASE_S) == [], "the stale lease id must not free the message"
-        assert queue.stats().backlog == 1
-        queue.ack([new])
-        assert queue.stats().backlog == 0
-
-    def test_retry_delay_is_respected(self, queue: Queue, harness: QueueHarness) -> None:
-        queue.send([job(1)])
-        queue.retry(pull_one(queue), delay_s=60, error="boom")
-        assert queue.pull(10, LEASE_S) == []
-        assert queue.stats().backlog == 1
-        harness.advance(59)
-        assert queue.pull(10, LEASE_S) == []
-        harness.advance(2)
-        assert pull_one(queue).attempts == 2
-
-    def test_stats_counts_each_state(self, queue: Queue) -> None:
-        assert queue.stats().backlog == 0
-        queue.send([job(1), job(2), job(3)])
-        queue.send([job(4), job(5)], delay_s=100)
-        assert len(queue.pull(1, LEASE_S)) == 1
-        stats = queue.stats()
-        assert (stats.ready, stats.delayed, stats.in_flight, stats.dead) == (5, 0, 0, 0)
-        assert stats.backlog == 5
-        queue.ack(queue.pull(10, LEASE_S))  # the two that were ready
-        assert queue.stats().backlog == 3

@@ -38,6 +38,7 @@ class SqliteHarness:
     folder: Path
     clock: FakeClock = field(default_factory=FakeClock)
     carries_errors: bool = True
+    splits_backlog: bool = True
     supports_extend: bool = True
     made: int = 0
 

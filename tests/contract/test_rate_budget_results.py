@@ -89,7 +89,11 @@ class TestPostgresRateBudget(RateBudgetContract):
             rows = conn.execute(
                 "SELECT budget, limit_name FROM rate_budget_limits ORDER BY 2"
             ).fetchall()
-        assert rows == [("gemini", "requests"), ("gemini", "tokens")]
+            windows = conn.execute(
+                "SELECT budget, cardinality(firsts) FROM rate_budget_windows"
+            ).fetchall()
+        assert rows == [("gemini", "requests")]
+        assert windows == [("gemini", 1)]  # 200 grants at one moment: one slot
 
     def test_two_machines_racing_never_exceed_the_budget(self, pg_dsn: str) -> None:  # noqa: F811
         import threading
