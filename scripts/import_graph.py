@@ -7,7 +7,9 @@ Rules checked (exit 1 when one is broken):
 - an adapter never imports the factory (``shared/factory``): the factory injects;
 - an adapter never imports another adapter (a private helper module, ``shared/adapters/_*.py``,
   is part of the adapters that use it, not an adapter of its own);
-- the CLI never imports the API's internals (``producer.api.*`` other than the package).
+- the CLI never imports the API's internals (``producer.api.*`` other than the package);
+- ``shared`` imports nothing of ``consumer``, ``producer`` or ``tubeq``: both sides and the
+  CLI build on it, never the other way round.
 
 Imports are read from the source with ``ast`` (nothing is executed); imports inside
 functions count too, since they are still dependencies.
@@ -75,6 +77,8 @@ def broken_rules(edges: dict[str, set[str]]) -> list[str]:
                 out.append(f"adapter imports another adapter: {src} → {dst}")
             if src.startswith("tubeq.cli") and dst.startswith("producer.api."):
                 out.append(f"CLI imports API internals: {src} → {dst}")
+            if src.split(".")[0] == "shared" and dst.split(".")[0] != "shared":
+                out.append(f"shared imports a side: {src} → {dst}")
     return out
 
 

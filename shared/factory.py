@@ -59,7 +59,7 @@ _CLOUDFLARE_ACCOUNT = {"cloudflare": "shared.adapters.cloudflare_account:Cloudfl
 _LISTINGS = {
     "directory": "shared.adapters.directory_listing:DirectoryListingSource",
     # in producer/, not shared/adapters/: the Worker ships it (and no adapter folder)
-    "youtube": "producer.youtube_data_api:YouTubeDataApiListing",
+    "youtube": "shared.youtube_data_api:YouTubeDataApiListing",
 }
 
 

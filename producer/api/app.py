@@ -52,12 +52,12 @@ from producer.api.schemas import (
     VideosRequest,
 )
 from producer.enqueue import parse_refs
-from producer.youtube_data_api import parse_listing_ref
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
 from shared.models import VideoJob, VideoStatus
 from shared.ports import ApiQueue, ArtifactStore, ResultReader
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
+from shared.youtube_data_api import parse_listing_ref
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ isolate, exactly like ``Settings.load()`` does for a process.
 
 What the Worker serves (see docs/deploy.md, "What runs where"): it enqueues — ``POST
 /v1/jobs`` (videos, and channel/playlist backfills: ``producer.backfill.run_backfill`` over
-the Data API adapter, ``producer.youtube_data_api``) and
+the Data API adapter, ``shared.youtube_data_api``) and
 the cron — through the ``JOBS`` binding, awaited. It reads nothing: no result store, no
 artifact store, no Cloudflare REST calls, so it needs none of psycopg, boto3, supabase,
 google-genai or youtube-transcript-api, and only ``httpx.AsyncClient`` for HTTP (the one

@@ -52,7 +52,6 @@ WORKER_SOURCES = (
     "producer/worker",
     "producer/backfill.py",
     "producer/enqueue.py",
-    "producer/youtube_data_api.py",
     "shared",
 )
 #: never needed on the Worker: the adapters are the heavy libraries' home; the doctor

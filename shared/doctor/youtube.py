@@ -114,7 +114,7 @@ def check_data_api(settings: Settings, timeout_s: float) -> list[CheckResult]:
                 "listings in TUBEQ_LISTINGS_DIR)",
             )
         ]
-    from producer.youtube_data_api import YouTubeDataApi
+    from shared.youtube_data_api import YouTubeDataApi
 
     api = YouTubeDataApi(
         key,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import SecretStr
 
-from producer.youtube_data_api import YouTubeDataApiListing
+from shared.youtube_data_api import YouTubeDataApiListing
 from shared.classify.data_api import DataApiRetry
 from tests.contract.listing_source_contract import ListingContract
 from tests.support.data_api_stub import API_KEY, DataApiStub

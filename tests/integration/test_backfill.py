@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from producer.backfill import BackfillReport, backfill
-from producer.youtube_data_api import YouTubeDataApi, parse_iso_duration, parse_listing_ref
+from shared.youtube_data_api import YouTubeDataApi, parse_iso_duration, parse_listing_ref
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.classify.data_api import DataApiRetry
