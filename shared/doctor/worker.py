@@ -64,6 +64,15 @@ def _authenticated(http: httpx.Client, settings: Settings) -> CheckResult:
     if resp.status_code in (401, 403):
         detail = f"GET {AUTHED_PATH} refused the first TUBEQ_API_KEYS key (HTTP {resp.status_code})"
         return failed(SERVICE, name, detail, _KEY_FIX)
+    if resp.status_code == 501:
+        # the Worker serves reads through tubeq serve; without TUBEQ_BACKEND_URL it cannot
+        detail = f"the key was accepted, but GET {AUTHED_PATH} answered HTTP 501: no backend"
+        fix = (
+            "stage the Worker with TUBEQ_BACKEND_URL set to the URL of `tubeq serve` next to "
+            "the consumers (`python3 -m producer.worker.stage` writes it into the Worker's "
+            "vars), deploy again, then run `tubeq doctor`"
+        )
+        return failed(SERVICE, name, detail, fix)
     if resp.status_code >= 400:
         # past the key check; the Worker's own backend is what failed
         detail = f"the key was accepted, but GET {AUTHED_PATH} answered HTTP {resp.status_code}"

@@ -206,6 +206,23 @@ def test_data_api_bad_key_fails_and_names_the_setting() -> None:
     assert_no_secret([line], bad)
 
 
+def test_data_api_quota_exhausted_says_the_key_works_and_to_wait() -> None:
+    with DataApiStub() as stub:
+        stub.quota_exhausted = True
+        s = settings(youtube_api_key=stub.api_key, youtube_api_url=stub.url)
+        [line] = run_checks(s, only=["youtube-data-api"])
+    assert line.status is CheckStatus.FAIL and line.transient
+    assert "quota" in line.detail and line.fix is not None and "quota to reset" in line.fix
+
+
+def test_data_api_unreachable_is_transient_and_names_the_url_setting() -> None:
+    s = settings(youtube_api_key="AIza" + "x" * 35, youtube_api_url=closed_port_url())
+    [line] = run_checks(s, only=["youtube-data-api"], timeout_s=2)
+    assert line.status is CheckStatus.FAIL and line.transient
+    assert line.fix is not None and "TUBEQ_YOUTUBE_API_URL" in line.fix
+    assert_no_secret([line], "AIza" + "x" * 35)
+
+
 # ---- Postgres ------------------------------------------------------------------------
 
 

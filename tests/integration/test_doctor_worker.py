@@ -70,3 +70,55 @@ def test_worker_that_accepts_but_never_answers_times_out() -> None:
         [line] = run_checks(settings(worker_url=url), only=["worker"], timeout_s=2)
     assert time.monotonic() - start < 4
     assert line.status is CheckStatus.FAIL and line.transient
+
+
+@contextlib.contextmanager
+def answering(statuses_by_path: dict[str, int]) -> Iterator[str]:
+    """A server on 127.0.0.1 that answers each path with a fixed status, as a Worker in a
+    bad state would: what the doctor reads is the status, so that is all this serves."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = statuses_by_path.get(self.path.split("?")[0], 404)
+            body = b'{"detail": "stub"}'
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_worker_without_its_backend_passes_the_key_and_names_the_backend() -> None:
+    # the key check passed at the edge, the read it forwards failed: a Worker deployed
+    # without TUBEQ_BACKEND_URL answers reads 501, one whose backend is down 502
+    for code, transient in ((501, False), (502, True)):
+        with answering({"/healthz": 200, "/v1/progress": code}) as url:
+            results = run_checks(settings(worker_url=url, api_keys="k" * 20), only=["worker"])
+        assert statuses(results) == [("/healthz", "pass"), ("API key accepted", "fail")]
+        assert f"HTTP {code}" in results[1].detail and "accepted" in results[1].detail
+        assert results[1].fix is not None and "TUBEQ_BACKEND_URL" in results[1].fix
+        assert results[1].transient is transient
+
+
+def test_a_worker_whose_healthz_fails_is_not_asked_for_more() -> None:
+    with answering({"/healthz": 503, "/v1/progress": 200}) as url:
+        [line] = run_checks(settings(worker_url=url, api_keys="k" * 20), only=["worker"])
+    assert (line.name, line.status, line.transient) == ("/healthz", CheckStatus.FAIL, True)
+    assert "HTTP 503" in line.detail
+    with answering({"/v1/progress": 200}) as url:  # no /healthz: a wrong URL, not an outage
+        [line] = run_checks(settings(worker_url=url, api_keys="k" * 20), only=["worker"])
+    assert (line.status, line.transient) == (CheckStatus.FAIL, False)
+    assert line.fix is not None and "TUBEQ_WORKER_URL" in line.fix
