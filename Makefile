@@ -11,7 +11,7 @@ HASH := $(shell $(PYTHON) -c 'import hashlib; print(hashlib.sha1(open("pyproject
 RUN_STAMP := $(VENV)/.installed-run-$(HASH)
 STAMP := $(VENV)/.installed-dev-$(HASH)
 
-.PHONY: help install demo test test-fast check lint typecheck format bench services node-tools worker-check faults all clean
+.PHONY: help install demo test screenshots test-fast check lint typecheck format bench services node-tools worker-check faults all clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,11 +52,14 @@ node-tools: $(NODE_STAMP)  ## install the pinned wrangler (npm ci) under a Node 
 worker-check: $(NODE_STAMP)  ## the real wrangler's dry-run deploy of the Worker, every environment
 	$(PY) scripts/worker_check.py
 
-services:  ## install the local servers the integration tests start (PostgreSQL 15)
+services:  ## install the local servers the integration tests start (PostgreSQL 15) and Chromium
 	@bash scripts/ensure_services.sh
 
 test: $(STAMP) services node-tools worker-check  ## run every test (servers are started by the tests)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+screenshots: $(STAMP) services  ## the browser tests, saving a screenshot of each page to docs/screenshots/
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## unit and contract tests only
 	$(BIN)/pytest tests/unit tests/contract $(PYTEST_ARGS)

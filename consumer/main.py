@@ -33,6 +33,7 @@ from consumer.journal import FileReplyJournal
 from consumer.pipeline import Pipeline
 from consumer.runner import MessageResult, Preflight, Runner, RunnerConfig
 from consumer.spend import DeferredLedger
+from consumer.template_pipeline import TemplatePipeline, TemplateRouter
 from shared import early_signals, factory
 from shared.doctor import CONSUMER_SERVICES, CheckResult, run_checks
 from shared.errors import TubeqError
@@ -40,6 +41,7 @@ from shared.logging import get_logger
 from shared.ports import Queue
 from shared.retry_policy import RetryPolicy
 from shared.settings import Settings
+from shared.templates.loader import load_templates
 
 log = get_logger("tubeq.consumer")
 
@@ -158,10 +160,27 @@ def build_consumer(
         # a paid reply is on this disk before the store is asked to keep it
         journal=FileReplyJournal(settings.journal_folder),
     )
-    handlers: list[Handler[Any]] = [VideoHandler(pipeline.process, results)]
     closers: list[Callable[[], None]] = []
-    if settings.analyzer_backend == "gemini" and settings.results_backend == "sqlite":
-        # batch backfills (issue 12): their batches live in the result store
+    # analysis templates (issue 13): a broken TUBEQ_TEMPLATES_DIR stops the start, not a job
+    template_analyzer = factory.build_template_analyzer(settings, ledger=ledger)
+    closers.append(template_analyzer.close)
+    template_store = factory.build_template_results(settings)
+    closers.append(template_store.close)
+    templates = TemplatePipeline(
+        transcripts=pipeline.transcripts,
+        analyzer=template_analyzer,
+        claims=results,
+        store=template_store,
+        artifacts=pipeline.artifacts,
+        templates=load_templates(settings.templates_dir),
+        ledger=ledger,
+        claim_ttl_s=settings.visibility_timeout_s,
+    )
+    handlers: list[Handler[Any]] = [
+        VideoHandler(TemplateRouter(pipeline.process, templates), results)
+    ]
+    if settings.analyzer_backend == "gemini":
+        # batch backfills (issue 12): their batches live in the result store (any of them)
         batches = factory.build_batch_store(settings)
         closers.append(batches.close)
         batch_analyzer = factory.build_batch_analyzer(settings)

@@ -300,6 +300,7 @@ async def run_backfill(
     analysis_version: str | None = None,
     listing: ListingSource | None = None,
     batch: bool = False,
+    template: str = "summary",
 ) -> BackfillReport:
     """List a channel's or playlist's videos and enqueue the ones still to analyse.
 
@@ -323,9 +324,11 @@ async def run_backfill(
         if e.video_id in details and _published_since(details[e.video_id].meta, since)
     ]
     listed = [d.meta for d in current if not d.is_live_or_upcoming]
+    # a video's state and "done" follow its summary: a template backfill sends every video
+    # and the consumer skips those already analysed with the template's version
     plan = _plan(
         settings,
-        reader,
+        reader if template == "summary" else None,
         listed,
         skip_done=skip_done,
         force=force,
@@ -364,6 +367,7 @@ async def run_backfill(
             force,
             on_progress,
             batch=batch,
+            template=template,
         )
     return report
 
@@ -377,13 +381,14 @@ async def send_videos(
     on_progress: Callable[[int, int], None] | None = None,
     *,
     batch: bool = False,
+    template: str = "summary",
 ) -> None:
     """Send one job per video (``video.analyze``, or ``batch.collect`` with ``batch``), in
     chunks, each chunk marked queued right after it is sent (see the module doc)."""
     sent = 0
     for start in range(0, len(metas), SEND_CHUNK):
         jobs = [
-            VideoJob(video_id=m.video_id, force=force, source=source, meta=m)
+            VideoJob(video_id=m.video_id, force=force, source=source, meta=m, template=template)
             for m in metas[start : start + SEND_CHUNK]
         ]
         result = queue.send(
@@ -391,7 +396,7 @@ async def send_videos(
         )
         if inspect.isawaitable(result):
             await result
-        if reader is not None:  # sent first: see the module doc
+        if reader is not None and template == "summary":  # sent first: see the module doc
             reader.mark_queued(jobs)
         sent += len(jobs)
         if on_progress is not None:

@@ -91,8 +91,10 @@ def enqueue_refs(
     force: bool = False,
     meta: dict[str, VideoMeta] | None = None,
     lines: Sequence[int | None] | None = None,
+    template: str = "summary",
 ) -> EnqueueReport:
-    """Parse, send the valid ones, note them as queued; raise InvalidInput if none is valid."""
+    """Parse, send the valid ones, note them as queued; raise InvalidInput if none is valid.
+    ``template``: the analysis template the jobs run (checked by the caller)."""
     if not refs:
         raise InvalidInput("nothing to enqueue: give video ids or URLs (or a file of them)")
     parsed = parse_refs(refs, lines)
@@ -100,10 +102,15 @@ def enqueue_refs(
         reasons = "; ".join(f"{r.where()}: {r.reason}" for r in parsed.rejected[:5])
         raise InvalidInput(f"no valid video id in the input ({reasons})")
     jobs = [
-        VideoJob(video_id=v, force=force, source=source, meta=(meta or {}).get(v))
+        VideoJob(
+            video_id=v, force=force, source=source, meta=(meta or {}).get(v), template=template
+        )
         for v in parsed.video_ids
     ]
     queue.send(jobs)
+    # A video's state follows its summary analysis; a template job leaves it as it is.
+    if template != "summary":
+        return EnqueueReport(accepted=parsed.video_ids, rejected=parsed.rejected)
     # Sent first: a backfill skips videos marked queued, so a mark without a send could
     # lose them. Once sent, a failure to mark is only a stale state, not a failed enqueue.
     if reader is not None:

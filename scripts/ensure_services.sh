@@ -2,8 +2,9 @@
 # Makes sure the servers the integration tests start are installed (the tests start and
 # stop them themselves). PostgreSQL (15 or newer) comes from the system's packages; the S3
 # servers (moto, SeaweedFS) come from PyPI through pyproject's dev extras.
+# Chromium (the browser tests) comes from the system's packages too.
 #
-# Never fails `make test` by itself: if PostgreSQL cannot be installed, the Postgres tests
+# Never fails `make test` by itself: if PostgreSQL (or Chromium) cannot be installed, its tests
 # skip with a clear reason (or fail, under TUBEQ_REQUIRE_SERVICES=1 as in CI).
 set -uo pipefail
 
@@ -15,6 +16,21 @@ have_pg() {
   done
   return 1
 }
+
+# Chromium for the browser tests (tests/browser): Debian's package, driven by Playwright;
+# never a browser download (Playwright's own does not work here).
+have_chromium() { [[ -x /usr/bin/chromium ]] || command -v chromium >/dev/null 2>&1; }
+if ! have_chromium; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests (apt-get install chromium)…"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } ||
+      echo "warning: could not install chromium; the browser tests will skip" >&2
+  else
+    echo "warning: no chromium found and cannot install it (apt-get install chromium as root);" >&2
+    echo "  the browser tests will skip" >&2
+  fi
+fi
 
 have_pg && exit 0
 

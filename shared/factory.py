@@ -20,6 +20,7 @@ from shared.errors import ConfigError
 from shared.ports import (
     AlertSender,
     Analyzer,
+    Answerer,
     ArtifactStore,
     BatchAnalyzer,
     BatchStore,
@@ -28,7 +29,10 @@ from shared.ports import (
     Queue,
     RateBudget,
     ResultBackend,
+    Search,
     SpendLedger,
+    TemplateAnalyzer,
+    TemplateResults,
     TranscriptSource,
 )
 from shared.settings import Settings
@@ -140,6 +144,47 @@ def build_analyzer(settings: Settings, *, ledger: SpendLedger | None = None) -> 
     return analyzer
 
 
+#: analysis templates (issue 13): who runs them, and where their results are kept
+_TEMPLATE_ANALYZERS = {
+    "extractive": "shared.adapters.extractive_templates:ExtractiveTemplateAnalyzer",
+    "gemini": "shared.adapters.gemini_templates:GeminiTemplateAnalyzer",
+}
+_TEMPLATE_RESULTS = {
+    "sqlite": "shared.adapters.sqlite_template_results:SqliteTemplateResults",
+    "postgres": "shared.adapters.postgres_template_results:PostgresTemplateResults",
+    "supabase": "shared.adapters.supabase_template_results:SupabaseTemplateResults",
+}
+
+
+def build_template_analyzer(
+    settings: Settings, *, ledger: SpendLedger | None = None
+) -> TemplateAnalyzer:
+    """Runs templates with the selected analyzer (Gemini: its own client on the shared
+    rate budget, every billed call into ``ledger``, attempt counters beside the chunk cache)."""
+    name = settings.analyzer_backend
+    cls = _adapter(_TEMPLATE_ANALYZERS, name)
+    if name != "gemini":
+        analyzer: TemplateAnalyzer = cls.from_settings(settings.extractive)
+        return analyzer
+    from shared.gemini.partials import ArtifactPartialStore
+
+    partials = ArtifactPartialStore(build_artifacts(settings))
+    budget = build_rate_budget(settings)
+    try:
+        analyzer = cls.from_settings(
+            settings.gemini, budget=budget, partials=partials, ledger=ledger
+        )
+    except BaseException:
+        budget.close()
+        raise
+    return analyzer
+
+
+def build_template_results(settings: Settings) -> TemplateResults:
+    store: TemplateResults = _build(_TEMPLATE_RESULTS, settings.results_backend, settings)
+    return store
+
+
 def build_results(settings: Settings) -> ResultBackend:
     store: ResultBackend = _build(_RESULTS, settings.results_backend, settings)
     return store
@@ -179,8 +224,12 @@ def build_cloudflare_account(settings: Settings, *, max_retries: int = 2) -> Clo
     return account
 
 
-#: where batches are kept (issue 12): the SQLite result store only, for now
-_BATCH_STORES = {"sqlite": "shared.adapters.sqlite_results:SqliteResultStore"}
+#: where batches are kept (issue 12): the result store's own file or database
+_BATCH_STORES = {
+    "sqlite": "shared.adapters.sqlite_results:SqliteResultStore",
+    "postgres": "shared.adapters.postgres_results:PostgresResultStore",
+    "supabase": "shared.adapters.supabase_results:SupabaseResultStore",
+}
 
 
 def build_batch_analyzer(settings: Settings) -> BatchAnalyzer:
@@ -197,11 +246,43 @@ def build_batch_store(settings: Settings) -> BatchStore:
     if settings.results_backend not in _BATCH_STORES:
         raise ConfigError(
             f"batch backfills keep their batches in the result store, and the "
-            f"{settings.results_backend} store cannot yet (sql/010_batches.sql has the tables, "
-            "not the rules): use TUBEQ_RESULTS_BACKEND=sqlite, or backfill online"
+            f"{settings.results_backend} store has none: use sqlite, postgres or supabase"
         )
     store: BatchStore = _build(_BATCH_STORES, settings.results_backend, settings)
     return store
+
+
+#: full-text search (issue 13), over the result store's own transcripts
+_SEARCHES = {
+    "sqlite": "shared.adapters.sqlite_search:SqliteSearch",
+    "postgres": "shared.adapters.postgres_search:PostgresSearch",
+    "supabase": "shared.adapters.supabase_search:SupabaseSearch",
+}
+
+
+def build_search(settings: Settings) -> Search:
+    """Full-text search on the selected result store; cheap to build, so one per request
+    is fine. The caller closes it."""
+    search: Search = _build(_SEARCHES, settings.results_backend, settings)
+    return search
+
+
+def build_answerer(settings: Settings, *, ledger: SpendLedger | None = None) -> Answerer:
+    """What answers ``tubeq ask``: Gemini when it is the analyzer (its rate budget shared
+    with the consumers, every billed call recorded in ``ledger``), else the passages
+    themselves (offline, free)."""
+    if settings.analyzer_backend != "gemini":
+        from shared.ask import ExtractiveAnswerer
+
+        return ExtractiveAnswerer()
+    budget = build_rate_budget(settings)
+    try:
+        cls = _adapter({"gemini": "shared.adapters.gemini_answerer:GeminiAnswerer"}, "gemini")
+        answerer: Answerer = cls.from_settings(settings.gemini, budget=budget, ledger=ledger)
+    except BaseException:
+        budget.close()
+        raise
+    return answerer
 
 
 _ALERTS = {

@@ -15,7 +15,9 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     SerializeAsAny,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
 )
 from pydantic_core import core_schema
 
@@ -67,10 +69,24 @@ class VideoJob(Job):
     #: where the job came from: "cli", "api", "backfill:<channel>", "schedule", "demo"
     source: str = "cli"
     meta: VideoMeta | None = None
+    #: the analysis template to run (``shared.templates``); "summary" is tubeq's original
+    #: analysis. Added with a default, and left out of a summary job's dump, so a summary
+    #: job is on the wire exactly as before (a consumer not yet upgraded still reads it)
+    #: and messages without it read as summary jobs
+    template: str = Field(default="summary", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+
+    @model_serializer(mode="wrap")
+    def _summary_as_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a wrap serializer, not Field(exclude_if=...): the Worker's pydantic (<= 2.10)
+        # has no exclude_if
+        data: dict[str, Any] = handler(self)
+        if data.get("template") == "summary":
+            del data["template"]
+        return data
 
     @property
     def label(self) -> str:
-        return self.video_id
+        return self.video_id if self.template == "summary" else f"{self.video_id} ({self.template})"
 
 
 # ---- transcripts -----------------------------------------------------------------------

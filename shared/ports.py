@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from shared.ask import Answer, Passage
 from shared.cloudflare_types import ConsumerInfo, PullConsumerSpec, QueueInfo
 from shared.gemini.batch_models import (
     BatchItem,
@@ -35,6 +36,7 @@ from shared.listing import (
 from shared.models import (
     Alert,
     Analysis,
+    ArtifactRef,
     BilledCall,
     ChannelSummary,
     DeadLetter,
@@ -49,6 +51,9 @@ from shared.models import (
     VideoState,
     VideoStatus,
 )
+from shared.search import SearchHit, SearchQuery
+from shared.templates.model import AnalysisTemplate
+from shared.templates.results import TemplateResult
 
 
 @runtime_checkable
@@ -554,8 +559,9 @@ class BatchAnalyzer(Protocol):
 @runtime_checkable
 class ChannelDirectory(Protocol):
     """A declared capability of a result store: the channels it holds videos of, with
-    counts (``tubeq channels``, ``tubeq export`` without a channel). The SQLite store has
-    it; on Postgres and Supabase the ``channel_overview`` view answers the same."""
+    counts (``tubeq channels``, ``tubeq export`` without a channel, the dashboard). The
+    SQLite and Postgres stores have it; on Supabase the ``channel_overview`` view answers
+    the same in Studio."""
 
     def channels(self) -> list[ChannelSummary]: ...
 
@@ -570,3 +576,96 @@ class AlertSender(Protocol):
     def send(self, alert: Alert) -> None:
         """Deliver it, or raise a ``TubeqError`` (never with a secret in its message)."""
         ...
+
+
+@runtime_checkable
+class ActivityReader(Protocol):
+    """A declared capability of a result store: when videos finished, for the dashboard's
+    throughput and ETA (``producer.dashboard``). The SQLite and Postgres stores have it;
+    on Supabase (PostgREST) the dashboard says throughput is unknown."""
+
+    def finished_since(self, since: datetime) -> list[datetime]:
+        """When each video that finished (done) at or after ``since`` did, oldest first."""
+        ...
+
+
+# ---- issue 13: search and ask ------------------------------------------------------------
+
+
+@runtime_checkable
+class Search(Protocol):
+    """Full-text search over every transcript in the result store (``shared.search``): FTS5
+    on SQLite, tsvector on Postgres and Supabase. Each hit is the segment where the words
+    are spoken; a query with nothing to search for is ``InvalidInput``."""
+
+    name: str
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """The best hits first, at most ``query.limit``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """Answers a question from numbered transcript passages only (``shared.ask``): Gemini
+    with structured output, or offline the passages themselves."""
+
+    name: str
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+# ---- issue 13: analyses the user defines -------------------------------------------------
+
+
+@runtime_checkable
+class TemplateAnalyzer(Protocol):
+    """Runs an analysis template (``shared.templates``) on a transcript: Gemini with the
+    template's schema as structured output, or offline heuristics. What it returns matches
+    the template's schema (checked), or it raises a ``TubeqError`` saying why not."""
+
+    name: str
+
+    @property
+    def analysis_version(self) -> str:
+        """The analyzer's own version: a template's key is built on it (``version_key``)."""
+        ...
+
+    def analyze_template(
+        self, template: AnalysisTemplate, transcript: Transcript, meta: VideoMeta | None
+    ) -> TemplateResult: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class TemplateResults(Protocol):
+    """Template results in the result store (``template_results``), upserted by (video id,
+    analysis version): a row is kept the moment the paid reply arrives, and completed
+    (with its artifacts) once they are written. Claims and the spend ledger are the result
+    store's own (``AnalysisClaims``, ``SpendLedger``), keyed by the template's version key."""
+
+    name: str
+
+    def find_template_result(self, video_id: str, analysis_version: str) -> TemplateResult | None:
+        """The saved result of this version, completed or not (a paid reply to reuse)."""
+        ...
+
+    def save_template_result(self, result: TemplateResult) -> None: ...
+
+    def complete_template_result(
+        self, video_id: str, analysis_version: str, artifacts: Sequence[ArtifactRef]
+    ) -> None:
+        """Mark it done with its artifacts (also listed with the video's other artifacts
+        when the video is known to the store)."""
+        ...
+
+    def template_results(self, video_id: str) -> list[TemplateResult]:
+        """Every completed template result of a video, newest first."""
+        ...
+
+    def close(self) -> None: ...

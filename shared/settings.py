@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     transcripts_dir: Path = Field(
         BUNDLED_SAMPLES, description="Folder the directory transcript source reads."
     )
+    templates_dir: Path | None = Field(
+        None,
+        description="Folder of user analysis templates, one `<name>.toml` each (see "
+        'README, "Analysis templates"); unset: only the built-ins (summary, chapters, '
+        "mentions).",
+    )
 
     # ---- queue and consumer -------------------------------------------------------------
     max_retries: int = Field(
@@ -276,6 +282,13 @@ class Settings(BaseSettings):
         True,
         description="A video whose batch request failed is retried online (else: failed).",
     )
+    gemini_batch_cancelled: Literal["fail", "requeue"] = Field(
+        "fail",
+        description=(
+            "The videos of a batch cancelled with `tubeq batch cancel`: `fail` records them "
+            "failed (batch_cancelled); `requeue` collects them into the next batch."
+        ),
+    )
     gemini_batch_max_tries: int = Field(
         2,
         ge=1,
@@ -436,6 +449,11 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Bearer keys accepted by the HTTP API, comma-separated."
     )
+    analyst_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Read-only keys (comma-separated): the dashboard and the API's reads, "
+        "never enqueue or redrive (those need a TUBEQ_API_KEYS key).",
+    )
     api_host: str = Field("127.0.0.1", description="Address `tubeq serve` binds.")
     api_port: int = Field(8787, ge=1, le=65535, description="Port `tubeq serve` binds.")
     api_max_body_bytes: int = Field(
@@ -458,6 +476,7 @@ class Settings(BaseSettings):
                 "api_cors_origins",
                 "watched_channels",
                 "api_keys",
+                "analyst_keys",
                 "alert_email_to",
             ):
                 if key in data:

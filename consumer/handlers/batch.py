@@ -55,6 +55,8 @@ class BatchConfig:
     poll_max_s: int = 1800
     failed_online: bool = True
     max_tries: int = 2
+    #: a cancelled batch's videos are collected again (else failed with batch_cancelled)
+    cancelled_requeue: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BatchConfig:
@@ -65,6 +67,7 @@ class BatchConfig:
             poll_max_s=settings.gemini_batch_poll_max_s,
             failed_online=settings.gemini_batch_failed_online,
             max_tries=settings.gemini_batch_max_tries,
+            cancelled_requeue=settings.gemini_batch_cancelled == "requeue",
         )
 
     def poll_delay(self, polls: int) -> int:
@@ -180,6 +183,6 @@ def batch_handlers(
 
     return [
         BatchCollectHandler(transcripts, artifacts, results, batches, analyzer, queue, config),
-        BatchSubmitHandler(batches, analyzer, queue, config),
+        BatchSubmitHandler(batches, analyzer, queue, config, results),
         BatchPollHandler(batches, analyzer, results, results, queue, config),
     ]

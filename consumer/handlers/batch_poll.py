@@ -4,7 +4,10 @@
 Submit: the batch is sealed (no more videos), created at Gemini under a display name derived
 from its id, and its Gemini name stored with state ``submitted``. A crash between create and
 store leaves it ``sealed``: the redelivered submit job asks Gemini for a batch of that
-display name first and adopts it, so no batch is created twice.
+display name first and adopts it, so no batch is created twice. Two submit jobs of one batch
+(the one sent when it filled up and the one sent when it grew old) may run at once: the
+lookup and the create are not atomic at Gemini, so the create is held under a claim (the
+analysis claims of ``sql/006``, keyed ``batch:<id>``) and the batch re-read once it is held.
 
 Poll: asks Gemini how the batch is doing and, while it runs, sends itself again with a
 doubling delay (no consumer waits). Each submit starts a new poll chain (``poll_chain``) and a
@@ -24,19 +27,23 @@ already settled are skipped, the rest are matched anew, and nothing is bought tw
 reply journal is needed: the paid reply is never only in this process's memory).
 
 A batch that expired or failed sends its videos back to be collected into the next batch
-(online after ``TUBEQ_GEMINI_BATCH_MAX_TRIES`` batches); a cancelled batch's videos are
-failed with that reason (an operator cancelled it: ``tubeq batch cancel``).
+(online after ``TUBEQ_GEMINI_BATCH_MAX_TRIES`` batches); a cancelled batch's videos
+(``tubeq batch cancel``) are failed with that reason, or collected again, by
+``TUBEQ_GEMINI_BATCH_CANCELLED``. A batch cancelled before it was submitted has no Gemini
+name: the poll that ``tubeq batch cancel`` sends settles its videos all the same.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 
 from consumer.handlers.base import Outcome
 from consumer.handlers.batch import BatchConfig
 from consumer.handlers.video import VideoHandler
-from shared.errors import PermanentError, TubeqError
+from shared.errors import PermanentError, TransientError, TubeqError
 from shared.gemini.batch_jobs import BatchCollectJob, BatchPollJob, BatchSubmitJob
 from shared.gemini.batch_models import (
     BatchItem,
@@ -50,7 +57,14 @@ from shared.gemini.batch_models import (
 from shared.gemini.spend import call_id
 from shared.logging import get_logger
 from shared.models import BilledCall, CallOutcome
-from shared.ports import BatchAnalyzer, BatchStore, Queue, ResultStore, SpendLedger
+from shared.ports import (
+    AnalysisClaims,
+    BatchAnalyzer,
+    BatchStore,
+    Queue,
+    ResultStore,
+    SpendLedger,
+)
 from shared.retry_policy import Action
 
 log = get_logger("tubeq.batch")
@@ -68,12 +82,30 @@ class BatchCancelled(PermanentError):
     code = "batch_cancelled"
 
 
+class BatchSubmitInProgress(TransientError):
+    """Another consumer is creating this batch at Gemini; retry when it has finished."""
+
+    code = "batch_submit_in_progress"
+    records_failure = False
+
+
+#: how long a submit may hold its claim (an upload of a large JSONL file included); a
+#: consumer killed while holding it delays the batch by this much, never submits it twice
+SUBMIT_CLAIM_TTL_S = 300.0
+
+
+def claim_key(batch_id: str) -> str:
+    """The claim's "video id": no video id has a colon, so it never meets a real claim."""
+    return f"batch:{batch_id}"
+
+
 @dataclass(frozen=True)
 class BatchSubmitHandler:
     batches: BatchStore
     analyzer: BatchAnalyzer
     queue: Queue
     config: BatchConfig
+    claims: AnalysisClaims
 
     @property
     def job_model(self) -> type[BatchSubmitJob]:
@@ -92,22 +124,49 @@ class BatchSubmitHandler:
         batch = self.batches.batch_seal(job.batch_id)
         if batch is None or batch.state not in (BatchState.SEALED, BatchState.SUBMITTED):
             return Outcome.SKIPPED  # unknown, or ended already: a late duplicate
-        if batch.state == BatchState.SEALED:
-            items = [i for i in self.batches.batch_items(batch.batch_id) if i.pending]
-            remote = self.analyzer.submit(display_name(batch.batch_id), items)
-            remote_name: str | None = remote.name
-        else:
-            remote_name = None  # stored already: only its poll chain may be missing
-        # a new chain each time: a poll of an older chain (a duplicate) stops on its own
+        remote_name: str | None = None  # stored already: only its poll chain may be missing
         chain = uuid.uuid4().hex[:16]
-        self.batches.batch_update(
-            batch.batch_id, BatchState.SUBMITTED, remote_name=remote_name, poll_chain=chain
-        )
+        if batch.state == BatchState.SEALED:
+            key = claim_key(batch.batch_id)
+            owner = f"{socket.gethostname()}:{os.getpid()}:{chain}"
+            wait = self.claims.claim_analysis(
+                key, batch.analysis_version, owner, SUBMIT_CLAIM_TTL_S
+            )
+            if wait > 0:
+                # early retries come soon (the holder is usually done in seconds), later
+                # ones wait out the claim of a holder that died
+                delay = wait + 1.0 if attempt > 2 else min(wait + 1.0, self.config.poll_s)
+                raise BatchSubmitInProgress(
+                    f"batch {batch.batch_id} is being submitted elsewhere", retry_after=delay
+                )
+            try:
+                # the holder before us may have finished: its name is stored then
+                batch = self.batches.batch_get(batch.batch_id) or batch
+                if batch.state not in (BatchState.SEALED, BatchState.SUBMITTED):
+                    return Outcome.SKIPPED  # cancelled meanwhile (`tubeq batch cancel`)
+                if batch.state == BatchState.SEALED:
+                    items = [i for i in self.batches.batch_items(batch.batch_id) if i.pending]
+                    remote_name = self.analyzer.submit(display_name(batch.batch_id), items).name
+                # a new chain each time: a poll of an older chain (a duplicate) stops
+                self.batches.batch_update(
+                    batch.batch_id, BatchState.SUBMITTED, remote_name=remote_name, poll_chain=chain
+                )
+            finally:
+                self._release(key, batch.analysis_version, owner)
+        elif batch.state == BatchState.SUBMITTED:
+            self.batches.batch_update(batch.batch_id, BatchState.SUBMITTED, poll_chain=chain)
         self.queue.send(
             [BatchPollJob(batch_id=batch.batch_id, chain=chain)], delay_s=self.config.poll_s
         )
         log.info("batch.submitted", batch_id=batch.batch_id, remote=remote_name, items=batch.items)
         return Outcome.DONE
+
+    def _release(self, key: str, version: str, owner: str) -> None:
+        """Let the claim expire now (a claim of 0 s); if this fails it runs out on its own."""
+        try:
+            self.claims.claim_analysis(key, version, owner, 0.0)
+        except TubeqError as exc:
+            log.warning("batch.claim_release_failed", claim=key, error=exc.message)
 
 
 @dataclass(frozen=True)
@@ -133,9 +192,9 @@ class BatchPollHandler:
 
     def process(self, job: BatchPollJob, attempt: int) -> Outcome:
         batch = self.batches.batch_get(job.batch_id)
-        if batch is None or batch.poll_chain != job.chain or batch.remote_name is None:
+        if batch is None or batch.poll_chain != job.chain:
             return Outcome.SKIPPED  # another chain polls this batch now
-        if batch.state == BatchState.SUBMITTED:
+        if batch.state == BatchState.SUBMITTED and batch.remote_name is not None:
             remote = self.analyzer.get(batch.remote_name)
             if not remote.state.ended:
                 delay = self.config.poll_delay(job.polls)
@@ -208,7 +267,7 @@ class BatchPollHandler:
             if not item.pending:
                 continue
             job = BatchCollectJob.model_validate_json(item.job)
-            if batch.state == BatchState.CANCELLED:
+            if batch.state == BatchState.CANCELLED and not self.config.cancelled_requeue:
                 error = BatchCancelled(f"batch {batch.batch_id} was cancelled")
                 self._fail(job, batch, item, error, online=False)
                 continue

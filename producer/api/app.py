@@ -51,11 +51,13 @@ from producer.api.schemas import (
     VideoResponse,
     VideosRequest,
 )
+from producer.api.search_routes import add_search_routes
 from producer.enqueue import parse_refs
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
 from shared.models import VideoJob, VideoStatus
 from shared.ports import ApiQueue, ArtifactStore, ResultReader
 from shared.settings import Settings
+from shared.templates.names import check_template_name
 from shared.video_ids import parse_video_ref
 from shared.youtube_data_api import parse_listing_ref
 
@@ -119,12 +121,14 @@ def create_app(
         )
     run_backfill = backfill or backfill_module.backfill
     deps = _Deps(settings, queue, reader, artifacts, run_backfill, Offload(threads))
+    # the dashboard (and its offline /docs) where reads are served: not on the Worker
+    dashboard = forward is None and reader is not None and artifacts is not None
 
     app = FastAPI(
         title="tubeq",
         version=API_VERSION,
         summary="Enqueue YouTube videos for analysis; read progress, analyses and dead letters.",
-        docs_url="/docs",
+        docs_url=None if dashboard else "/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -136,15 +140,26 @@ def create_app(
         return Health(status="ok")
 
     v1 = APIRouter(
-        prefix="/v1", dependencies=[Depends(require_key(checker))], responses=_AUTH_ERRORS
+        prefix="/v1",
+        dependencies=[Depends(require_key(checker, KeyChecker(settings.analyst_keys)))],
+        responses=_AUTH_ERRORS,
     )
     _jobs_routes(v1, deps)
     if forward is None:
         _status_routes(v1, deps)
         _dlq_routes(v1, deps)
+        add_search_routes(v1, settings, deps.call, deps.need_reader)
     else:
         _forwarded_routes(v1, forward)
+        # before the /v1 router: these check their reader at the backend (cookie or key)
+        _forwarded_dashboard_links(app, forward)
     app.include_router(v1)
+    if forward is not None:
+        _forwarded_dashboard(app, forward)  # after every route of the Worker's own
+    if dashboard and reader is not None and artifacts is not None:
+        from producer.dashboard import mount_dashboard  # imports this package: not at the top
+
+        mount_dashboard(app, settings, queue, reader, artifacts, deps.call)
 
     if settings.api_cors_origins:
         app.add_middleware(
@@ -186,9 +201,14 @@ async def _enqueue_videos(deps: _Deps, body: VideosRequest) -> JobsResponse:
     ]
     if not parsed.video_ids:
         raise errors.NothingValid(rejected)
-    jobs = [VideoJob(video_id=v, force=body.force, source="api") for v in parsed.video_ids]
+    check_template_name(body.template, deps.settings.templates_dir)
+    jobs = [
+        VideoJob(video_id=v, force=body.force, source="api", template=body.template)
+        for v in parsed.video_ids
+    ]
     await deps.call(deps.queue.send, jobs)
-    if deps.reader is not None:  # the Worker has none; the consumer records the state
+    # a video's state follows its summary; a template job leaves it as it is
+    if deps.reader is not None and body.template == "summary":
         await deps.call(deps.reader.mark_queued, jobs)
     log.info("api.enqueued", accepted=len(jobs), rejected=len(rejected))
     return JobsResponse(accepted=parsed.video_ids, rejected=rejected)
@@ -202,6 +222,9 @@ async def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> Jobs
     listing = parse_listing_ref(ref)
     if (listing.kind == "playlist") != (kind == "playlist"):
         raise InvalidInput(f"{ref!r} names a {other}, not a {kind}: send it as {other!r}")
+    check_template_name(body.template, deps.settings.templates_dir)
+    if body.batch and body.template != "summary":
+        raise InvalidInput("batch runs the summary template only: send batch false for another")
     result = await deps.call(
         deps.run_backfill,
         deps.settings,
@@ -212,8 +235,12 @@ async def _backfill(deps: _Deps, body: ChannelRequest | PlaylistRequest) -> Jobs
         limit=body.limit,
         dry_run=body.dry_run,
         force=body.force,
+        template=body.template,
+        batch=body.batch,
     )
-    log.info("api.backfill", kind=kind, enqueued=result.enqueued, dry_run=body.dry_run)
+    log.info(
+        "api.backfill", kind=kind, enqueued=result.enqueued, dry_run=body.dry_run, batch=body.batch
+    )
     return JobsResponse(accepted=[], rejected=[], backfill=result)
 
 
@@ -325,6 +352,33 @@ def _dlq_routes(v1: APIRouter, deps: _Deps) -> None:
         moved = await deps.call(redrive_and_mark, deps.queue, deps.reader, ids)
         log.info("api.redrive", moved=moved)
         return RedriveResponse(redriven=moved, requested=None if ids is None else len(ids))
+
+
+#: what a dashboard page may send; the backend answers 405 for the rest
+_PAGE_METHODS = ["GET", "HEAD", "POST"]
+
+
+def _forwarded_dashboard_links(app: FastAPI, forward: Forward) -> None:
+    # An artifact link in Supabase Studio or a dashboard page is followed by a browser that
+    # holds the dashboard's login cookie, not a bearer key, and the Worker cannot check
+    # that cookie (the backend signs it): the backend checks it instead, as it checks any
+    # request that reaches it directly.
+    @app.api_route(
+        "/v1/videos/{video_id}/artifacts/{kind}",
+        methods=["GET", "HEAD"],
+        include_in_schema=False,
+    )
+    async def artifact_link(request: Request) -> Response:
+        return await forward(request)
+
+
+def _forwarded_dashboard(app: FastAPI, forward: Forward) -> None:
+    # The dashboard's pages, login and assets live with `tubeq serve`; the Worker is the one
+    # public URL, so it hands them over as they are. The pages do their own access checks
+    # (a login cookie or a key), so no key is asked for here.
+    @app.api_route("/{path:path}", methods=_PAGE_METHODS, include_in_schema=False)
+    async def dashboard_page(request: Request) -> Response:
+        return await forward(request)
 
 
 def _forwarded_routes(v1: APIRouter, forward: Forward) -> None:

@@ -10,7 +10,8 @@ and a Cloudflare Python Worker (Pyodide) cannot start one, so a sync check would
 every authenticated request with a 500 there.
 
 No ``Authorization`` header → 401 with ``WWW-Authenticate: Bearer`` (the client should
-authenticate); a key that is not one of ours → 403 (authenticated, not allowed).
+authenticate); a key that is not one of ours → 403 (authenticated, not allowed). An analyst
+key (``TUBEQ_ANALYST_KEYS``) reads: on any method but GET and HEAD (enqueue, redrive) → 403.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 
-from fastapi import HTTPException, Security, status
+from fastapi import HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
@@ -50,12 +51,18 @@ class KeyChecker:
         return found
 
 
+#: what an analyst (read-only) key may do
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def require_key(
-    checker: KeyChecker,
-) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
-    """A FastAPI dependency enforcing ``checker`` (a no-op when auth is switched off)."""
+    checker: KeyChecker, analysts: KeyChecker | None = None
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[None]]:
+    """A FastAPI dependency enforcing ``checker`` (a no-op when auth is switched off);
+    a key of ``analysts`` passes for reads only."""
 
     async def dependency(
+        request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),  # noqa: B008
     ) -> None:
         if not checker.enabled:
@@ -65,6 +72,14 @@ def require_key(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="missing API key: send `Authorization: Bearer <key>` (a TUBEQ_API_KEYS key)",
                 headers={"WWW-Authenticate": "Bearer"},
+            )
+        if analysts is not None and analysts.matches(credentials.credentials):
+            if request.method in READ_METHODS:
+                return
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail="this is a read-only analyst key (TUBEQ_ANALYST_KEYS): enqueueing and "
+                "redriving need an operator key from TUBEQ_API_KEYS",
             )
         if not checker.matches(credentials.credentials):
             raise HTTPException(

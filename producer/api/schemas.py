@@ -34,6 +34,12 @@ class VideosRequest(_Request):
         description="Video ids (11 characters) or YouTube URLs.",
     )
     force: bool = Field(False, description="Re-analyse even if already analysed.")
+    template: str = Field(
+        "summary",
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="The analysis template to run (built-ins: summary, chapters, mentions; "
+        "more from TUBEQ_TEMPLATES_DIR).",
+    )
 
 
 class _BackfillOptions(_Request):
@@ -43,6 +49,17 @@ class _BackfillOptions(_Request):
     )
     dry_run: bool = Field(False, description="List and estimate only; enqueue nothing.")
     force: bool = Field(False, description="Also re-send done and failed videos.")
+    batch: bool = Field(
+        False,
+        description="Analyse through the Gemini Batch API at half price, results within about "
+        "a day (summary template only; long videos go online). The estimate shows both.",
+    )
+    template: str = Field(
+        "summary",
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="The analysis template to run (built-ins: summary, chapters, mentions; "
+        "more from TUBEQ_TEMPLATES_DIR).",
+    )
 
 
 class ChannelRequest(_BackfillOptions):

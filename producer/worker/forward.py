@@ -5,8 +5,12 @@ videos and their artifact links, dead letters, redrive) need the result store an
 Cloudflare API token, which live with ``tubeq serve`` next to the consumers. With
 ``TUBEQ_BACKEND_URL`` set, the Worker's app hands every other ``/v1`` request to this
 forwarder *after* its own key check (``producer.api.app``), so readers need one URL and an
-unauthenticated request never leaves the edge. Without it, those endpoints answer 501 and
-point to ``tubeq serve``.
+unauthenticated API request never leaves the edge. Two exceptions go to the backend as they
+are, because a browser follows them with the dashboard's login cookie, which only the
+backend can check: the dashboard (every path outside ``/v1``: pages, login, assets) and the
+stable artifact links ``GET /v1/videos/{id}/artifacts/{kind}`` that the analyst views hold;
+the backend checks their reader itself. Without ``TUBEQ_BACKEND_URL``, those endpoints
+answer 501 and point to ``tubeq serve``.
 
 What is forwarded: method, path (as received, still percent-encoded), query, body (already
 bounded by ``TUBEQ_API_MAX_BODY_BYTES`` by the app's body limit) and the end-to-end headers,

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from shared.adapters._function_batches import FunctionBatchStore
 from shared.models import (
     Analysis,
     BilledCall,
@@ -44,9 +45,10 @@ from shared.sql_queries import Queries, load
 POSTGRES_QUERIES: Queries = load("postgres.sql")
 
 
-class FunctionResultStore(ABC):
+class FunctionResultStore(ABC, FunctionBatchStore):
     """AnalysisClaims, VideoStates, ResultWriter, AnalystReader and SpendLedger over named
-    SQL calls."""
+    SQL calls; and the BatchStore (``_function_batches``, sql/010), as on SQLite the result
+    store keeps the batches."""
 
     name: str
 

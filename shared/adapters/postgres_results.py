@@ -17,15 +17,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Self
 
 import psycopg
 from psycopg import pq
 from psycopg.types.json import Jsonb
 
+from shared.adapters import _postgres_dashboard
 from shared.adapters._function_results import POSTGRES_QUERIES, FunctionResultStore
 from shared.classify import classify
 from shared.errors import ConfigError, UpstreamUnavailable
+from shared.models import ChannelSummary
 from shared.settings import Settings
 
 
@@ -121,7 +124,20 @@ class PostgresResultStore(FunctionResultStore):
 
         A dict parameter is a payload (jsonb); a list is an array; the rest as they are.
         """
-        statement = POSTGRES_QUERIES["statement_timeout"] + ";\n" + POSTGRES_QUERIES[query]
+        return self._execute(POSTGRES_QUERIES[query], params)
+
+    # ---- ActivityReader and ChannelDirectory (the dashboard; postgres_dashboard.sql) ----
+
+    def finished_since(self, since: datetime) -> list[datetime]:
+        """When each video done since then finished, oldest first."""
+        return _postgres_dashboard.finished_since(self._execute, since)
+
+    def channels(self) -> list[ChannelSummary]:
+        """Every channel with its videos counted by state (the ``channel_overview`` view)."""
+        return _postgres_dashboard.channels(self._execute)
+
+    def _execute(self, block: str, params: dict[str, Any]) -> Any:
+        statement = POSTGRES_QUERIES["statement_timeout"] + ";\n" + block
         bound = {k: Jsonb(v) if isinstance(v, dict) else v for k, v in params.items()}
         bound["timeout_ms"] = self._statement_timeout_ms
         for attempt in (1, 2):

@@ -28,9 +28,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
+from shared.adapters import _sqlite_dashboard_queries
 from shared.adapters._sqlite_batch_rows import batch_item_of, batch_record_of
 from shared.adapters._sqlite_results_rows import (
     analysis_of,
@@ -45,6 +47,7 @@ from shared.adapters._sqlite_results_rows import (
     ts,
     usage_sums,
 )
+from shared.adapters._sqlite_search_index import create_search_index
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.gemini.batch_models import (
@@ -101,6 +104,8 @@ class SqliteResultStore:
                 # one statement at a time: executescript would COMMIT our BEGIN IMMEDIATE
                 for statement in SCHEMA.values():
                     db.execute(statement)
+                # full-text search: its triggers index every transcript saved from now on
+                create_search_index(db)
         except sqlite3.Error as exc:
             raise classify(exc) from exc
         except OSError as exc:
@@ -271,6 +276,10 @@ class SqliteResultStore:
             ChannelSummary(**{**dict(row), "last_published": dt(row["last_published"])})
             for row in self._read("channels")
         ]
+
+    def finished_since(self, since: datetime) -> list[datetime]:
+        """``ActivityReader``: when each video done since then finished (the dashboard)."""
+        return _sqlite_dashboard_queries.finished_since(self._db, self._lock, since)
 
     def _status(self, row: sqlite3.Row) -> VideoStatus:
         vid = {"video_id": row["video_id"]}

@@ -5,11 +5,11 @@ batch, poll it. See ``shared.gemini.batch_models`` for a batch's life and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.jobs import Job
+from shared.jobs import Envelope, Job
 from shared.models import VideoId, VideoJob, VideoMeta, utcnow
 
 
@@ -24,10 +24,19 @@ class BatchCollectJob(Job):
     requested_at: datetime = Field(default_factory=utcnow)
     source: str = "cli"
     meta: VideoMeta | None = None
+    #: ``VideoJob.template``: a batch request is the summary analysis's prompt and schema,
+    #: so only that template rides in a batch (another one is a validation error, said once)
+    template: Literal["summary"] = "summary"
 
     @property
     def label(self) -> str:
         return f"{self.kind} {self.video_id}"
+
+    def envelope(self) -> Envelope:
+        # on the wire as before templates existed (a consumer not yet upgraded reads it)
+        return Envelope(
+            kind=self.kind, v=self.version, body=self.model_dump(mode="json", exclude={"template"})
+        )
 
     def video_job(self) -> VideoJob:
         """The online job for this video: writes artifacts and rows from a saved batch reply

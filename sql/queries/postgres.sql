@@ -99,3 +99,33 @@ SELECT tubeq_refund_budget(payload => %(refund)s);
 -- name: pause_budget
 -- postgres only: pauses the fleet-wide budget for the delay the server asked (see above)
 SELECT tubeq_pause_budget(payload => %(pause)s);
+
+-- ---- Gemini batches (ports.BatchStore, sql/010_batches.sql; issue 12) ----------------
+
+-- name: batch_add
+-- rule: put a video's request in the open batch of its version (opened if none, sealed when full); a video pending in a live batch, or saved, stays where it is
+SELECT tubeq_batch_add(payload => %(add)s);
+
+-- name: batch_seal
+-- rule: close an open batch to new videos; a batch in any other state is left alone
+SELECT tubeq_batch_seal(p_batch_id => %(batch_id)s);
+
+-- name: batch_get
+-- rule: one batch by its id
+SELECT tubeq_batch_get(p_batch_id => %(batch_id)s);
+
+-- name: batch_update
+-- rule: a batch's new state; a missing name, chain or error keeps the stored one; submitted and ended times are set once
+SELECT tubeq_batch_update(payload => %(update)s);
+
+-- name: batch_items
+-- rule: a batch's videos, by video id
+SELECT tubeq_batch_items(p_batch_id => %(batch_id)s);
+
+-- name: batch_item_settle
+-- rule: an item's outcome, if it is still in this batch
+SELECT tubeq_batch_item_settle(payload => %(settle)s);
+
+-- name: batch_list
+-- rule: batches, the newest first
+SELECT tubeq_batch_list(p_limit => %(limit)s);

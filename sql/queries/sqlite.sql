@@ -254,25 +254,21 @@ ORDER BY completed_at DESC, saved_at DESC LIMIT 1;
 SELECT * FROM artifacts WHERE video_id = :video_id ORDER BY kind;
 
 -- ---- Gemini batches (issue 12) ------------------------------------------------------------
--- The Postgres store has the tables (sql/010_batches.sql) but not these rules yet: batch
--- backfills run on the SQLite result store for now.
+-- The same rules as sql/010_batches.sql's functions (postgres.sql's batch blocks).
 
 -- name: batch_add.item
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: put a video's request in the open batch of its version (opened if none, sealed when full); a video pending in a live batch, or saved, stays where it is
 SELECT i.*, b.state AS batch_state FROM batch_items i JOIN batches b USING (batch_id)
 WHERE i.video_id = :video_id AND i.analysis_version = :analysis_version;
 
 -- name: batch_add.open_batch
--- sqlite only: the batch store is written for SQLite first (see the section's note)
 SELECT * FROM batches WHERE analysis_version = :analysis_version AND state = 'open';
 
 -- name: batch_add.new_batch
--- sqlite only: the batch store is written for SQLite first (see the section's note)
 INSERT INTO batches (batch_id, analysis_version, state, opened_by, created_at, updated_at)
 VALUES (:batch_id, :analysis_version, 'open', :video_id, :at, :at);
 
 -- name: batch_add.upsert_item
--- sqlite only: the batch store is written for SQLite first (see the section's note)
 INSERT INTO batch_items (video_id, analysis_version, batch_id, state, prompt, job, language,
     tries, updated_at)
 VALUES (:video_id, :analysis_version, :batch_id, 'pending', :prompt, :job, :language, 1, :at)
@@ -282,28 +278,26 @@ ON CONFLICT (video_id, analysis_version) DO UPDATE SET
     error = NULL, updated_at = excluded.updated_at;
 
 -- name: batch_add.count
--- sqlite only: the batch store is written for SQLite first (see the section's note)
 UPDATE batches SET
     items = (SELECT count(*) FROM batch_items WHERE batch_id = :batch_id),
     updated_at = :at
 WHERE batch_id = :batch_id;
 
 -- name: batch_add.seal_full
--- sqlite only: the batch store is written for SQLite first (see the section's note)
 UPDATE batches SET state = 'sealed', sealed_by = :video_id, updated_at = :at
 WHERE batch_id = :batch_id AND state = 'open' AND items >= :max_items;
 
 -- name: batch_seal
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: close an open batch to new videos; a batch in any other state is left alone
 UPDATE batches SET state = 'sealed', updated_at = :at
 WHERE batch_id = :batch_id AND state = 'open';
 
 -- name: batch_get
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: one batch by its id
 SELECT * FROM batches WHERE batch_id = :batch_id;
 
 -- name: batch_update
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: a batch's new state; a missing name, chain or error keeps the stored one; submitted and ended times are set once
 UPDATE batches SET
     state = :state,
     remote_name = COALESCE(:remote_name, remote_name),
@@ -317,16 +311,16 @@ UPDATE batches SET
 WHERE batch_id = :batch_id;
 
 -- name: batch_items
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: a batch's videos, by video id
 SELECT * FROM batch_items WHERE batch_id = :batch_id ORDER BY video_id;
 
 -- name: batch_item_settle
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: an item's outcome, if it is still in this batch
 UPDATE batch_items SET state = :state, error = :error, updated_at = :at
 WHERE batch_id = :batch_id AND video_id = :video_id;
 
 -- name: batch_list
--- sqlite only: the batch store is written for SQLite first (see the section's note)
+-- rule: batches, the newest first
 SELECT * FROM batches ORDER BY created_at DESC, batch_id DESC LIMIT :limit;
 
 -- name: channels

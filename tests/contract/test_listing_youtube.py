@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 from pydantic import SecretStr
 
-from shared.youtube_data_api import YouTubeDataApiListing
 from shared.classify.data_api import DataApiRetry
+from shared.youtube_data_api import YouTubeDataApiListing
 from tests.contract.listing_source_contract import ListingContract
 from tests.support.data_api_stub import API_KEY, DataApiStub
 from tests.support.services import unavailable

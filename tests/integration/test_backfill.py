@@ -16,7 +16,6 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from producer.backfill import BackfillReport, backfill
-from shared.youtube_data_api import YouTubeDataApi, parse_iso_duration, parse_listing_ref
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.classify.data_api import DataApiRetry
@@ -43,6 +42,7 @@ from shared.models import (
     VideoStatus,
 )
 from shared.settings import Settings
+from shared.youtube_data_api import YouTubeDataApi, parse_iso_duration, parse_listing_ref
 from tests.support.data_api_stub import API_KEY, DataApiStub
 from tests.support.services import unavailable
 

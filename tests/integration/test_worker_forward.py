@@ -8,6 +8,8 @@ creation failing as on Pyodide, against a real ``tubeq serve`` (uvicorn, in a su
   the backend answers them, the key checked at the edge and by the backend;
 - ``POST /v1/jobs`` stays on the Worker (its binding), a request without a key or with a
   wrong one is answered 401/403 at the edge and never reaches the backend;
+- the dashboard's pages and the artifact links go to the backend, which checks the reader
+  (a login cookie the edge cannot check);
 - backend down → JSON 502; a backend that accepts but does not answer → JSON 504 within
   ``TUBEQ_BACKEND_TIMEOUT_S``; a body over ``TUBEQ_API_MAX_BODY_BYTES`` → 413 at the edge.
 """
@@ -240,6 +242,26 @@ def test_an_oversized_body_stops_at_the_edge(entry: Any, tmp_path: Path) -> None
         assert silent.accepted == []
     finally:
         silent.close()
+
+
+def test_dashboard_pages_and_artifact_links_reach_the_backend(
+    entry: Any, tmp_path: Path, backend: str
+) -> None:
+    # the Worker is the one public URL: the dashboard behind it checks its own readers
+    worker = worker_for(entry, tmp_path, backend)
+    page = call(worker, "GET", "/", key=None)
+    assert page.status == 303 and page.headers["location"].startswith("/login")
+    form = call(worker, "GET", "/login", key=None)
+    assert form.status == 200 and b"<form" in form.body
+    assert call(worker, "GET", "/static/dashboard.css", key=None).status == 200
+    # a click on an analyst view's link: no bearer key, the backend answers (not the edge)
+    link = call(worker, "GET", f"/v1/videos/{GOOD}/artifacts/report_md", key=None)
+    assert link.status == 401 and "log in at /login" in link.json()["message"]
+    with_key = call(worker, "GET", f"/v1/videos/{GOOD}/artifacts/report_md")
+    assert with_key.status == 404  # queued, nothing written yet: the backend's answer
+    # every other /v1 read still stops at the edge without a key
+    assert call(worker, "GET", "/v1/progress", key=None).status == 401
+    assert call(worker, "GET", "/healthz", key=None).json() == {"status": "ok"}
 
 
 def test_hop_by_hop_headers_are_dropped() -> None:

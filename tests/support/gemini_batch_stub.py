@@ -113,6 +113,8 @@ class GeminiBatchStub:
         self._uploads: dict[str, dict[str, Any]] = {}
         #: every batchGenerateContent call, by display name (a second one is a double submit)
         self.creates: list[str] = []
+        #: every batches/{id}:cancel call, by batch name (``batches/…``)
+        self.cancels: list[str] = []
         #: every billed request: (batch display name, key, usageMetadata)
         self.billed: list[tuple[str, str, dict[str, int]]] = []
         self.responder: Responder = default_responder
@@ -242,6 +244,7 @@ class GeminiBatchStub:
 
     def _cancel(self, batch_id: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
+            self.cancels.append(f"batches/{batch_id}")
             sb = self.batches.get(batch_id)
             if sb is None:
                 return 404, _error(404, f"batches/{batch_id} not found", "NOT_FOUND")

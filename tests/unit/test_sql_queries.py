@@ -18,6 +18,7 @@ ADAPTERS = REPO / "shared" / "adapters"
 SQLITE_MODULES = [ADAPTERS / "sqlite_results.py"]
 POSTGRES_MODULES = [
     ADAPTERS / "_function_results.py",
+    ADAPTERS / "_function_batches.py",  # the batch store (sql/010) on both
     ADAPTERS / "postgres_results.py",
     ADAPTERS / "supabase_results.py",
     # the fleet-wide rate budget (sql/009) runs its blocks through the same two stores

@@ -202,6 +202,22 @@ def test_channel_backfill_on_the_worker(entry: Any, tmp_path: Path, data_api: Da
     assert unknown.status == 400 and "no YouTube channel" in unknown.json()["message"]
 
 
+def test_a_batch_backfill_on_the_worker_enqueues_collect_jobs(
+    entry: Any, tmp_path: Path, data_api: DataApiStub
+) -> None:
+    data_api.add_channel("UCbatchbatchbatchbatchba", "Batch", 30, handle="@batchy")
+    env = api_env(tmp_path, data_api)
+    worker = entry.Default(None, env)
+    dry = call(worker, "POST", "/v1/jobs", {"channel": "@batchy", "dry_run": True, "batch": True})
+    assert dry.status == 202, dry.body
+    assert env.JOBS.batches == []
+    resp = call(worker, "POST", "/v1/jobs", {"channel": "@batchy", "batch": True})
+    assert resp.status == 202, resp.body
+    assert resp.json()["backfill"]["enqueued"] == 30
+    kinds = {m["body"]["kind"] for batch in env.JOBS.batches for m in batch}
+    assert kinds == {"batch.collect"}  # the consumer collects them into a Gemini batch
+
+
 def test_worker_backfill_skips_live_and_stops_paging_at_since(
     entry: Any, tmp_path: Path, data_api: DataApiStub
 ) -> None:

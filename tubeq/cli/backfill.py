@@ -18,6 +18,7 @@ from producer.backfill import BackfillReport, actual_cost_per_video, backfill
 from shared.errors import TubeqError
 from shared.factory import build_analyzer, build_queue, build_results
 from tubeq.cli.context import console, fail, load_settings
+from tubeq.cli.templates import SUMMARY, TemplateOption, check_template
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -122,12 +123,16 @@ def register(app: typer.Typer) -> None:
                 "--skip-done/--no-skip-done", help="Skip videos analysed with this version."
             ),
         ] = True,
+        template: TemplateOption = SUMMARY,
     ) -> None:
         """Enqueue every video of a channel or playlist.
 
         Videos are listed through the Data API, or offline from the sample listings when no
         TUBEQ_YOUTUBE_API_KEY is set."""
         settings = load_settings()
+        check_template(settings, template)
+        if batch and template != SUMMARY:
+            fail("--batch runs the summary only: drop --batch to backfill another template")
         since_date = _parse_date(since)
         try:
             queue = build_queue(settings)
@@ -165,6 +170,7 @@ def register(app: typer.Typer) -> None:
                     on_progress=progress,
                     analysis_version=version,
                     batch=batch,
+                    template=template,
                 )
             actual = actual_cost_per_video(results.progress())
         except TubeqError as exc:

@@ -116,7 +116,9 @@ def demo(
         f"queue:     {settings.queue_file}\n"
         f"artifacts: {settings.artifacts_folder.resolve()}\n"
         f"next:      export TUBEQ_DATA_DIR={data_dir}\n"
-        f"           {cmd} show {ids[0]}   (also: {cmd} status, {cmd} dlq list)",
+        f"           {cmd} show {ids[0]}   (also: {cmd} status, {cmd} dlq list)\n"
+        f"dashboard: {cmd} serve --insecure-no-auth   (local only: no keys)\n"
+        f"           then open http://127.0.0.1:{settings.api_port}/",
         highlight=False,
     )
 

@@ -19,6 +19,8 @@ from shared.errors import InvalidInput, TubeqError
 from shared.models import Progress, QueueStats, VideoState, VideoStatus
 from shared.ports import Queue, ResultReader
 from tubeq.cli.artifacts import ExpiresOption, link_lifetime
+from tubeq.cli.batch import in_flight as batches_in_flight
+from tubeq.cli.batch import in_flight_line
 from tubeq.cli.consume import consume
 from tubeq.cli.context import (
     JsonOption,
@@ -30,6 +32,7 @@ from tubeq.cli.context import (
     shorten,
 )
 from tubeq.cli.live import watch_status
+from tubeq.cli.templates import SUMMARY, TemplateOption, check_template
 
 
 def register(app: typer.Typer) -> None:
@@ -60,12 +63,14 @@ def enqueue(
         typer.Option("--file", "-f", help="A file with one id or URL per line; - for stdin."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Re-analyse even if already analysed.")] = False,
+    template: TemplateOption = SUMMARY,
 ) -> None:
     """Put videos on the queue. Bad inputs are reported; the good ones are enqueued anyway.
 
-    Exit code: 0 all enqueued, 1 some inputs rejected, 2 nothing valid.
+    Exit code: 0 all enqueued, 1 some inputs rejected, 2 nothing valid (or no such template).
     """
     settings = load_settings()
+    check_template(settings, template)
     items = list(refs or [])
     lines: list[int | None] = [None] * len(items)
     if file is not None:
@@ -80,7 +85,9 @@ def enqueue(
     reader = factory.build_results(settings)
     try:
         before = _known_states(reader, items)
-        report = enqueue_refs(queue, reader, items, source="cli", force=force, lines=lines)
+        report = enqueue_refs(
+            queue, reader, items, source="cli", force=force, lines=lines, template=template
+        )
     except InvalidInput as exc:
         fail(exc.message)
     except TubeqError as exc:
@@ -88,8 +95,10 @@ def enqueue(
     finally:
         queue.close()
         reader.close()
-    console.print(f"[green]enqueued {len(report.accepted)} video(s)[/]")
-    _say_what_was_there(items, report.accepted, report.rejected, before, force)
+    what = "" if template == SUMMARY else f" for template {template}"
+    console.print(f"[green]enqueued {len(report.accepted)} video(s){what}[/]")
+    if template == SUMMARY:  # what a done state means is the summary's
+        _say_what_was_there(items, report.accepted, report.rejected, before, force)
     for bad in report.rejected:
         err_console.print(f"[yellow]rejected[/] {bad.where()}: {bad.reason}", highlight=False)
     if report.rejected:
@@ -181,10 +190,17 @@ def status(
     finally:
         reader.close()
         queue.close()
+    batches = batches_in_flight(settings)  # issue 12: Gemini batches still waiting
     if as_json:
-        print_json({"progress": progress, "queue": qstats, "recent_failures": recent})
+        print_json(
+            {"progress": progress, "queue": qstats, "recent_failures": recent}
+            | ({"batches_in_flight": batches} if batches is not None else {})
+        )
         return
     console.print(status_view(progress, qstats, recent))
+    line = in_flight_line(batches)
+    if line:
+        console.print(line)
 
 
 def _read_status(

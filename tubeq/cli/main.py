@@ -54,11 +54,15 @@ def _main(
 _COMMAND_MODULES = (
     "tubeq.cli.jobs",
     "tubeq.cli.backfill",
+    "tubeq.cli.batch",
     "tubeq.cli.demo",
     "tubeq.cli.db",
     "tubeq.cli.dlq",
     "tubeq.cli.artifacts",
+    "tubeq.cli.search",
+    "tubeq.cli.templates",
     "tubeq.cli.serve",
+    "tubeq.cli.site",
     "tubeq.cli.doctor",
     "tubeq.cli.cloudflare",
 )

@@ -1,0 +1,157 @@
+"""``GET /v1/search`` and ``POST /v1/ask`` (issue 13): full-text search over the result
+store's transcripts, and answers from the best passages with numbered sources.
+
+The search adapter is built per request from the settings (``shared.factory.build_search``,
+cheap: one connection) and closed after it, in a worker thread like every sync adapter. An
+answer from Gemini records its billed call in the result store's spend ledger (the app's
+``reader``, when it is a ``SpendLedger``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from producer.api.offload import Offload
+from shared.ask import DEFAULT_PASSAGES, MAX_PASSAGES, ask
+from shared.ports import SpendLedger
+from shared.search import MAX_LIMIT, SearchQuery
+from shared.settings import Settings
+
+_LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$"
+
+
+class SearchParams(BaseModel):
+    """Query of ``GET /v1/search``; unknown parameters are a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(
+        min_length=1,
+        max_length=500,
+        description='Words (all must match), "exact phrases" and prefix* terms.',
+    )
+    channel: str | None = Field(None, max_length=100, description="A UC… channel id.")
+    since: date | None = Field(None, description="Published on or after this day.")
+    lang: str | None = Field(
+        None, max_length=20, pattern=_LANGUAGE, description="Transcript language (en, de, pt-BR)."
+    )
+    limit: int = Field(20, ge=1, le=MAX_LIMIT)
+
+
+class SearchHitOut(BaseModel):
+    video_id: str
+    title: str | None
+    channel_id: str | None
+    channel_title: str | None
+    published_at: str | None
+    language: str | None
+    at_s: int = Field(description="The second the matching caption line starts.")
+    url: str = Field(description="The video at that second.")
+    snippet: str = Field(description="HTML-escaped text, each match in <mark>…</mark>.")
+    text: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[SearchHitOut]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=1000)
+    channel: str | None = Field(None, max_length=100, description="A UC… channel id.")
+    lang: str | None = Field(None, max_length=20, pattern=_LANGUAGE)
+    passages: int = Field(DEFAULT_PASSAGES, ge=1, le=MAX_PASSAGES)
+
+
+class PassageOut(BaseModel):
+    number: int
+    video_id: str
+    title: str | None
+    channel_title: str | None
+    at_s: int
+    url: str
+    text: str
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str = Field(description='The answer, or "not in the videos".')
+    found: bool
+    cited: list[int] = Field(description="The passage numbers the answer rests on.")
+    passages: list[PassageOut]
+    extractive: bool = Field(description="True offline: the passages are the answer.")
+    answered_by: str
+    model: str | None
+    usage: dict[str, Any] = Field(description="Tokens and cost of the model call (0 offline).")
+
+
+def add_search_routes(
+    v1: APIRouter,
+    settings: Settings,
+    call: Offload,
+    ledger: Callable[[str], object],
+) -> None:
+    """``ledger(what)`` is the app's result reader (raising 501 where reads are served
+    elsewhere): the spend ledger for paid answers."""
+
+    @v1.get("/search", response_model=SearchResponse, tags=["search"])
+    async def get_search(params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
+        """Search every transcript; each hit links to the second its words are spoken."""
+        ledger("GET /v1/search")
+        query = SearchQuery(
+            text=params.q,
+            channel_id=params.channel,
+            since=params.since,
+            language=params.lang,
+            limit=params.limit,
+        )
+        hits = await call(_search, settings, query)
+        return {"query": params.q, "hits": hits}
+
+    @v1.post("/ask", response_model=AskResponse, tags=["search"])
+    async def post_ask(body: Annotated[AskRequest, Body()]) -> dict[str, Any]:
+        """Answer a question from the best transcript passages only, with numbered sources
+        ("not in the videos" when they do not answer it); offline, the passages themselves."""
+        reader = ledger("POST /v1/ask")
+        spend = reader if isinstance(reader, SpendLedger) else None
+        return await call(_ask, settings, spend, body)
+
+
+def _search(settings: Settings, query: SearchQuery) -> list[dict[str, object]]:
+    from shared import factory  # here: the Worker imports this module, never the factory
+
+    backend = factory.build_search(settings)
+    try:
+        return [hit.as_json() for hit in backend.search(query)]
+    finally:
+        backend.close()
+
+
+def _ask(settings: Settings, spend: SpendLedger | None, body: AskRequest) -> dict[str, object]:
+    from shared import factory
+
+    backend = factory.build_search(settings)
+    try:
+        answerer = factory.build_answerer(settings, ledger=spend)
+        try:
+            answer = ask(
+                backend,
+                answerer,
+                body.question,
+                channel_id=body.channel,
+                language=body.lang,
+                limit=body.passages,
+            )
+        finally:
+            answerer.close()
+    finally:
+        backend.close()
+    return answer.as_json()

@@ -1,0 +1,44 @@
+"""Template results on Postgres and Supabase: the methods of ``TemplateResults`` over the
+named blocks of ``sql/queries/postgres_templates.sql`` (each one function call of
+``sql/014_templates.sql``); the subclasses say how a block is run (psycopg, PostgREST)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.adapters._template_results_rows import result_of_json, result_payload
+from shared.models import ArtifactRef
+from shared.sql_queries import Queries, load
+from shared.templates.results import TemplateResult
+
+TEMPLATE_QUERIES: Queries = load("postgres_templates.sql")
+
+
+class FunctionTemplateResults:
+    def run(self, query: str, **params: Any) -> Any:
+        """The block's single value (dicts and lists are passed as JSON)."""
+        raise NotImplementedError
+
+    def find_template_result(self, video_id: str, analysis_version: str) -> TemplateResult | None:
+        data = self.run(
+            "find_template_result", video_id=video_id, analysis_version=analysis_version
+        )
+        return result_of_json(data)
+
+    def save_template_result(self, result: TemplateResult) -> None:
+        self.run("save_template_result", result=result_payload(result))
+
+    def complete_template_result(
+        self, video_id: str, analysis_version: str, artifacts: Sequence[ArtifactRef]
+    ) -> None:
+        self.run(
+            "complete_template_result",
+            video_id=video_id,
+            analysis_version=analysis_version,
+            artifacts=[a.model_dump(mode="json") for a in artifacts],
+        )
+
+    def template_results(self, video_id: str) -> list[TemplateResult]:
+        rows = self.run("template_results", video_id=video_id) or []
+        return [r for r in (result_of_json(d) for d in rows) if r is not None]

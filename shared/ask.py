@@ -1,0 +1,207 @@
+"""`tubeq ask`: answer a question from the transcripts, with numbered, timestamped sources.
+
+1. The question becomes search terms: its words, lower case, stop words of every language
+   with a list (``shared/adapters/stopwords``) and one-letter words dropped, ORed
+   (``SearchQuery.any_terms``), so a passage needs some of them, not all, and full-text
+   ranking (bm25 / ts_rank) puts the ones with more, and rarer, words first.
+2. The best passages are numbered [1]…[n]: each is a transcript segment with the next one's
+   words, its video and the second it starts.
+3. An ``Answerer`` (``shared.ports``) answers from those passages only: Gemini with
+   structured output (``shared.adapters.gemini_answerer``), the passages framed as data; or,
+   offline, ``ExtractiveAnswerer``: the best passages themselves, labelled as such.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.artifacts import watch_url
+from shared.errors import InvalidInput
+from shared.models import Usage
+from shared.search import SearchHit, SearchQuery
+
+if TYPE_CHECKING:
+    from shared.ports import Answerer, Search
+
+NOT_IN_VIDEOS = "not in the videos"
+#: the passages an answer is made from
+DEFAULT_PASSAGES = 8
+MAX_PASSAGES = 20
+#: the question's words searched for, at most (the rarest matter most; a long question's
+#: tail adds little and slows the OR query)
+MAX_TERMS = 16
+#: the languages with a stop-word list (as the extractive analyzer has them)
+STOPWORD_FILES = ("en", "de", "es", "fr")
+#: caption lines last 2-6 s and a passage is two of them: closer hits share their words
+OVERLAP_S = 10
+_WORD = re.compile(r"\w+")
+
+
+class Passage(BaseModel):
+    """One numbered source of an answer: a transcript passage and where it is spoken."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: int = Field(ge=1)
+    video_id: str
+    title: str | None = None
+    channel_title: str | None = None
+    at_s: int = Field(ge=0)
+    text: str
+
+    @property
+    def url(self) -> str:
+        return watch_url(self.video_id, self.at_s)
+
+    def as_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json") | {"url": self.url}
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: str
+    #: the answer, or ``NOT_IN_VIDEOS``; offline, a line saying the passages are the answer
+    answer: str
+    #: False when the passages do not answer the question (or none were found)
+    found: bool
+    #: the passage numbers the answer rests on
+    cited: list[int] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    #: True when no model wrote it: the answer is the best passages themselves
+    extractive: bool = False
+    answered_by: str
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+    def sources(self) -> list[Passage]:
+        """The cited passages, in the order cited (all of them when none is cited)."""
+        by_number = {p.number: p for p in self.passages}
+        cited = [by_number[n] for n in self.cited if n in by_number]
+        return cited or ([] if not self.found else list(self.passages))
+
+    def as_json(self) -> dict[str, object]:
+        data = self.model_dump(mode="json", exclude={"passages"})
+        return data | {"passages": [p.as_json() for p in self.passages]}
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """Every stop-word list's words (the question's language is not known)."""
+    folder = resources.files("shared.adapters").joinpath("stopwords")
+    words: set[str] = set()
+    for language in STOPWORD_FILES:
+        text = folder.joinpath(f"{language}.txt").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            words.update(line.partition("#")[0].split())
+    return frozenset(words)
+
+
+def question_terms(question: str) -> list[str]:
+    """The words of a question worth searching for, in order, each once."""
+    stop = stopwords()
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(question.lower()):
+        if len(word) > 1 and word not in stop:
+            seen.setdefault(word, None)
+    terms = list(seen)[:MAX_TERMS]
+    if not terms:
+        raise InvalidInput(
+            f"nothing to search for in the question {question!r}: it has only common words; "
+            "ask with the words the videos would use (names, things, topics)"
+        )
+    return terms
+
+
+def passages_for(
+    search: Search,
+    question: str,
+    *,
+    channel_id: str | None = None,
+    language: str | None = None,
+    limit: int = DEFAULT_PASSAGES,
+) -> list[Passage]:
+    """The best passages for a question, numbered from 1."""
+    wanted = min(max(limit, 1), MAX_PASSAGES)
+    query = SearchQuery(
+        text=" ".join(question_terms(question)),
+        channel_id=channel_id,
+        language=language,
+        limit=wanted * 3,  # room for the overlapping ones dropped below
+        any_terms=True,
+    )
+    hits = drop_overlaps(search.search(query))[:wanted]
+    return [_passage(i, hit) for i, hit in enumerate(hits, start=1)]
+
+
+def drop_overlaps(hits: list[SearchHit]) -> list[SearchHit]:
+    """Best first, without a hit that starts within ``OVERLAP_S`` of a better one in the
+    same video: a hit's text runs on into the next caption line, so two such hits are
+    mostly the same words, and a second copy is a wasted source."""
+    kept: list[SearchHit] = []
+    starts: dict[str, list[int]] = {}
+    for hit in hits:
+        near = starts.setdefault(hit.video_id, [])
+        if any(abs(hit.at_s - at) < OVERLAP_S for at in near):
+            continue
+        near.append(hit.at_s)
+        kept.append(hit)
+    return kept
+
+
+def _passage(number: int, hit: SearchHit) -> Passage:
+    return Passage(
+        number=number,
+        video_id=hit.video_id,
+        title=hit.title,
+        channel_title=hit.channel_title,
+        at_s=hit.at_s,
+        text=hit.text,
+    )
+
+
+def ask(
+    search: Search,
+    answerer: Answerer,
+    question: str,
+    *,
+    channel_id: str | None = None,
+    language: str | None = None,
+    limit: int = DEFAULT_PASSAGES,
+) -> Answer:
+    """Retrieve, then answer; with no passage at all, "not in the videos" and no model call."""
+    question = " ".join(question.split())
+    if not question:
+        raise InvalidInput("the question is empty: ask something about the videos")
+    passages = passages_for(search, question, channel_id=channel_id, language=language, limit=limit)
+    if not passages:
+        return Answer(
+            question=question, answer=NOT_IN_VIDEOS, found=False, answered_by=answerer.name
+        )
+    return answerer.answer(question, passages)
+
+
+class ExtractiveAnswerer:
+    """Offline: no model writes an answer; the best passages are the answer, best first."""
+
+    name = "extractive"
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        return Answer(
+            question=question,
+            answer="the passages that best match the question, best first (no model wrote this)",
+            found=bool(passages),
+            cited=[p.number for p in passages],
+            passages=list(passages),
+            extractive=True,
+            answered_by=self.name,
+        )
+
+    def close(self) -> None:
+        """Nothing to release."""

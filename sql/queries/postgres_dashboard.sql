@@ -1,0 +1,22 @@
+-- The dashboard's reads on the Postgres result store (shared/adapters/_postgres_dashboard.py):
+-- one statement each, one JSON value back. Plain reads of the tables and views, so they need
+-- no migration; the Supabase adapter (PostgREST calls functions only) does not offer them.
+
+-- name: finished_since
+-- postgres only: the dashboard's throughput (SQLite: sqlite_dashboard.sql)
+SELECT coalesce(json_agg(finished_at ORDER BY finished_at), '[]'::json)
+FROM videos
+WHERE state = 'done' AND finished_at IS NOT NULL AND finished_at >= %(since)s;
+
+-- name: channels
+-- postgres only: the channels with their counts, from the analysts' view
+SELECT coalesce(json_agg(json_build_object(
+    'channel_id', channel_id,
+    'title', title,
+    'videos', videos,
+    'analysed', analysed,
+    'failed', failed,
+    'pending', pending,
+    'last_published', last_published
+) ORDER BY coalesce(title, channel_id)), '[]'::json)
+FROM channel_overview;

@@ -1,0 +1,269 @@
+"""The dashboard in a real browser (Debian's chromium under Playwright) against a real
+`tubeq serve` on the demo's data: every page loads without console errors, the overview
+changes while a consumer runs, redrive works for the operator and is refused to the analyst,
+timestamp links carry the right ``t=``, search finds a phrase, the static export opens from
+``file://``. Screenshots of each page go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+
+from shared import factory
+from shared.artifacts import parse_transcript_json, transcript_keys, watch_url
+from shared.settings import Settings
+from tests.browser.conftest import ANALYST, OPERATOR, SCREENSHOTS, Server
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+class Errors:
+    """Console errors and uncaught exceptions of every page of a context."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.seen: list[str] = []
+        context.on("page", self.watch)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.seen.append(f"pageerror: {exc}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.seen.append(f"console: {message.text} at {message.location}")
+
+
+@pytest.fixture()
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    made = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield made
+    made.close()
+
+
+def login(context: BrowserContext, server: Server, key: str) -> tuple[Page, Errors]:
+    errors = Errors(context)
+    page = context.new_page()
+    page.goto(f"{server.url}/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Overview")
+    return page, errors
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def settings_of(server: Server) -> Settings:
+    return Settings.load(data_dir=server.data_dir)
+
+
+def first_topic(server: Server, video_id: str) -> str:
+    reader = factory.build_results(settings_of(server))
+    try:
+        status = reader.get_video(video_id)
+    finally:
+        reader.close()
+    assert status is not None and status.analysis is not None
+    return status.analysis.topics[0]
+
+
+def test_every_page_loads_without_console_errors(context: BrowserContext, server: Server) -> None:
+    login_page = context.new_page()
+    login_page.goto(f"{server.url}/login")
+    shot(login_page, "login")
+    login_page.close()
+    page, errors = login(context, server, OPERATOR)
+    shot(page, "overview")
+    page.click("text=Channels")
+    expect(page.locator("h1")).to_have_text("Channels")
+    shot(page, "channels")
+    page.locator("#channels a").first.click()
+    expect(page.locator("figure.chart svg")).to_have_count(4)
+    shot(page, "channel")
+    page.locator("#videos a").first.click()
+    expect(page.locator("#transcript li").first).to_be_visible()
+    shot(page, "video")
+    page.goto(f"{server.url}/search?q=index")
+    expect(page.locator("h1")).to_have_text("Search")
+    shot(page, "search")
+    page.goto(f"{server.url}/docs")
+    expect(page.locator(".swagger-ui .title").first).to_be_visible(timeout=15_000)
+    shot(page, "docs")
+    assert errors.seen == []
+
+
+def test_overview_changes_while_a_consumer_runs(context: BrowserContext, server: Server) -> None:
+    page, errors = login(context, server, OPERATOR)
+    page.evaluate("window.__notReloaded = true")
+    queued = page.locator('[data-field="state.queued"]')
+    done = page.locator('[data-field="state.done"]')
+    expect(queued).to_have_text("0")
+    expect(done).to_have_text("19")
+    # three more videos on the queue (forced: they are done already), through the API
+    answer = httpx.post(
+        f"{server.url}/v1/jobs",
+        json={"videos": ["tq-sample01", "tq-sample02", "tq-sample03"], "force": True},
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+    )
+    assert answer.status_code == 202, answer.text
+    expect(queued).to_have_text("3", timeout=10_000)
+    expect(page.locator('[data-field="backlog"]')).to_have_text("3")
+    shot(page, "overview-live")
+    consumer = server.tubeq("consume", "--burst", "--no-progress", timeout=120)
+    assert consumer.returncode == 0, consumer.stdout + consumer.stderr
+    expect(queued).to_have_text("0", timeout=10_000)
+    expect(page.locator('[data-field="backlog"]')).to_have_text("0")
+    assert page.evaluate("window.__notReloaded") is True, "the page reloaded instead"
+    assert errors.seen == []
+
+
+def test_pages_work_with_javascript_off(browser: Browser, server: Server) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page, errors = login(context, server, ANALYST)
+        refresh = page.locator('meta[http-equiv="refresh"]')
+        expect(refresh).to_have_count(1)  # the overview reloads itself instead of polling
+        page.goto(f"{server.url}/videos/tq-sample01")
+        all_lines = page.locator("#transcript li").count()
+        word = first_topic(server, "tq-sample01")
+        page.fill("#find", word)
+        page.click("form.find button[type=submit]")
+        expect(page).to_have_url(re.compile(r"find="))
+        shown = page.locator("#transcript li .text").all_inner_texts()
+        assert 0 < len(shown) < all_lines
+        assert all(word in line.lower() for line in shown)
+        assert errors.seen == []
+    finally:
+        context.close()
+
+
+def test_operator_redrives_from_the_page(context: BrowserContext, server: Server) -> None:
+    page, errors = login(context, server, OPERATOR)
+    expect(page.locator("#dead-letters tbody tr")).to_have_count(1)
+    page.locator("button.redrive").first.click()
+    expect(page.locator(".flash")).to_have_text("Redrove 1 dead letter(s).")
+    expect(page.locator('[data-field="dead_count"]')).to_have_text("0")
+    shot(page, "overview-after-redrive")
+    assert errors.seen == []
+
+
+def test_analyst_cannot_redrive(context: BrowserContext, server: Server) -> None:
+    page, errors = login(context, server, ANALYST)
+    expect(page.locator("#dead-letters tbody tr")).to_have_count(1)
+    expect(page.locator("button.redrive")).to_have_count(0)
+    expect(page.locator("text=Redriving needs an operator key")).to_be_visible()
+    # the form posted anyway, with the session's own token: refused
+    token = page.locator('input[name="csrf"]').first.get_attribute("value")
+    assert token
+    answer = context.request.post(
+        f"{server.url}/dlq/redrive", form={"all": "1", "csrf": token}, max_redirects=0
+    )
+    assert answer.status == 403
+    assert "read-only" in answer.text()
+    page.reload()
+    expect(page.locator("#dead-letters tbody tr")).to_have_count(1)
+    assert errors.seen == []
+
+
+def test_timestamp_links_carry_the_right_second(context: BrowserContext, server: Server) -> None:
+    page, errors = login(context, server, ANALYST)
+    page.goto(f"{server.url}/videos/tq-sample01")
+    settings = settings_of(server)
+    reader = factory.build_results(settings)
+    artifacts = factory.build_artifacts(settings)
+    try:
+        status = reader.get_video("tq-sample01")
+        transcript = parse_transcript_json(
+            artifacts.get(transcript_keys("tq-sample01")["transcript_json"])
+        )
+    finally:
+        reader.close()
+        artifacts.close()
+    assert status is not None and status.analysis is not None
+    quote_links = page.locator(".quotes a.ts")
+    expect(quote_links).to_have_count(len(status.analysis.quotes))
+    for i, quote in enumerate(status.analysis.quotes):
+        assert quote_links.nth(i).get_attribute("href") == watch_url("tq-sample01", quote.start_s)
+    lines = page.locator("#transcript a.ts")
+    spoken = [s for s in transcript.segments if s.text.strip()]
+    expect(lines).to_have_count(len(spoken))
+    for i in (0, len(spoken) // 2, len(spoken) - 1):
+        href = lines.nth(i).get_attribute("href")
+        assert href == f"https://www.youtube.com/watch?v=tq-sample01&t={int(spoken[i].start)}s"
+    # find on the page: only the lines with the word stay visible
+    word = status.analysis.topics[0]
+    page.fill("#find", word)
+    visible = page.locator("#transcript li:visible")
+    expected = sum(1 for s in spoken if word in s.text.lower())
+    expect(visible).to_have_count(expected)
+    assert expected < len(spoken)
+    assert errors.seen == []
+
+
+def test_search_finds_a_phrase(context: BrowserContext, server: Server) -> None:
+    if "build_search" not in factory.__dict__:
+        pytest.skip(
+            "search backend missing: shared.factory.build_search(settings) does not exist yet "
+            "(the page says search is unavailable; the lead wires the backend)"
+        )
+    settings = settings_of(server)
+    reader = factory.build_results(settings)
+    try:
+        status = reader.get_video("tq-sample01")
+    finally:
+        reader.close()
+    assert status is not None and status.analysis is not None
+    phrase = " ".join(status.analysis.quotes[0].text.split()[:3])
+    page, errors = login(context, server, ANALYST)
+    page.goto(f"{server.url}/search")
+    page.fill('input[name="q"]', f'"{phrase}"')
+    page.click("button[type=submit]")
+    hits = page.locator("#hits li")
+    expect(hits.first).to_be_visible()
+    hrefs = [a.get_attribute("href") or "" for a in page.locator("#hits a.ts").all()]
+    assert any(h.startswith("https://www.youtube.com/watch?v=tq-sample01&t=") for h in hrefs)
+    shot(page, "search")
+    assert errors.seen == []
+
+
+def test_static_export_opens_from_file_urls(
+    context: BrowserContext, server: Server, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    built = server.tubeq("site", "build", "--out", str(out))
+    assert built.returncode == 0, built.stdout + built.stderr
+    errors = Errors(context)
+    page = context.new_page()
+    page.goto((out / "index.html").as_uri())
+    expect(page.locator("h1")).to_have_text("Channels")
+    page.locator("#channels a").first.click()
+    expect(page).to_have_url(re.compile(r"^file://.*/channels/[\w-]+\.html$"))
+    expect(page.locator("figure.chart svg")).to_have_count(4)
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != "", "CSS not loaded"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('header.top')).backgroundColor")
+        == "rgb(17, 24, 39)"
+    ), "the export's CSS did not load from file://"
+    shot(page, "static-channel")
+    page.locator("#videos a").first.click()
+    expect(page).to_have_url(re.compile(r"^file://.*/videos/[\w-]+\.html$"))
+    expect(page.locator("#transcript li").first).to_be_visible()
+    downloads: list[Any] = page.locator(".downloads a").all()
+    assert downloads and all(
+        (d.get_attribute("href") or "").startswith("file://") for d in downloads
+    )
+    word = page.locator("#transcript li .text").nth(1).inner_text().split()[-1].strip(".,!?")
+    page.fill("#find", word)
+    expect(page.locator("#find-count")).to_contain_text(" of ")
+    assert page.locator("#transcript li:visible").count() >= 1
+    shot(page, "static-video")
+    assert errors.seen == []

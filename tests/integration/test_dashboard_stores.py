@@ -1,0 +1,69 @@
+"""The dashboard's reads (``ActivityReader``, ``ChannelDirectory``) on each result store
+that offers them: the embedded SQLite file and a real PostgreSQL (migrated), the same
+checks on both, and the overview and channel pages built on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from producer.dashboard.overview import build_overview
+from producer.dashboard.pages import channel_page, list_channels
+from shared.adapters.postgres_results import PostgresResultStore
+from shared.adapters.sqlite_queue import SqliteQueue
+from shared.adapters.sqlite_results import SqliteResultStore
+from shared.models import VideoJob, VideoState
+from shared.ports import ActivityReader, ChannelDirectory
+from tests.support import factories as f
+from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        made: Any = SqliteResultStore(tmp_path / "results.sqlite3")
+    else:
+        made = PostgresResultStore(request.getfixturevalue("pg_dsn"), pool_size=2, timeout_s=10)
+    yield made
+    made.close()
+
+
+def test_finished_since_counts_done_videos_by_when_they_finished(store: Any) -> None:
+    assert isinstance(store, ActivityReader)
+    now = datetime.now(UTC)
+    store.record_success(f.result(n=1, finished_at=now - timedelta(minutes=3)))
+    store.record_success(f.result(n=2, finished_at=now - timedelta(minutes=30)))
+    store.record_failure(f.failure(n=3))
+    recent = store.finished_since(now - timedelta(minutes=10))
+    assert len(recent) == 1
+    assert abs((recent[0] - (now - timedelta(minutes=3))).total_seconds()) < 1
+    both = store.finished_since(now - timedelta(hours=1))
+    assert both == sorted(both) and len(both) == 2
+
+
+def test_channels_and_pages_on_the_store(store: Any, tmp_path: Path) -> None:
+    assert isinstance(store, ChannelDirectory)
+    now = datetime.now(UTC)
+    for n in (1, 2):
+        store.record_success(f.result(n=n, finished_at=now - timedelta(minutes=n)))
+    store.record_failure(f.failure(n=3))
+    store.mark_queued([VideoJob(video_id=f.video_id(4), meta=f.meta(n=4))])
+    (summary,) = list_channels(store) or []
+    assert (summary.channel_id, summary.title) == (f.CHANNEL_ID, f.CHANNEL_TITLE)
+    # the failure carries no channel (no meta): two done and one queued are the channel's
+    assert (summary.videos, summary.analysed, summary.pending) == (3, 2, 1)
+    page = channel_page(store, f.CHANNEL_ID)
+    assert page is not None and len(page.rows) == 3 and len(page.charts) == 4
+    queue = SqliteQueue(tmp_path / "queue.sqlite3")
+    try:
+        overview = build_overview(queue, store)
+    finally:
+        queue.close()
+    assert overview.by_state[VideoState.DONE.value] == 2
+    assert overview.per_minute == pytest.approx(2 / 10)
