@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from producer.api.offload import Offload
+from producer.api.schemas import ErrorBody
 from shared.ask import DEFAULT_PASSAGES, MAX_PASSAGES, ask
 from shared.ports import SpendLedger
 from shared.search import MAX_LIMIT, SearchQuery
@@ -102,7 +103,9 @@ def add_search_routes(
     """``ledger(what)`` is the app's result reader (raising 501 where reads are served
     elsewhere): the spend ledger for paid answers."""
 
-    @v1.get("/search", response_model=SearchResponse, tags=["search"])
+    @v1.get(
+        "/search", response_model=SearchResponse, responses=_doc(400, 501, 503), tags=["search"]
+    )
     async def get_search(params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
         """Search every transcript; each hit links to the second its words are spoken."""
         ledger("GET /v1/search")
@@ -116,13 +119,21 @@ def add_search_routes(
         hits = await call(_search, settings, query)
         return {"query": params.q, "hits": hits}
 
-    @v1.post("/ask", response_model=AskResponse, tags=["search"])
+    @v1.post(
+        "/ask", response_model=AskResponse, responses=_doc(400, 413, 501, 502, 503), tags=["search"]
+    )
     async def post_ask(body: Annotated[AskRequest, Body()]) -> dict[str, Any]:
         """Answer a question from the best transcript passages only, with numbered sources
         ("not in the videos" when they do not answer it); offline, the passages themselves."""
         reader = ledger("POST /v1/ask")
         spend = reader if isinstance(reader, SpendLedger) else None
         return await call(_ask, settings, spend, body)
+
+
+def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
+    # 400: a query with no word in it; 501: reads are served elsewhere (the Worker);
+    # 502/503: the model refused or is unreachable (ask), the store is unreachable
+    return {code: {"model": ErrorBody} for code in codes}
 
 
 def _search(settings: Settings, query: SearchQuery) -> list[dict[str, object]]:

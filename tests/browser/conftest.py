@@ -108,7 +108,7 @@ def server(demo_dir: Path) -> Iterator[Server]:  # noqa: F811
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     path = chromium_path()
     if path is None:

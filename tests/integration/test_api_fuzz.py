@@ -87,6 +87,8 @@ OPERATIONS = [
     ("GET", "/v1/videos/{video_id}"),
     ("GET", "/v1/dlq"),
     ("POST", "/v1/dlq/redrive"),
+    ("GET", "/v1/search"),
+    ("POST", "/v1/ask"),
 ]
 
 
