@@ -135,11 +135,35 @@ def guarded(log: Callable[[str], None], figure: Callable[[], T]) -> T | Failed:
         return Failed(reason)
 
 
-def measure(plan: Plan, work: Path, log: Any) -> dict[str, Any]:
+#: the figures ``--only`` can pick (each a key of results.json's "figures")
+FIGURES = (
+    "requests_k1",
+    "requests_k2",
+    "requests_k4",
+    "requests_fleet",
+    "tokens_k2",
+    "over_quota_k2",
+    "sequential",
+    "duplicates",
+    "enqueue",
+    "startup",
+)
+
+
+def measure(
+    plan: Plan, work: Path, log: Any, only: frozenset[str] = frozenset(FIGURES)
+) -> dict[str, Any]:
+    out = _measure(plan, work, log, only)
+    for name in FIGURES:
+        out.setdefault(name, Failed("not run (--only)"))
+    return out
+
+
+def _measure(plan: Plan, work: Path, log: Any, only: frozenset[str]) -> dict[str, Any]:
     ts = plan.timescale
     log(f"generating transcripts in {work}")
     mixed = generate(work / "mixed", "mixed", plan.mixed, samples=BUNDLED_SAMPLES)
-    long = generate(work / "long", "long", plan.long, samples=None)
+    long = generate(work / "long", "long", plan.long if "tokens_k2" in only else 1, samples=None)
     out: dict[str, Any] = {"mixed_videos": len(mixed.ids), "long_videos": len(long.ids)}
 
     def quota(name: str, **kw: Any) -> QuotaResult | Failed:
@@ -158,57 +182,65 @@ def measure(plan: Plan, work: Path, log: Any) -> dict[str, Any]:
     rq = requests_quota(plan)
     mixed_kw = {"transcripts": mixed.directory, "ids": mixed.ids, "bound": "requests"}
     for k in (1, 2, 4):
+        if f"requests_k{k}" not in only:
+            continue
         out[f"requests_k{k}"] = quota(f"requests_k{k}", quota=rq, processes=k, **mixed_kw)
-    dsn, why = _fleet_dsn(work)
-    if dsn is not None:
-        out["requests_fleet"] = quota(
-            "requests_fleet", quota=rq, processes=2, machines=2, fleet_dsn=dsn, **mixed_kw
+    if "requests_fleet" in only:
+        dsn, why = _fleet_dsn(work)
+        out["requests_fleet"] = (
+            quota("requests_fleet", quota=rq, processes=2, machines=2, fleet_dsn=dsn, **mixed_kw)
+            if dsn is not None
+            else Failed(why)
         )
-    else:
-        out["requests_fleet"] = Failed(why)
-    out["tokens_k2"] = quota(
-        "tokens_k2",
-        quota=tokens_quota(plan),
-        processes=2,
-        transcripts=long.directory,
-        ids=long.ids,
-        bound="tokens",
-    )
-    out["over_quota_k2"] = quota(
-        "over_quota_k2", quota=requests_quota(plan, told=1.2), processes=2, **mixed_kw
-    )
-    log("sequential loop …")
-    out["sequential"] = guarded(
-        log,
-        lambda: run_sequential(
-            timescale=ts,
-            measured=plan.measured,
-            quota=rq,
-            transcripts=mixed.directory,
-            ids=mixed.ids,
-            latency=LATENCY,
-        ),
-    )
-    log("duplicates …")
-    out["duplicates"] = guarded(
-        log,
-        lambda: run_duplicates(
-            work=work,
-            timescale=ts,
-            transcripts=mixed.directory,
-            ids=mixed.ids[: plan.duplicates],
+    if "tokens_k2" in only:
+        out["tokens_k2"] = quota(
+            "tokens_k2",
+            quota=tokens_quota(plan),
             processes=2,
-        ),
-    )
-    log("enqueue …")
-    out["enqueue"] = guarded(log, lambda: run_enqueue(work=work, n=plan.enqueue))
-    log("start-up …")
-    out["startup"] = guarded(
-        log,
-        lambda: run_startup(
-            work=work, timescale=ts, transcripts=mixed.directory, repeats=plan.startup_repeats
-        ).as_dict(),
-    )
+            transcripts=long.directory,
+            ids=long.ids,
+            bound="tokens",
+        )
+    if "over_quota_k2" in only:
+        out["over_quota_k2"] = quota(
+            "over_quota_k2", quota=requests_quota(plan, told=1.2), processes=2, **mixed_kw
+        )
+    if "sequential" in only:
+        log("sequential loop …")
+        out["sequential"] = guarded(
+            log,
+            lambda: run_sequential(
+                timescale=ts,
+                measured=plan.measured,
+                quota=rq,
+                transcripts=mixed.directory,
+                ids=mixed.ids,
+                latency=LATENCY,
+            ),
+        )
+    if "duplicates" in only:
+        log("duplicates …")
+        out["duplicates"] = guarded(
+            log,
+            lambda: run_duplicates(
+                work=work,
+                timescale=ts,
+                transcripts=mixed.directory,
+                ids=mixed.ids[: plan.duplicates],
+                processes=2,
+            ),
+        )
+    if "enqueue" in only:
+        log("enqueue …")
+        out["enqueue"] = guarded(log, lambda: run_enqueue(work=work, n=plan.enqueue))
+    if "startup" in only:
+        log("start-up …")
+        out["startup"] = guarded(
+            log,
+            lambda: run_startup(
+                work=work, timescale=ts, transcripts=mixed.directory, repeats=plan.startup_repeats
+            ).as_dict(),
+        )
     return out
 
 
@@ -275,7 +307,20 @@ def main() -> int:
     parser.add_argument(
         "--no-per-video", action="store_true", help="skip bench/per_video.py's figures"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated figures to run, of {', '.join(FIGURES)} (implies --no-readme "
+        "and --no-per-video)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args()
+    only = frozenset(n.strip() for n in args.only.split(",") if n.strip()) or frozenset(FIGURES)
+    unknown = only - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figure(s) {sorted(unknown)}; pick from {', '.join(FIGURES)}")
+    if args.only:
+        args.no_readme = args.no_per_video = True
     plan = QUICK if args.quick else FULL
     command = ".venv/bin/python bench/run.py --quick" if args.quick else "make bench"
     started = time.monotonic()
@@ -287,7 +332,7 @@ def main() -> int:
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(plan.deadline_s)
     try:
-        out = measure(plan, work, log)
+        out = measure(plan, work, log, only)
         extra_rows, per_video = (
             per_video_rows(args.quick, log) if not args.no_per_video else ([], None)
         )
@@ -314,7 +359,7 @@ def main() -> int:
     notes += why_notes(out)
     title = f"tubeq benchmarks (issue 14){' — quick run' if args.quick else ''}"
     print_table(rows, title, notes)
-    RESULTS.write_text(
+    args.out.write_text(
         json.dumps(
             {
                 "command": command,
@@ -334,7 +379,7 @@ def main() -> int:
     )
     if not args.no_readme:
         write_readme(README, markdown(rows, f"Made by `{command}`:", notes))
-    print(f"wrote {RESULTS.relative_to(ROOT)}" + ("" if args.no_readme else " and README.md"))
+    print(f"wrote {args.out}" + ("" if args.no_readme else " and README.md"))
     return 0
 
 

@@ -1,12 +1,16 @@
-"""The fleet-wide rate budget on the SQL functions of ``sql/009_rate_budget.sql``: what the
-Postgres and the Supabase budgets share, so the rule's Python side exists once.
+"""The fleet-wide rate budget on the SQL functions of ``sql/009_rate_budget.sql`` and
+``sql/012_rate_budget_tokens.sql``: what the Postgres and the Supabase budgets share, so the
+rule's Python side exists once.
 
-The state is one row per limit in the result database every machine of a fleet already
-shares; ``tubeq_acquire_budget`` does the GCRA step (``shared.rate_budget.gcra``) on those
-rows in one statement, so a grant is one round trip whatever the number of machines or
-grants. Time is the database's clock (``clock_timestamp()``), one clock for the whole fleet,
-and the function answers with a *relative* wait, so machines whose clocks disagree still
-share one schedule; a test passes its own clock instead (``now`` in the payload).
+The state is in the result database every machine of a fleet already shares: the requests'
+TAT and the pause (``rate_budget_limits``) and the sliding window's slots
+(``rate_budget_windows``, one row per budget); ``tubeq_acquire_budget`` does
+``shared.rate_budget.gcra.budget_step`` on those rows in one call, so a grant is one round
+trip whatever the number of machines or grants. Time is the database's clock
+(``clock_timestamp()``), one clock for the whole fleet, and the function answers with a
+*relative* wait, so machines whose clocks disagree still share one schedule (and the grant's
+time ``at`` on that clock, which a refund sends back); a test passes its own clock instead
+(``now`` in the payload).
 
 A subclass only says how a named block of ``sql/queries/postgres.sql`` runs (``run``).
 """
@@ -17,7 +21,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from shared.rate_budget.gcra import REQUESTS, TOKENS, Cost, GcraBudget, Limits, Step
+from shared.rate_budget.gcra import REQUESTS, TOKENS, Ask, GcraBudget, Limits, Step
 
 #: the budget's rows are keyed by this name (one budget per model quota)
 DEFAULT_BUDGET_NAME = "gemini"
@@ -45,21 +49,40 @@ class FleetRateBudget(GcraBudget):
     def _now(self) -> float | None:
         return None if self._clock is None else self._clock()
 
-    def _step(self, costs: tuple[Cost, ...], max_wait_s: float) -> Step:
+    def _step(self, ask: Ask, max_wait_s: float) -> Step:
+        window = self.limits.window
         request = {
             "budget": self.budget_name,
-            "limits": [
-                {"name": c.limit, "cost": c.cost_s, "tolerance": c.tolerance_s} for c in costs
-            ],
+            "pace": {
+                "name": ask.pace.limit,
+                "cost": ask.pace.cost_s,
+                "tolerance": ask.pace.tolerance_s,
+            },
+            "window": {
+                "length_s": window.length_s,
+                "cell_s": window.cell_s,
+                "tokens_limit": window.tokens,
+                "requests_limit": window.requests,
+                "tokens": ask.tokens,
+            },
             "max_wait_s": max_wait_s,
             "now": self._now(),
         }
         reply = self.run("acquire_budget", request=request)
-        return Step(bool(reply["granted"]), float(reply["wait_s"]), str(reply["binding"] or ""))
+        return Step(
+            bool(reply["granted"]),
+            float(reply["wait_s"]),
+            str(reply["binding"] or ""),
+            float(reply["at"]),
+        )
 
-    def _refund(self, costs: tuple[Cost, ...]) -> None:
-        limits = [{"name": c.limit, "cost": c.cost_s} for c in costs]
-        self.run("refund_budget", refund={"budget": self.budget_name, "limits": limits})
+    def _refund(self, ask: Ask, at: float) -> None:
+        refund = {
+            "budget": self.budget_name,
+            "limits": [{"name": ask.pace.limit, "cost": ask.pace.cost_s}],
+            "window": {"at": at, "tokens": ask.tokens, "cell_s": self.limits.window.cell_s},
+        }
+        self.run("refund_budget", refund=refund)
 
     def _pause_for(self, seconds: float) -> None:
         pause = {

@@ -1,42 +1,46 @@
-"""The budget's rule, GCRA, and the part every backend shares: ``GcraBudget``.
+"""The budget's rule and the part every backend shares: ``GcraBudget``.
 
-Each limit (requests, input tokens) keeps one number, its *theoretical arrival time* (TAT):
-the moment by which everything granted so far is paid for at the limit's steady rate. A
-grant costs ``span / limit`` seconds per request and per token, where ``span`` is the
-window plus the safety margin plus the burst tolerance ``τ``; the rule for a grant is
+Two rules, each doing what it is exact for:
 
-    at   = max(now, pause end, TAT_l - τ for every limit l)     # the earliest it conforms
-    TAT_l = max(TAT_l, at) + cost_l                             # for every limit, if granted
+- **pacing, GCRA**: requests keep one number, their *theoretical arrival time* (TAT): the
+  moment by which every request granted so far is paid for at the steady rate of one per
+  ``span / requests`` seconds, ``span`` being the window plus the safety margin plus the burst
+  tolerance ``τ``:
 
-so calls leave evenly spaced (one request every ``span / requests`` seconds) instead of a
-whole window's worth at its start, and deciding costs one read and one write of two numbers,
-whatever number of grants is live. Why each piece:
+      start = max(now, pause end, TAT - τ)        # the earliest pacing allows
+      TAT   = max(TAT, start) + span / requests   # if granted
+
+  so requests leave evenly spaced instead of a whole window's worth at its start (providers
+  also enforce shorter-term limits), at one read and one write of a number.
+- **the sliding window** (``window.py``): the provider counts requests and input tokens per
+  sliding window, and GCRA is exact for equal costs only — calls of very different sizes
+  (1 to 9 hour transcripts, up to a quarter of the token limit each) let a window hold its
+  limit plus the last call, and every such call was a 429. So the grant's time is the
+  earliest ``t >= start`` at which every window the call will be in stays within both
+  limits, counting it (``window.earliest``): a window's worth of tokens, no more, packed.
+
+Why each piece:
 
 - **τ, the burst tolerance**: lets up to ``τ / interval + 1`` requests leave back to back
-  after idle time. The steady rate is lowered by ``τ / span`` so that even a burst followed
-  by steady pacing keeps every window within the limit (a leaky bucket of depth ``σ`` and
-  rate ``ρ`` lets ``σ + ρ·W`` into a window ``W``). Callers *reserve* their slot and sleep
-  until it, so no slot is lost to jitter even with τ = 0; τ (default 0.5 s) lets a few calls
-  go at once after idle time and each second of it costs ``τ / span`` of the quota.
+  after idle time; the steady rate is lowered by ``τ / span`` so that a burst followed by
+  steady pacing keeps every window within the request limit (a leaky bucket of depth ``σ``
+  and rate ``ρ`` lets ``σ + ρ·W`` into a window ``W``). Callers *reserve* their slot and
+  sleep until it, so no slot is lost to jitter even with τ = 0.
 - **the margin**: a grant is decided when reserved, before the request is built and sent;
   requests reach the server late by a varying few ms, and when the 61st request of a 60-per-
   minute quota arrives a few ms *less* late than the first, the server's window still holds
-  60. Stretching the span by ``margin_s`` (default 0.5 s through the settings, under 1 % of
-  a minute) keeps R consecutive requests more than a window apart as the server sees them.
-- **tokens**: a request waits until the tokens granted before it are paid for, then pays its
-  own. Requests of similar size keep every window within the limit exactly; one much bigger
-  than those before it can overshoot a window by the difference (GCRA is exact for equal
-  costs only) — the 429 path (refund, pause for what the server asked) covers that rare case.
+  60. Stretching the span, and the window the budget keeps, by ``margin_s`` (default 0.25 s,
+  under 1 % of a minute) keeps them more than a window apart as the server sees them.
 - **refund**: a call the server refused (429) did not count against its quota, so the
-  caller gives the grant back (``Grant.refund``: every TAT moves back by its cost) instead of
-  leaving quota unused for a window.
+  caller gives the grant back (``Grant.refund``: the TAT moves back by its cost, the window
+  forgets its tokens) instead of leaving quota unused for a window.
 - **pause**: when the server says "retry in N s" anyway (another client on the project, a
   daily quota), nothing is granted for N s — exactly what it asked, a pause only extends.
 
 ``acquire`` waits up to ``timeout_s``; when the earliest slot is further away it reserves
 nothing and raises ``RateLimited(retry_after=…)`` at once, so the queue retries the message
-later instead of a worker sleeping on its lease. Reservations are first come, first served
-across processes: a waiter is never starved by a busier neighbour.
+later instead of a worker sleeping on its lease. Deciding reads and writes one small state
+(the TAT, the pause, a bounded number of window slots), whatever number of grants is live.
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.adapter_settings import RateBudgetSettings
 from shared.errors import ConfigError, RateLimited
+from shared.rate_budget.window import Slot, Window, earliest, live, record, refund
 
 #: Gemini's quotas are per minute.
 DEFAULT_WINDOW_S = 60.0
@@ -97,14 +102,16 @@ class Limits:
         """The emission interval: the spacing of paced requests."""
         return self.span_s / self.requests
 
-    def costs(self, tokens: int) -> tuple[Cost, ...]:
-        """What a call with ``tokens`` input tokens costs each limit. A call bigger than the
-        whole token limit counts as the whole limit: waiting longer would not help it."""
-        per_token = self.span_s / self.tokens
-        return (
-            Cost(REQUESTS, self.interval_s, self.burst_s),
-            Cost(TOKENS, min(tokens, self.tokens) * per_token, self.burst_s),
-        )
+    @property
+    def window(self) -> Window:
+        """The sliding window the tokens (and, exactly, the requests) are kept within: the
+        provider's, stretched by the margin."""
+        return Window(self.window_s + self.margin_s, float(self.tokens), float(self.requests))
+
+    def ask(self, tokens: int) -> Ask:
+        """What a call with ``tokens`` input tokens takes. A call bigger than the whole token
+        limit counts as the whole limit: waiting longer would not help it."""
+        return Ask(Cost(REQUESTS, self.interval_s, self.burst_s), float(min(tokens, self.tokens)))
 
 
 def limits_of(section: RateBudgetSettings) -> Limits:
@@ -127,47 +134,79 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """What one call takes: a request, paced by GCRA (``pace``), and its input tokens."""
+
+    pace: Cost
+    tokens: float
+
+
+@dataclass(frozen=True)
 class Step:
-    """What a backend decided: granted (after ``wait_s``) or not (room in ``wait_s``), and
-    which limit (or the pause) set the time."""
+    """What a backend decided: granted (after ``wait_s``, at ``at`` on the backend's clock) or
+    not (room in ``wait_s``), and which limit (or the pause) set the time."""
 
     granted: bool
     wait_s: float
     binding: str
+    at: float = 0.0
 
 
-def gcra_step(
-    tats: Mapping[str, float],
-    costs: Sequence[Cost],
-    now: float,
-    paused_until: float,
-    max_wait_s: float,
-) -> tuple[Step, dict[str, float]]:
-    """The rule on plain numbers: the step and the new TAT of each limit (unchanged when
-    refused). A limit missing from ``tats`` has never granted anything."""
-    at, binding = now, ""
-    if paused_until > at:
-        at, binding = paused_until, PAUSE
-    for cost in costs:
-        conforms_at = tats.get(cost.limit, 0.0) - cost.tolerance_s
-        if conforms_at > at:
-            at, binding = conforms_at, cost.limit
+@dataclass(frozen=True)
+class State:
+    """A budget's whole state: the requests' TAT, the end of a pause, the window's slots."""
+
+    tat: float = 0.0
+    paused_until: float = 0.0
+    slots: tuple[Slot, ...] = ()
+
+
+def budget_step(
+    state: State, ask: Ask, window: Window, now: float, max_wait_s: float
+) -> tuple[Step, State]:
+    """The rule on plain numbers: the step and the new state (the same one when refused).
+
+    The pacing (GCRA) and the pause give the earliest time; the window may hold the call
+    back further (``window.earliest``). The request is paced from the time pacing allowed,
+    not from the time the window chose, so a small call can still go in front of a big one
+    that waits for room (the window keeps every limit exact either way)."""
+    start, binding = now, ""
+    if state.paused_until > start:
+        start, binding = state.paused_until, PAUSE
+    conforms_at = state.tat - ask.pace.tolerance_s
+    if conforms_at > start:
+        start, binding = conforms_at, REQUESTS
+    slots = live(state.slots, now, window)
+    at, held_by = earliest(slots, ask.tokens, start, window)
+    binding = held_by or binding
     wait = at - now
     if wait > max_wait_s:
-        return Step(False, wait, binding), dict(tats)
-    moved = dict(tats)
-    for cost in costs:
-        moved[cost.limit] = max(tats.get(cost.limit, 0.0), at) + cost.cost_s
-    return Step(True, wait, binding), moved
+        return Step(False, wait, binding, at), state
+    moved = State(
+        max(state.tat, start) + ask.pace.cost_s,
+        state.paused_until,
+        tuple(record(slots, at, ask.tokens, window)),
+    )
+    return Step(True, wait, binding, at), moved
+
+
+def refunded(state: State, ask: Ask, at: float, window: Window) -> State:
+    """``state`` without a grant the server refused (it did not count against the quota)."""
+    return State(
+        state.tat - ask.pace.cost_s,
+        state.paused_until,
+        tuple(refund(state.slots, at, ask.tokens, window)),
+    )
 
 
 class Grant:
     """A granted call; ``refund()`` gives it back when the server refused the call (a 429
     is not counted against the quota). Refunding twice gives it back once."""
 
-    def __init__(self, budget: GcraBudget, costs: tuple[Cost, ...]) -> None:
+    def __init__(self, budget: GcraBudget, ask: Ask, at: float) -> None:
         self._budget = budget
-        self.costs = costs
+        self.ask = ask
+        self.at = at
         self._lock = threading.Lock()
         self.refunded = False
 
@@ -176,7 +215,7 @@ class Grant:
             if self.refunded:
                 return
             self.refunded = True
-        self._budget._refund(self.costs)
+        self._budget._refund(self.ask, self.at)
 
 
 class GcraBudget(ABC):
@@ -187,13 +226,13 @@ class GcraBudget(ABC):
         self.limits = limits
 
     @abstractmethod
-    def _step(self, costs: tuple[Cost, ...], max_wait_s: float) -> Step:
-        """Decide (and, if granted, record) one grant atomically: ``gcra_step`` on the
-        stored state, the new TATs written back in the same transaction."""
+    def _step(self, ask: Ask, max_wait_s: float) -> Step:
+        """Decide (and, if granted, record) one grant atomically: ``budget_step`` on the
+        stored state, the new state written back in the same transaction."""
 
     @abstractmethod
-    def _refund(self, costs: tuple[Cost, ...]) -> None:
-        """Move each limit's TAT back by its cost."""
+    def _refund(self, ask: Ask, at: float) -> None:
+        """Give back the grant made at ``at`` (``refunded``)."""
 
     @abstractmethod
     def _pause_for(self, seconds: float) -> None:
@@ -205,13 +244,13 @@ class GcraBudget(ABC):
     def acquire(self, tokens: int, timeout_s: float) -> Grant:
         if tokens < 0:
             raise ValueError(f"tokens must be >= 0, got {tokens}")
-        costs = self.limits.costs(tokens)
-        step = self._step(costs, max(0.0, timeout_s))
+        ask = self.limits.ask(tokens)
+        step = self._step(ask, max(0.0, timeout_s))
         if not step.granted:
             raise self._too_late(step)
         if step.wait_s > 0:
             time.sleep(step.wait_s)
-        return Grant(self, costs)
+        return Grant(self, ask, step.at)
 
     def pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -234,30 +273,29 @@ class GcraBudget(ABC):
 
 
 class InProcessRateBudget(GcraBudget):
-    """GCRA for one process, behind a lock."""
+    """The budget for one process, behind a lock."""
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.time) -> None:
         super().__init__(limits)
         self._clock = clock
         self._lock = threading.Lock()
-        self._tats: dict[str, float] = {}
-        self._paused_until = 0.0
+        self._state = State()
 
-    def _step(self, costs: tuple[Cost, ...], max_wait_s: float) -> Step:
+    def _step(self, ask: Ask, max_wait_s: float) -> Step:
         with self._lock:
-            step, self._tats = gcra_step(
-                self._tats, costs, self._clock(), self._paused_until, max_wait_s
+            step, self._state = budget_step(
+                self._state, ask, self.limits.window, self._clock(), max_wait_s
             )
             return step
 
-    def _refund(self, costs: tuple[Cost, ...]) -> None:
+    def _refund(self, ask: Ask, at: float) -> None:
         with self._lock:
-            for cost in costs:
-                self._tats[cost.limit] = self._tats.get(cost.limit, 0.0) - cost.cost_s
+            self._state = refunded(self._state, ask, at, self.limits.window)
 
     def _pause_for(self, seconds: float) -> None:
         with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            until = max(self._state.paused_until, self._clock() + seconds)
+            self._state = State(self._state.tat, until, self._state.slots)
 
     def close(self) -> None:
         """Nothing to release: the state lives in this object."""

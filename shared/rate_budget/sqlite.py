@@ -1,8 +1,9 @@
-"""GCRA in a SQLite file shared by every process on this machine: one row per limit.
+"""The budget in a SQLite file shared by every process on this machine: one row of state.
 
 A grant is one ``BEGIN IMMEDIATE`` transaction (one writer at a time, across processes):
-read the limits' rows, ``gcra_step``, write the moved TATs back — the same four statements
-whether nothing or thousands of grants are live. Default file ``<data_dir>/budget.sqlite3``.
+read the row, ``budget_step``, write it back — the same four statements whether nothing or
+thousands of grants are live, on a state of bounded size (the requests' TAT, the pause, at
+most a few window slots per cell; ``window.py``). Default file ``<data_dir>/budget.sqlite3``.
 Processes on several machines need the fleet budget (``TUBEQ_RATE_BUDGET_BACKEND=results``).
 
 Times are ``time.time()``: one clock for every process on the machine.
@@ -10,6 +11,7 @@ Times are ``time.time()``: one clock for every process on the machine.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -19,35 +21,41 @@ from typing import Self
 
 from shared.adapter_settings import RateBudgetSettings
 from shared.rate_budget.gcra import (
-    REQUESTS,
-    TOKENS,
-    Cost,
+    Ask,
     GcraBudget,
     Limits,
+    State,
     Step,
-    gcra_step,
+    budget_step,
     limits_of,
+    refunded,
 )
+from shared.rate_budget.window import Slot
 from shared.sqlite_wal import enable_wal
 
-# A new table name: a file written by the sliding-window budget (budget_grants) is left as is.
+# A new table: a file written by an older budget (rate_limits, budget_grants) is left as is;
+# the state restarts empty, which at worst lets one window's worth go early once.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS rate_limits (
-    limit_name TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS rate_budget_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
     tat REAL NOT NULL DEFAULT 0,
-    paused_until REAL NOT NULL DEFAULT 0
+    paused_until REAL NOT NULL DEFAULT 0,
+    slots TEXT NOT NULL DEFAULT '[]'
 );
-INSERT OR IGNORE INTO rate_limits (limit_name) VALUES ('requests'), ('tokens');
+INSERT OR IGNORE INTO rate_budget_state (id) VALUES (1);
 """
-_READ = "SELECT limit_name, tat, paused_until FROM rate_limits"
-_WRITE = "UPDATE rate_limits SET tat = ? WHERE limit_name = ?"
-_REFUND = "UPDATE rate_limits SET tat = tat - ? WHERE limit_name = ?"
-_PAUSE = "UPDATE rate_limits SET paused_until = max(paused_until, ?)"
-assert {REQUESTS, TOKENS} == {"requests", "tokens"}  # the rows _SCHEMA creates
+_READ = "SELECT tat, paused_until, slots FROM rate_budget_state WHERE id = 1"
+_WRITE = "UPDATE rate_budget_state SET tat = ?, slots = ? WHERE id = 1"
+_PAUSE = "UPDATE rate_budget_state SET paused_until = max(paused_until, ?) WHERE id = 1"
+
+
+def _state(row: tuple[float, float, str]) -> State:
+    slots: list[Slot] = [(s[0], s[1], s[2], s[3]) for s in json.loads(row[2])]
+    return State(float(row[0]), float(row[1]), tuple(slots))
 
 
 class SqliteRateBudget(GcraBudget):
-    """The budget every consumer on this machine shares: one file, one row per limit."""
+    """The budget every consumer on this machine shares: one file, one row."""
 
     def __init__(self, path: Path, limits: Limits, clock: Callable[[], float] = time.time) -> None:
         super().__init__(limits)
@@ -60,7 +68,6 @@ class SqliteRateBudget(GcraBudget):
             path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
         self._lock = threading.Lock()
-        self._closed = False
         with self._lock:
             enable_wal(self._conn)
             self._conn.executescript(_SCHEMA)
@@ -69,28 +76,31 @@ class SqliteRateBudget(GcraBudget):
     def from_settings(cls, section: RateBudgetSettings) -> Self:
         return cls(section.path, limits_of(section))
 
-    def _step(self, costs: tuple[Cost, ...], max_wait_s: float) -> Step:
+    def _move(self, change: Callable[[State], tuple[Step | None, State]]) -> Step | None:
+        """Read the state, ``change`` it, write it back if it changed: one transaction."""
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                now = self._clock()
-                rows = conn.execute(_READ).fetchall()
-                tats = {str(name): float(tat) for name, tat, _ in rows}
-                paused_until = max((float(p) for _, _, p in rows), default=0.0)
-                step, moved = gcra_step(tats, costs, now, paused_until, max_wait_s)
-                if step.granted:
-                    conn.executemany(_WRITE, [(moved[c.limit], c.limit) for c in costs])
+                state = _state(conn.execute(_READ).fetchone())
+                step, moved = change(state)
+                if moved is not state:
+                    conn.execute(_WRITE, (moved.tat, json.dumps(moved.slots)))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         return step
 
-    def _refund(self, costs: tuple[Cost, ...]) -> None:
-        with self._lock:
-            # one statement per limit, each atomic; a refund needs no read
-            self._conn.executemany(_REFUND, [(c.cost_s, c.limit) for c in costs])
+    def _step(self, ask: Ask, max_wait_s: float) -> Step:
+        window = self.limits.window
+        step = self._move(lambda s: budget_step(s, ask, window, self._clock(), max_wait_s))
+        assert step is not None
+        return step
+
+    def _refund(self, ask: Ask, at: float) -> None:
+        window = self.limits.window
+        self._move(lambda s: (None, refunded(s, ask, at, window)))
 
     def _pause_for(self, seconds: float) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ Two budget objects on one database are two machines of a fleet."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from shared.adapters.postgres_budget import PostgresRateBudget
 from shared.adapters.supabase_budget import SupabaseRateBudget
 from shared.errors import AccessDenied
 from shared.ports import RateBudget
-from shared.rate_budget import Limits
+from shared.rate_budget import InProcessRateBudget, Limits
 from tests.contract.rate_budget_contract import Clock, FakeClock, RateBudgetContract
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
 from tests.support.postgrest_stub import PostgrestStub, anon_key, service_role_key
@@ -94,6 +95,35 @@ class TestPostgresRateBudget(RateBudgetContract):
             ).fetchall()
         assert rows == [("gemini", "requests")]
         assert windows == [("gemini", 1)]  # 200 grants at one moment: one slot
+
+    def test_the_sql_step_is_the_python_step(self, pg_dsn: str) -> None:  # noqa: F811
+        """sql/012's function and shared.rate_budget take the same steps on the same calls:
+        one rule, two places (the fleet's row, the local file)."""
+        rng = random.Random(12)
+        limits = Limits(requests=8, tokens=1_000, window_s=10, margin_s=0.05, burst_s=0.5)
+        clock = FakeClock()
+        fleet = PostgresRateBudget(pg_dsn, limits, timeout_s=5, clock=clock)
+        local = InProcessRateBudget(limits, clock)
+        bindings = set()
+        try:
+            for i in range(200):
+                clock.now += rng.uniform(0, 2)
+                ask = limits.ask(rng.randint(1, 1_200))
+                max_wait = rng.choice([0.0, 3.0, 30.0])
+                sql, py = fleet._step(ask, max_wait), local._step(ask, max_wait)
+                assert (sql.granted, sql.binding) == (py.granted, py.binding), i
+                assert sql.wait_s == pytest.approx(py.wait_s, abs=1e-6), i
+                assert sql.at == pytest.approx(py.at, abs=1e-6), i
+                bindings.add(py.binding)
+                if sql.granted and rng.random() < 0.2:
+                    fleet._refund(ask, sql.at)
+                    local._refund(ask, py.at)
+                if rng.random() < 0.05:
+                    fleet.pause(20.0)
+                    local.pause(20.0)
+        finally:
+            fleet.close()
+        assert {"", "requests", "tokens", "pause"} <= bindings  # every path was taken
 
     def test_two_machines_racing_never_exceed_the_budget(self, pg_dsn: str) -> None:  # noqa: F811
         import threading

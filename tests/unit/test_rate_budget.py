@@ -16,42 +16,65 @@ from shared.factory import build_rate_budget
 from shared.rate_budget import (
     DEFAULT_BURST_S,
     DEFAULT_MARGIN_S,
+    Ask,
     Cost,
     Limits,
     SqliteRateBudget,
-    gcra_step,
+    State,
+    Window,
+    budget_step,
 )
 from shared.settings import Settings
 
 
-def test_gcra_step_grants_at_the_theoretical_arrival_time_minus_the_tolerance() -> None:
-    costs = [Cost("requests", 10.0, 0.0), Cost("tokens", 3.0, 0.0)]
+def test_requests_are_granted_at_the_theoretical_arrival_time_minus_the_tolerance() -> None:
+    ask = Ask(Cost("requests", 10.0, 0.0), tokens=3.0)
+    roomy = Window(60.0, tokens=1_000.0, requests=100.0)
     # nothing granted yet: now
-    step, tats = gcra_step({}, costs, 100.0, 0.0, max_wait_s=0)
-    assert (step.granted, step.wait_s, tats) == (True, 0.0, {"requests": 110.0, "tokens": 103.0})
-    # the requests' TAT is the later one: wait for it, and both move from the grant's time
-    step, moved = gcra_step(tats, costs, 104.0, 0.0, max_wait_s=10)
-    assert (step.granted, step.wait_s, step.binding) == (True, 6.0, "requests")
-    assert moved == {"requests": 120.0, "tokens": 113.0}
+    step, state = budget_step(State(), ask, roomy, 100.0, max_wait_s=0)
+    assert (step.granted, step.wait_s, step.at, state.tat) == (True, 0.0, 100.0, 110.0)
+    # paced: wait for the TAT, and it moves from there
+    step, moved = budget_step(state, ask, roomy, 104.0, max_wait_s=10)
+    assert (step.granted, step.wait_s, step.binding, moved.tat) == (True, 6.0, "requests", 120.0)
     # too far: refused, nothing moves
-    step, same = gcra_step(tats, costs, 104.0, 0.0, max_wait_s=5)
-    assert (step.granted, step.wait_s, same) == (False, 6.0, tats)
+    step, same = budget_step(state, ask, roomy, 104.0, max_wait_s=5)
+    assert (step.granted, step.wait_s) == (False, 6.0) and same is state
     # a tolerance lets a call run ahead by that much
-    tolerant = [Cost("requests", 10.0, 7.0)]
-    step, _ = gcra_step({"requests": 110.0}, tolerant, 104.0, 0.0, max_wait_s=0)
-    assert step.granted
+    tolerant = Ask(Cost("requests", 10.0, 7.0), tokens=3.0)
+    assert budget_step(state, tolerant, roomy, 104.0, max_wait_s=0)[0].granted
     # a pause beats everything else
-    step, _ = gcra_step(tats, costs, 104.0, 200.0, max_wait_s=0)
+    paused = State(state.tat, 200.0, state.slots)
+    step, _ = budget_step(paused, ask, roomy, 104.0, max_wait_s=0)
     assert (step.wait_s, step.binding) == (96.0, "pause")
 
 
-def test_limits_cost_a_span_of_window_plus_margin_plus_burst() -> None:
+def test_the_window_holds_a_call_until_what_it_would_overfill_has_left() -> None:
+    window = Window(60.0, tokens=1_000.0, requests=100.0)
+    state = State()
+    for now, tokens in [(0.0, 600.0), (10.0, 300.0)]:
+        step, state = budget_step(state, Ask(Cost("requests", 0.0, 0.0), tokens), window, now, 0)
+        assert step.granted
+    # 200 more at 20 s: only once the 600 of t=0 have left (t = 60), whatever the pacing
+    step, _ = budget_step(state, Ask(Cost("requests", 0.0, 0.0), 200.0), window, 20.0, 0)
+    assert (step.granted, step.at, step.binding) == (False, 60.0, "tokens")
+    # reserved for t = 60, it leaves room before it: a 100 still goes at once (backfill),
+    # since every window it is in, the one ending at 60 included, stays within 1,000
+    step, state = budget_step(state, Ask(Cost("requests", 0.0, 0.0), 200.0), window, 20.0, 60)
+    assert step.at == 60.0
+    step, state = budget_step(state, Ask(Cost("requests", 0.0, 0.0), 100.0), window, 20.0, 0)
+    assert (step.granted, step.at) == (True, 20.0)
+    # but not a 200: the window ending at 60 would hold 300 + 200 + 200 + ... too much
+    step, _ = budget_step(state, Ask(Cost("requests", 0.0, 0.0), 200.0), window, 21.0, 0)
+    assert not step.granted
+
+
+def test_limits_pace_requests_over_window_plus_margin_plus_burst() -> None:
     lim = Limits(requests=60, tokens=1_000, window_s=60, margin_s=0.5, burst_s=1.5)
     assert lim.span_s == 62.0
-    requests, tokens = lim.costs(250)
-    assert (requests.cost_s, requests.tolerance_s) == (pytest.approx(62 / 60), 1.5)
-    assert tokens.cost_s == pytest.approx(62 / 4)
-    assert lim.costs(5_000)[1].cost_s == pytest.approx(62.0)  # capped at the whole limit
+    ask = lim.ask(250)
+    assert (ask.pace.cost_s, ask.pace.tolerance_s, ask.tokens) == (pytest.approx(62 / 60), 1.5, 250)
+    assert lim.ask(5_000).tokens == 1_000  # capped at the whole limit
+    assert lim.window == Window(60.5, 1_000.0, 60.0)  # the margin widens the window kept
     assert Limits(1, 1).margin_s == DEFAULT_MARGIN_S and Limits(1, 1).burst_s == DEFAULT_BURST_S
 
 
