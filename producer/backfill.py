@@ -47,19 +47,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
 
 from shared.errors import InvalidInput
 from shared.gemini.batch_jobs import BatchCollectJob
 from shared.gemini.estimate import analysis_estimate
-from shared.jobs import Job
 from shared.listing import ListingTarget, PlaylistEntry, VideoDetails, parse_listing_ref
 from shared.models import Progress, VideoJob, VideoMeta, VideoState
-from shared.ports import ListingSource, ResultReader
+from shared.ports import JobSender, ListingSource, ResultReader
 from shared.settings import Settings
 
 P = ParamSpec("P")
@@ -170,12 +169,6 @@ def actual_cost_per_video(progress: Progress) -> float | None:
     if progress.analyses == 0:
         return None
     return round(progress.usage.cost_usd / progress.analyses, 6)
-
-
-class JobSender(Protocol):
-    """The ``Queue`` port's ``send``, or the Worker's binding queue's (awaited)."""
-
-    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int | Awaitable[int]: ...
 
 
 async def list_entries(

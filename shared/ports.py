@@ -400,6 +400,22 @@ class ApiQueue(Protocol):
 # ---- listing (channel and playlist backfills, the cron) ----------------------------------
 
 
+class JobSender(Protocol):
+    """Where the producer puts jobs: the ``Queue`` port's ``send``, or the Worker's Queue
+    binding's (a Promise, awaited). Callers await the answer when it is awaitable."""
+
+    def send(self, jobs: Sequence[Job], *, delay_s: int = 0) -> int | Awaitable[int]: ...
+
+
+class WatchState(Protocol):
+    """What the Worker's cron remembers between runs: the two Workers KV methods it uses
+    (both return Promises)."""
+
+    def get(self, key: str) -> Awaitable[Any]: ...
+
+    def put(self, key: str, value: str) -> Awaitable[Any]: ...
+
+
 @runtime_checkable
 class ListingSource(Protocol):
     """Channels and playlists as the YouTube Data API v3 lists them.

@@ -32,18 +32,18 @@ needs a backfill for the rest.
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
 
 import structlog
 
 from shared.errors import TubeqError
 from shared.listing import PlaylistEntry, parse_listing_ref
 from shared.models import VideoJob
-from shared.ports import ListingSource
+from shared.ports import JobSender, ListingSource, WatchState
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -51,18 +51,6 @@ log = structlog.get_logger(__name__)
 KEY_PREFIX = "watch:"
 WINDOW_PAGES = 2
 MAX_SEEN = 500
-
-
-class WatchState(Protocol):
-    """The two KV methods used (a Workers KV binding has both; they return Promises)."""
-
-    def get(self, key: str) -> Awaitable[Any]: ...
-
-    def put(self, key: str, value: str) -> Awaitable[Any]: ...
-
-
-class JobSender(Protocol):
-    async def send(self, jobs: Sequence[VideoJob], *, delay_s: int = 0) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -178,7 +166,9 @@ async def _poll_channel(
         if e.video_id not in later
     ]
     if jobs and known is not None:  # first sight enqueues no history
-        await queue.send(jobs)
+        sent = queue.send(jobs)
+        if inspect.isawaitable(sent):  # the binding's Promise
+            await sent
     current.remember([e.video_id for e in window if e.video_id not in later], newest)
     await state.put(key, current.dump())
     if known is None:
