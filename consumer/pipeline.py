@@ -28,6 +28,7 @@ from typing import Any
 from consumer.handlers.base import Outcome
 from consumer.heartbeat import Heartbeat
 from consumer.journal import ReplyJournal
+from consumer.metadata import merge_meta
 from consumer.spend import DeferredLedger
 from shared.artifacts import (
     JSON,
@@ -123,7 +124,7 @@ class Pipeline:
             bound.info("analysis.reused", created_at=str(saved.created_at))
             analysis = saved
             transcript, json_ref = self._transcript_for_reuse(job, bound)
-        meta = _merge_meta(video_id, job.meta, transcript.meta if transcript else None)
+        meta = merge_meta(video_id, job.meta, transcript.meta if transcript else None)
         if transcript is None:
             # Keep the row shape: an empty transcript says "analysed from the video itself".
             transcript = Transcript(
@@ -263,7 +264,7 @@ class Pipeline:
         )
         # Kept before the paid call, so a retry after it need not fetch again; rendered with
         # the metadata the artifacts get, so it is written once, not again with them.
-        meta = _merge_meta(job.video_id, job.meta, transcript.meta)
+        meta = merge_meta(job.video_id, job.meta, transcript.meta)
         key = transcript_keys(job.video_id)["transcript_json"]
         data = render_transcript_json(transcript, meta)
         self.artifacts.put(key, data, JSON, title=meta.title)
@@ -305,7 +306,7 @@ class Pipeline:
         journaled = stored = False
         try:
             transcript, json_ref = self._fetch(job, bound)
-            meta = _merge_meta(job.video_id, job.meta, transcript.meta if transcript else None)
+            meta = merge_meta(job.video_id, job.meta, transcript.meta if transcript else None)
             try:
                 if transcript is None:
                     assert isinstance(self.analyzer, VideoAnalyzer)  # checked by _fetch
@@ -397,15 +398,3 @@ def _claim_renewer(
         return True
 
     return Heartbeat(renew, ttl_s / 3, "claim-renewer").start()
-
-
-def _merge_meta(video_id: str, *metas: VideoMeta | None) -> VideoMeta:
-    """The job's metadata (from the Data API) wins; the source fills the gaps."""
-    merged: dict[str, object] = {"video_id": video_id}
-    for meta in metas:
-        if meta is None:
-            continue
-        for key, value in meta.model_dump().items():
-            if value is not None and merged.get(key) is None:
-                merged[key] = value
-    return VideoMeta.model_validate(merged)

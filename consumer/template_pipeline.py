@@ -29,12 +29,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from consumer.handlers.base import Outcome
+from consumer.metadata import merge_meta
 from consumer.pipeline import AnalysisInProgress
 from consumer.spend import DeferredLedger
 from shared.artifacts import JSON, parse_transcript_json, render_transcript_json, transcript_keys
 from shared.errors import ArtifactNotFound, TransientError
 from shared.logging import get_logger
-from shared.models import ArtifactRef, Transcript, VideoJob, VideoMeta
+from shared.models import ArtifactRef, Transcript, VideoJob
 from shared.ports import (
     AnalysisClaims,
     ArtifactStore,
@@ -78,7 +79,7 @@ class TemplatePipeline:
             result, transcript = saved, self._transcript(job)
         else:
             result, transcript = self._analyse(job, template, version, attempt)
-        meta = _merge_meta(job.video_id, job.meta, transcript.meta)
+        meta = merge_meta(job.video_id, job.meta, transcript.meta)
         refs = []
         for art in iter_template_artifacts(template, result, meta, transcript.duration_s):
             self.artifacts.put(art.key, art.data, art.content_type, title=art.title)
@@ -106,7 +107,7 @@ class TemplatePipeline:
         stored = paid = False
         try:
             transcript = self._transcript(job)
-            meta = _merge_meta(job.video_id, job.meta, transcript.meta)
+            meta = merge_meta(job.video_id, job.meta, transcript.meta)
             try:
                 result = self.analyzer.analyze_template(template, transcript, meta)
                 paid = result.usage.model_calls > 0
@@ -146,7 +147,7 @@ class TemplatePipeline:
         except (ValueError, KeyError) as exc:
             log.warning("transcript.saved_unreadable", video_id=job.video_id, error=repr(exc))
         transcript = self.transcripts.fetch(job.video_id)
-        meta = _merge_meta(job.video_id, job.meta, transcript.meta)
+        meta = merge_meta(job.video_id, job.meta, transcript.meta)
         self.artifacts.put(key, render_transcript_json(transcript, meta), JSON, title=meta.title)
         return transcript
 
@@ -163,14 +164,3 @@ class TemplateRouter:
         if job.template == SUMMARY:
             return self.summary(job, attempt)
         return self.templates.process(job, attempt)
-
-
-def _merge_meta(video_id: str, *metas: VideoMeta | None) -> VideoMeta:
-    """The job's metadata wins; the transcript's fills the gaps."""
-    merged: dict[str, object] = {"video_id": video_id}
-    for meta in metas:
-        if meta is not None:
-            for key, value in meta.model_dump().items():
-                if value is not None and merged.get(key) is None:
-                    merged[key] = value
-    return VideoMeta.model_validate(merged)

@@ -24,6 +24,7 @@ from typing import Any
 
 from consumer.handlers.base import Handler, Outcome
 from consumer.handlers.video import VideoHandler
+from consumer.metadata import merge_meta
 from shared.artifacts import JSON, parse_transcript_json, render_transcript_json, transcript_keys
 from shared.errors import ArtifactNotFound, TubeqError
 from shared.gemini.batch_jobs import BatchCollectJob, BatchSubmitJob
@@ -154,18 +155,6 @@ class BatchCollectHandler:
         meta = merge_meta(job.video_id, job.meta, transcript.meta)
         self.artifacts.put(key, render_transcript_json(transcript, meta), JSON, title=meta.title)
         return transcript, meta
-
-
-def merge_meta(video_id: str, *metas: VideoMeta | None) -> VideoMeta:
-    """The job's metadata (from the Data API) wins; the source fills the gaps (as online)."""
-    merged: dict[str, object] = {"video_id": video_id}
-    for meta in metas:
-        if meta is None:
-            continue
-        for key, value in meta.model_dump().items():
-            if value is not None and merged.get(key) is None:
-                merged[key] = value
-    return VideoMeta.model_validate(merged)
 
 
 def batch_handlers(
