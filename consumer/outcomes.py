@@ -13,6 +13,8 @@ consumer (a Queue consumer Worker) can call it once per message.
   back (``Queue.release``): no attempt spent where the queue can give it back (SQLite), a
   long delay where it cannot (Cloudflare), never failed, recorded or dead-lettered;
   ``observe`` hears of it first, so the caller can stop (systemic) or pause (outage);
+- waiting on a peer (a duplicate whose original holds the claim) → handed back the same way
+  where that is free, with the delay the handler asked for; retried as transient elsewhere;
 - permanent → recorded, then acked; transient → recorded, retried with the policy's backoff;
   out of retries → recorded as dead, and the retry call dead-letters it;
 - a failure the recorder cannot write is never acked: if the store is out (or refuses us)
@@ -115,6 +117,10 @@ class Outcomes:
         if is_handback(err):
             # Nothing can succeed until the store is back or someone fixes the key: keep the
             # message without spending its attempt, rather than walk the backlog to the DLQ.
+            return self._hand_back(d, err, label, fields)
+        if err.waits_on_peer and not self.queue.release_counts_attempt:
+            # Another consumer holds the work (a duplicate's original): come back when it is
+            # expected to be done, at no cost where the queue allows it.
             return self._hand_back(d, err, label, fields)
         decision = self.policy.decide(err, d.attempts)
         log.warning(

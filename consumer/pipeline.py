@@ -64,6 +64,7 @@ class AnalysisInProgress(TransientError):
 
     code = "analysis_in_progress"
     records_failure = False
+    waits_on_peer = True
 
 
 __all__ = ["AnalysisInProgress", "Outcome", "Pipeline", "VideoAnalyzer"]

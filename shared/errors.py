@@ -21,6 +21,10 @@ class TubeqError(Exception):
     #: whether a failure of this kind is written to the result store (a video waiting for
     #: another consumer's analysis has not failed)
     records_failure: ClassVar[bool] = True
+    #: it waits on another consumer's work on the same thing (a claim the other holds): not
+    #: the message's failure, so where the queue gives an attempt back for free it costs
+    #: none (a duplicate must not walk to the DLQ while the original takes its time)
+    waits_on_peer: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or self.code).strip())

@@ -86,7 +86,9 @@ class RetryPolicy:
 
     def hand_back(self, error: TubeqError, *, counts_attempt: bool) -> Decision:
         """For a failure that is not the message's (``is_handback``): how long to hold it."""
-        if error.systemic:
+        if error.waits_on_peer:
+            delay = getattr(error, "retry_after", None) or self.backoff(1)
+        elif error.systemic:
             delay = (
                 float(self.systemic_counted_delay_s)
                 if counts_attempt

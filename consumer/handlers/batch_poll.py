@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from consumer.handlers.base import Outcome
 from consumer.handlers.batch import BatchConfig
 from consumer.handlers.video import VideoHandler
+from consumer.heartbeat import Heartbeat
 from shared.errors import PermanentError, TransientError, TubeqError
 from shared.gemini.batch_jobs import BatchCollectJob, BatchPollJob, BatchSubmitJob
 from shared.gemini.batch_models import (
@@ -87,11 +88,13 @@ class BatchSubmitInProgress(TransientError):
 
     code = "batch_submit_in_progress"
     records_failure = False
+    waits_on_peer = True
 
 
-#: how long a submit may hold its claim (an upload of a large JSONL file included); a
-#: consumer killed while holding it delays the batch by this much, never submits it twice
-SUBMIT_CLAIM_TTL_S = 300.0
+#: a submit's claim lasts this long and is renewed every third of it while the submit runs
+#: (an upload of a large JSONL file may take minutes); a consumer killed while holding it
+#: delays the batch by at most this much, and never makes it be submitted twice
+SUBMIT_CLAIM_TTL_S = 30.0
 
 
 def claim_key(batch_id: str) -> str:
@@ -139,6 +142,7 @@ class BatchSubmitHandler:
                 raise BatchSubmitInProgress(
                     f"batch {batch.batch_id} is being submitted elsewhere", retry_after=delay
                 )
+            renewer = self._renewer(key, batch.analysis_version, owner)
             try:
                 # the holder before us may have finished: its name is stored then
                 batch = self.batches.batch_get(batch.batch_id) or batch
@@ -152,6 +156,7 @@ class BatchSubmitHandler:
                     batch.batch_id, BatchState.SUBMITTED, remote_name=remote_name, poll_chain=chain
                 )
             finally:
+                renewer.stop()
                 self._release(key, batch.analysis_version, owner)
         elif batch.state == BatchState.SUBMITTED:
             self.batches.batch_update(batch.batch_id, BatchState.SUBMITTED, poll_chain=chain)
@@ -160,6 +165,19 @@ class BatchSubmitHandler:
         )
         log.info("batch.submitted", batch_id=batch.batch_id, remote=remote_name, items=batch.items)
         return Outcome.DONE
+
+    def _renewer(self, key: str, version: str, owner: str) -> Heartbeat:
+        """Keeps the submit's claim while a slow upload or create runs. If it lapses all
+        the same, the next holder finds the batch by its display name and adopts it."""
+
+        def renew() -> bool:
+            try:
+                return self.claims.claim_analysis(key, version, owner, SUBMIT_CLAIM_TTL_S) == 0
+            except TubeqError as exc:
+                log.warning("batch.claim_renew_failed", claim=key, error=exc.message)
+                return True
+
+        return Heartbeat(renew, SUBMIT_CLAIM_TTL_S / 3, "batch-claim-renewer").start()
 
     def _release(self, key: str, version: str, owner: str) -> None:
         """Let the claim expire now (a claim of 0 s); if this fails it runs out on its own."""

@@ -7,7 +7,8 @@ through supabase-py and the PostgREST stub (``tests/support/postgrest_stub.py``)
 Crashes are simulated in-process: a port wrapper raises a transient error at the chosen
 point (before or after the real call), so the runner hands the message back and it is
 delivered again, as after a killed consumer's lease runs out. Only the ports are wrapped;
-every handler, the runner, the stores and the client are the real ones.
+every handler, the runner, the stores and the client are the real ones. Real SIGKILLs of
+``tubeq consume`` processes during a batch backfill: ``test_batch_sigkill.py``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ Batch API reference (https://ai.google.dev/api/batch-mode, the batch-mode guide)
   ``metadata.output``: ``{"inlinedResponses": {"inlinedResponses": [{"response" | "error",
   "metadata"}]}}`` for inline requests, ``{"responsesFile": "files/…"}`` for a file;
 - ``GET /v1beta/batches`` → ``{"operations": [...], "nextPageToken"}``; ``POST
-  /v1beta/batches/{id}:cancel`` → ``{}``;
+  /v1beta/batches/{id}:cancel`` → ``{}``; ``GET /v1beta/models/{model}`` (``models.get``,
+  the consumer's pre-flight check) → a ``Model``;
 - the Files API's resumable upload: ``POST /upload/v1beta/files`` (``X-Goog-Upload-Command:
   start``) answers ``X-Goog-Upload-URL``; the bytes go there with ``upload, finalize`` and
   the answer is ``{"file": File}`` with ``X-Goog-Upload-Status: final``; a responses file is
@@ -42,12 +43,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.support.gemini_stub import analysis_dict, unknown_field_error
+from tests.support.gemini_stub import analysis_dict, model_resource, unknown_field_error
 
 _CREATE = re.compile(r"^/(?:v1|v1beta)/models/(?P<model>[^/:]+):batchGenerateContent$")
 _BATCH = re.compile(r"^/(?:v1|v1beta)/batches/(?P<id>[^/:]+)$")
 _CANCEL = re.compile(r"^/(?:v1|v1beta)/batches/(?P<id>[^/:]+):cancel$")
 _LIST = re.compile(r"^/(?:v1|v1beta)/batches$")
+_MODEL = re.compile(r"^/(?:v1|v1beta)/models/(?P<model>[^/:]+)$")
 _UPLOAD_START = re.compile(r"^/upload/(?:v1|v1beta)/files$")
 _UPLOAD = re.compile(r"^/upload-session/(?P<id>[a-z0-9]+)$")
 _DOWNLOAD = re.compile(r"^/(?:download/)?(?:v1|v1beta)/files/(?P<id>[^/:]+):download$")
@@ -290,6 +292,8 @@ class GeminiBatchStub:
             return self._get(match["id"])
         if _LIST.match(path):
             return self._list(query)
+        if match := _MODEL.match(path):  # models.get: a consumer's pre-flight check
+            return 200, model_resource(match["model"])
         if match := _DOWNLOAD.match(path):
             data = self.files.get(match["id"])
             if data is None:

@@ -200,10 +200,21 @@ def test_a_failure_the_store_cannot_record_is_never_acked() -> None:
     assert [c[0] for c in queue.calls] == ["retry"]
 
 
-def test_an_error_that_records_nothing_is_retried_unrecorded() -> None:
+def test_a_duplicate_waiting_on_its_original_costs_no_attempt_where_that_is_free() -> None:
+    # SQLite gives the attempt back: the duplicate never walks to the DLQ however long the
+    # original's claim is held
     queue, store = RecordingQueue(), Store()
     result = fail(queue, AnalysisInProgress("someone else pays", retry_after=30), store=store)
+    assert (result.action, result.delay_s) == (Action.HANDED_BACK, 30)
+    assert [c[0] for c in queue.calls] == ["release"]
+    assert store.recorded == []
+
+
+def test_a_duplicate_waiting_on_its_original_is_retried_unrecorded_where_attempts_count() -> None:
+    queue, store = RecordingQueue(release_counts_attempt=True), Store()
+    result = fail(queue, AnalysisInProgress("someone else pays", retry_after=30), store=store)
     assert (result.action, result.delay_s) == (Action.RETRY, 30)
+    assert [c[0] for c in queue.calls] == ["retry"]
     assert store.recorded == []
 
 

@@ -107,6 +107,17 @@ def test_a_handback_is_short_where_free_and_long_where_it_counts() -> None:
     assert p.hand_back(AccessDenied(), counts_attempt=True).action is Action.HANDED_BACK
 
 
+def test_a_duplicate_waiting_on_its_peer_comes_back_when_the_peer_should_be_done() -> None:
+    from shared.errors import TransientError
+
+    class PeerBusy(TransientError):
+        waits_on_peer = True
+
+    p = policy(jitter=0)
+    assert p.hand_back(PeerBusy(retry_after=7), counts_attempt=False).delay_s == 7
+    assert p.hand_back(PeerBusy(), counts_attempt=False).delay_s == round(p.backoff(1))
+
+
 # ---- what the stores' failures are classified as -------------------------------------
 
 
