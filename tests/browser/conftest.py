@@ -83,7 +83,7 @@ def server(demo_dir: Path) -> Iterator[Server]:  # noqa: F811
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a bound for a loaded machine, not a measure
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -158,18 +161,34 @@ def test_status_watch_redraws_until_interrupted(work: Path) -> None:
         "TUBEQ_LOG_FORMAT": "json",
         "PATH": "/usr/bin:/bin",
         "COLUMNS": "100",
+        "TERM": "xterm",
     }
+    # at a terminal (a pseudo-terminal here) it redraws live; it is interrupted once it has
+    # drawn twice, however slow the machine is to start it
+    master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tubeq", "status", "--watch", "--interval", "0.3"],
-        stdout=subprocess.PIPE,
+        stdout=slave,
         stderr=subprocess.PIPE,
-        text=True,
         env=env,
         cwd=work,
     )
-    time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "videos by state" in out
+    os.close(slave)
+    drawn = b""
+    deadline = time.monotonic() + 60
+    try:
+        while drawn.count(b"videos by state") < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, f"no redraw: {drawn!r}"
+            if select.select([master], [], [], 0.2)[0]:
+                drawn += os.read(master, 65536)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert b"queue:" in drawn
     assert tubeq(work, "status", "--watch", "--json").returncode == 2

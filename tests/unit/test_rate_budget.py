@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,11 +138,19 @@ def test_a_fleet_budget_needs_a_shared_result_store(tmp_path: Path) -> None:
         build_rate_budget(settings)
 
 
-def _hammer(path: str, start_at: float, run_s: float, n: int, window: float) -> list[float]:
+def _hammer(
+    path: str, n: int, run_s: float, window: float, ready: Any, start: Any, out: Any
+) -> None:
+    """One consumer process: past its imports, it waits for every other one (``ready``),
+    then for the common start time the parent sets (``start``), and takes budget until
+    ``run_s`` after it; its grant times go to ``out``."""
     budget = SqliteRateBudget(Path(path), Limits(n, 10**9, window, margin_s=0.0, burst_s=0.0))
     granted: list[float] = []
-    time.sleep(max(0.0, start_at - time.time()))
-    stop = start_at + run_s
+    ready.wait(120)
+    while start.value == 0.0:
+        time.sleep(0.005)
+    time.sleep(max(0.0, start.value - time.time()))
+    stop = start.value + run_s
     try:
         while time.time() < stop:
             try:
@@ -151,7 +160,7 @@ def _hammer(path: str, start_at: float, run_s: float, n: int, window: float) -> 
             granted.append(time.time())
     finally:
         budget.close()
-    return granted
+        out.put(granted)
 
 
 @pytest.mark.slow
@@ -159,9 +168,21 @@ def test_spawned_processes_share_one_paced_budget(tmp_path: Path) -> None:
     n, window, run_s, procs = 10, 1.0, 2.0, 3
     db = str(tmp_path / "budget.sqlite3")
     SqliteRateBudget(Path(db), Limits(n, 10**9)).close()  # the file exists before the race
-    start_at = time.time() + 2.0  # every process is past its imports by then
-    with multiprocessing.get_context("spawn").Pool(procs) as pool:
-        results = pool.starmap(_hammer, [(db, start_at, run_s, n, window)] * procs)
+    ctx = multiprocessing.get_context("spawn")
+    # the race starts when every process is past its imports, however loaded the machine
+    ready, start, out = ctx.Barrier(procs + 1), ctx.Value("d", 0.0), ctx.Queue()
+    workers = [
+        ctx.Process(target=_hammer, args=(db, n, run_s, window, ready, start, out))
+        for _ in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    ready.wait(120)
+    start_at = time.time() + 0.3
+    start.value = start_at
+    results: list[list[float]] = [out.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(30)
     grants = sorted(t for times in results for t in times)
 
     assert all(results), f"every process must have got budget: {results}"
