@@ -22,11 +22,11 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from consumer.claims import ClaimKeeper
 from consumer.handlers.base import Outcome
-from consumer.heartbeat import Heartbeat
 from consumer.journal import ReplyJournal
 from consumer.metadata import merge_meta
 from consumer.spend import DeferredLedger
@@ -98,6 +98,11 @@ class Pipeline:
     #: … for this many attempts; later ones wait out the claim (a long analysis), so early
     #: retries never use up the message's retries while a long analysis runs
     in_progress_short_retries: int = 2
+    #: renews the claims of the analyses running here (one thread for all of them)
+    _claims: ClaimKeeper = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_claims", ClaimKeeper(self.results, self.claim_ttl_s))
 
     def process(self, job: VideoJob, attempt: int = 1) -> Outcome:
         video_id = job.video_id
@@ -303,7 +308,7 @@ class Pipeline:
                 f"another consumer is analysing {job.video_id}; retrying when it is done",
                 retry_after=delay,
             )
-        renewer = _claim_renewer(self.results, job.video_id, version, owner, self.claim_ttl_s)
+        self._claims.hold(job.video_id, version, owner)
         journaled = stored = False
         try:
             transcript, json_ref = self._fetch(job, bound)
@@ -323,7 +328,7 @@ class Pipeline:
             self._save(analysis)
             stored = True
         finally:
-            renewer.stop()
+            self._claims.release(job.video_id, version, owner)
             if stored or not journaled:
                 self._release(job.video_id, version, owner)
             else:
@@ -379,23 +384,3 @@ class Pipeline:
             )
             del art  # let this rendering go before the next one is made
         return refs
-
-
-def _claim_renewer(
-    results: ResultStore, video_id: str, version: str, owner: str, ttl_s: float
-) -> Heartbeat:
-    """Keeps a claim alive while a long analysis runs (a chunked 6-hour stream waiting on
-    the rate budget can outlast one claim), so no duplicate takes it over and pays again."""
-
-    def renew() -> bool:
-        try:
-            wait = results.claim_analysis(video_id, version, owner, ttl_s)
-        except Exception as exc:  # the claim may lapse; the worst case is a duplicate
-            log.warning("analysis.claim_renew_failed", video_id=video_id, error=repr(exc))
-            return True
-        if wait > 0:
-            log.warning("analysis.claim_lost", video_id=video_id, owner=owner)
-            return False
-        return True
-
-    return Heartbeat(renew, ttl_s / 3, "claim-renewer").start()

@@ -25,6 +25,8 @@ RESERVED_PREFIX = ".tubeq-meta"
 MIN_LINK_LIFETIME = timedelta(seconds=1)
 MAX_LINK_LIFETIME = timedelta(days=7)
 
+#: C0 control characters (NUL included): never in a key
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
@@ -36,7 +38,7 @@ def validate_key(key: str) -> str:
     problem = None
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         problem = f"is longer than {MAX_KEY_BYTES} bytes"
-    elif "\x00" in key or any(ord(c) < 32 for c in key):
+    elif _CONTROL.search(key):  # one C scan (a generator over the characters was not)
         problem = "contains a control character"
     elif "\\" in key:
         problem = "contains a backslash; use '/' between folders"

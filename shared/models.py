@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cached_property
@@ -166,6 +168,28 @@ class Segment:
         )
 
 
+#: machine JSON strings as ``json.dumps(..., ensure_ascii=False)`` writes them (in C)
+_encode_str = json.encoder.encode_basestring
+
+
+def _number(value: float) -> str:
+    return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+
+
+def encode_segments(segments: Iterable[Segment]) -> str:
+    """``[{"start":…,"duration":…,"text":…},…]`` as compact JSON text, written straight from
+    the segments (no dict per segment on the way); ``json.loads`` reads it back."""
+    return (
+        "["
+        + ",".join(
+            f'{{"start":{_number(s.start)},"duration":{_number(s.duration)},'
+            f'"text":{_encode_str(s.text)}}}'
+            for s in segments
+        )
+        + "]"
+    )
+
+
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number of seconds, not {type(value).__name__}")
@@ -203,7 +227,7 @@ class Transcript(Frozen):
     # Worked out once per transcript (each is a pass over every segment, and the renderers,
     # the analyzer and the result store each ask); the model is frozen, so they cannot go
     # stale, and ``model_copy`` drops them (a copy may have other segments).
-    _DERIVED: ClassVar[tuple[str, ...]] = ("text", "duration_s", "word_count")
+    _DERIVED: ClassVar[tuple[str, ...]] = ("text", "duration_s", "word_count", "segments_json")
 
     @cached_property
     def text(self) -> str:
@@ -216,6 +240,12 @@ class Transcript(Frozen):
     @cached_property
     def word_count(self) -> int:
         return sum(len(s.text.split()) for s in self.segments)
+
+    @cached_property
+    def segments_json(self) -> str:
+        """The segments as compact JSON text (``encode_segments``): the transcript JSON
+        artifact and the result store's row both carry it, encoded once."""
+        return encode_segments(self.segments)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)

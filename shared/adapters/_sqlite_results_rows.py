@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.artifacts import encode_segments
 from shared.models import (
     Analysis,
     ArtifactRef,
@@ -71,8 +70,9 @@ def transcript_params(t: Transcript, updated_at: str | None) -> dict[str, Any]:
     return t.model_dump(mode="json", exclude={"segments", "meta", "video_id"}) | {
         "video_id": t.video_id,
         "text": t.text,
-        # straight to JSON text, no dict per segment on the way (a 12-hour stream: ~40,000)
-        "segments": encode_segments(t.segments),
+        # straight to JSON text, no dict per segment on the way (a 12-hour stream: ~40,000),
+        # and the same text the transcript JSON artifact was written with (encoded once)
+        "segments": t.segments_json,
         "word_count": t.word_count,
         "duration_s": t.duration_s,
         "updated_at": updated_at,
