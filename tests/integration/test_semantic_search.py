@@ -220,3 +220,30 @@ def test_the_hnsw_index_serves_the_default_model(env: dict[str, str]) -> None:
             )
         ]
     assert any("USING hnsw" in d and "vector(768)" in d for d in indexes), indexes
+
+
+def test_a_postgres_without_pgvector_migrates_and_says_what_semantic_search_needs(
+    pg_dsn: str,  # noqa: F811 - the system's PostgreSQL 15, which has no pgvector
+) -> None:
+    from shared.adapters.postgres_vectors import PostgresVectors
+    from shared.embeddings import EmbeddingModel, SemanticSearchOff
+    from shared.search import SearchQuery
+
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'vector'"
+        ).fetchone() == (0,)
+        applied = conn.execute(
+            "SELECT count(*) FROM tubeq_migrations WHERE name = '015_embeddings.sql'"
+        ).fetchone()
+    assert applied == (1,)
+    vectors = PostgresVectors(pg_dsn)
+    try:
+        model = EmbeddingModel("gemini-embedding-001", 4)
+        assert vectors.count(model) == 0
+        with pytest.raises(SemanticSearchOff) as err:
+            vectors.nearest(SearchQuery(text="anything"), [0.1, 0.2, 0.3, 0.4], model)
+    finally:
+        vectors.close()
+    assert "needs the pgvector extension" in err.value.message
+    assert "tubeq_enable_vector_search()" in err.value.message
