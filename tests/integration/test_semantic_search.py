@@ -247,3 +247,49 @@ def test_a_postgres_without_pgvector_migrates_and_says_what_semantic_search_need
         vectors.close()
     assert "needs the pgvector extension" in err.value.message
     assert "tubeq_enable_vector_search()" in err.value.message
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_api_searches_in_every_mode_and_says_when_semantic_is_off(
+    env: dict[str, str], gemini: gs.GeminiStub
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from producer.api import create_app
+    from shared import factory
+    from shared.settings import Settings
+
+    run(env, "enqueue", VIDEO)
+    run(env, "consume", "--burst")
+    key = "key-one-0123456789abcdef"
+    auth = {"Authorization": f"Bearer {key}"}
+    spoken_at = int(sample_segments(VIDEO)[LINE]["start"])
+    for embedding in ("gemini", "none"):
+        settings = Settings.load(
+            data_dir=Path(env["TUBEQ_DATA_DIR"]),
+            api_keys=key,
+            embedding_backend=embedding,
+            gemini_api_key=gemini.api_key,
+            gemini_base_url=gemini.base_url,
+        )
+        queue, results = factory.build_queue(settings), factory.build_results(settings)
+        artifacts = factory.build_artifacts(settings)
+        try:
+            with TestClient(create_app(settings, queue, results, artifacts)) as client:
+                params = {"q": PARAPHRASE, "mode": "hybrid"}
+                reply = client.get("/v1/search", params=params, headers=auth)
+                if embedding == "gemini":
+                    assert reply.status_code == 200, reply.text
+                    best = reply.json()["hits"][0]
+                    assert (best["video_id"], best["at_s"]) == (VIDEO, spoken_at)
+                    assert best["matched_by"] == ["semantic"]
+                    assert best["passage"] == "transcript"
+                else:
+                    assert reply.status_code == 501, reply.text
+                    assert "TUBEQ_EMBEDDING_BACKEND=gemini" in reply.json()["message"]
+                bad = client.get("/v1/search", params={"q": "x", "mode": "vibes"}, headers=auth)
+                assert bad.status_code == 422
+        finally:
+            queue.close()
+            results.close()
+            artifacts.close()
