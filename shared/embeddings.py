@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import PermanentError, TubeqError
+from shared.errors import InvalidInput, PermanentError
 from shared.jobs import Job
 from shared.models import VideoId
 from shared.search import SearchHit
@@ -137,11 +137,11 @@ class EmbeddingModel:
             )
 
 
-class SemanticSearchOff(TubeqError):
-    """Semantic search is not set up here (no embedding backend, or no pgvector)."""
+class SemanticSearchOff(InvalidInput):
+    """A semantic mode was asked of a server where semantic search is off (no embedding
+    backend): the request cannot be served as asked (the API answers 400, saying how)."""
 
-    #: the API's "not served here" (501): the client asked for something this server lacks
-    code = "not_supported"
+    code = "semantic_search_off"
 
 
 class DimensionMismatch(PermanentError):

@@ -46,8 +46,8 @@ class SearchParams(BaseModel):
         "fulltext",
         description="fulltext: the words; semantic: the meaning (embeddings of the passages "
         "and analyses); hybrid: both, fused by reciprocal rank. The semantic modes need "
-        "TUBEQ_EMBEDDING_BACKEND on the server (else 501) and embed the query (one billed call, "
-        "recorded in the spend ledger).",
+        "TUBEQ_EMBEDDING_BACKEND on the server (else 400, saying so) and embed the query "
+        "(one billed call, recorded in the spend ledger).",
     )
 
 

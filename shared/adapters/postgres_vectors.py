@@ -5,7 +5,8 @@ As in ``postgres_search``, one connection per adapter (the API builds one per re
 consumer one per process), autocommit, no prepared statements (a transaction pooler such as
 Supabase's keeps no session state between calls), the statement timeout in the same message.
 A database without pgvector answers the search with SQLSTATE 0A000, which becomes a
-``ConfigError`` that says how to enable it.
+``ConfigError`` (this server is not set up for it: the API answers 503) that says how to
+enable it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from shared.embeddings import (
     EmbeddingModel,
     EmbeddingPlan,
     SemanticMatch,
-    SemanticSearchOff,
 )
 from shared.errors import ConfigError
 from shared.search import SearchQuery
@@ -77,7 +77,7 @@ class PostgresVectors:
         except psycopg.Error as exc:
             if exc.sqlstate == NO_PGVECTOR:
                 hint = exc.diag.message_hint or ""
-                raise SemanticSearchOff(f"{exc.diag.message_primary} ({hint})") from None
+                raise ConfigError(f"{exc.diag.message_primary} ({hint})") from None
             raise classify(exc) from exc
         return row[0] if row else None
 

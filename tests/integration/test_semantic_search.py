@@ -226,7 +226,8 @@ def test_a_postgres_without_pgvector_migrates_and_says_what_semantic_search_need
     pg_dsn: str,  # noqa: F811 - the system's PostgreSQL 15, which has no pgvector
 ) -> None:
     from shared.adapters.postgres_vectors import PostgresVectors
-    from shared.embeddings import EmbeddingModel, SemanticSearchOff
+    from shared.embeddings import EmbeddingModel
+    from shared.errors import ConfigError
     from shared.search import SearchQuery
 
     with psycopg.connect(pg_dsn) as conn:
@@ -241,7 +242,7 @@ def test_a_postgres_without_pgvector_migrates_and_says_what_semantic_search_need
     try:
         model = EmbeddingModel("gemini-embedding-001", 4)
         assert vectors.count(model) == 0
-        with pytest.raises(SemanticSearchOff) as err:
+        with pytest.raises(ConfigError) as err:
             vectors.nearest(SearchQuery(text="anything"), [0.1, 0.2, 0.3, 0.4], model)
     finally:
         vectors.close()
@@ -285,7 +286,7 @@ def test_the_api_searches_in_every_mode_and_says_when_semantic_is_off(
                     assert best["matched_by"] == ["semantic"]
                     assert best["passage"] == "transcript"
                 else:
-                    assert reply.status_code == 501, reply.text
+                    assert reply.status_code == 400, reply.text
                     assert "TUBEQ_EMBEDDING_BACKEND=gemini" in reply.json()["message"]
                 bad = client.get("/v1/search", params={"q": "x", "mode": "vibes"}, headers=auth)
                 assert bad.status_code == 422
