@@ -294,3 +294,60 @@ def test_the_api_searches_in_every_mode_and_says_when_semantic_is_off(
             queue.close()
             results.close()
             artifacts.close()
+
+
+def test_supabase_embeds_and_searches_through_the_same_functions_over_postgrest(
+    pgvector_cluster: PgCluster,  # noqa: F811
+    gemini: gs.GeminiStub,
+) -> None:
+    """The embed handler and the semantic search on Supabase's path: the functions of
+    sql/015 over PostgREST (the local stub runs them as service_role, grants and RLS as on
+    Supabase), on a PostgreSQL with pgvector."""
+    from consumer.handlers.base import Outcome
+    from consumer.handlers.embed import EmbedHandler
+    from shared.adapter_settings import GeminiSettings
+    from shared.adapters.gemini_embedder import GeminiEmbedder
+    from shared.adapters.postgres_results import PostgresResultStore
+    from shared.adapters.supabase_vectors import SupabaseVectors
+    from shared.embeddings import EmbeddingModel, EmbedVideoJob
+    from shared.hybrid import SemanticSide
+    from shared.search import SearchQuery
+    from tests.support.postgrest_stub import PostgrestStub, service_role_key
+    from tests.support.search_data import fill_with_samples
+
+    name = pgvector_cluster.create_database()
+    dsn = pgvector_cluster.dsn(name)
+    try:
+        store = PostgresResultStore(dsn, pool_size=1, timeout_s=20)
+        try:
+            fill_with_samples(store, (VIDEO,))
+        finally:
+            store.close()
+        model = EmbeddingModel("gemini-embedding-001", 768)
+        section = GeminiSettings(api_key=gemini.api_key, base_url=gemini.base_url)
+        with PostgrestStub(dsn) as stub:
+            vectors = SupabaseVectors(stub.url, service_role_key(), timeout_s=20)
+            embedder = GeminiEmbedder.from_settings(section, model=model, price_per_m=0.15)
+            ledger: list[Any] = []
+
+            class Ledger:
+                def record_call(self, call: Any) -> None:
+                    ledger.append(call)
+
+            handler = EmbedHandler(vectors, embedder, Ledger())
+            try:
+                job = EmbedVideoJob(video_id=VIDEO)
+                assert handler.process(job, 1) == Outcome.DONE
+                assert handler.process(job, 2) == Outcome.SKIPPED  # nothing new to pay for
+                assert len(ledger) == len(gemini.embed.calls) == 17  # 1,6xx texts, 100 a call
+                side = SemanticSide(vectors, embedder)
+                assert side.ready()
+                (best, *_) = side.hits(SearchQuery(text=PARAPHRASE, mode="semantic"), 5)
+            finally:
+                embedder.close()
+                vectors.close()
+        assert (best.video_id, best.at_s) == (VIDEO, int(sample_segments(VIDEO)[LINE]["start"]))
+        rpc = {r.path.rsplit("/", 1)[-1] for r in stub.requests}
+        assert rpc >= {"tubeq_embedding_plan", "tubeq_save_embeddings", "tubeq_semantic_search"}
+    finally:
+        pgvector_cluster.drop_database(name)
