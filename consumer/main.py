@@ -28,6 +28,7 @@ from typing import Any
 
 from consumer.handlers.base import Handler, HandlerRegistry
 from consumer.handlers.batch import BatchConfig, batch_handlers
+from consumer.handlers.embed import EmbedAfterAnalysis, EmbedHandler, Process
 from consumer.handlers.video import VideoHandler
 from consumer.journal import FileReplyJournal
 from consumer.pipeline import Pipeline
@@ -176,9 +177,17 @@ def build_consumer(
         ledger=ledger,
         claim_ttl_s=settings.visibility_timeout_s,
     )
-    handlers: list[Handler[Any]] = [
-        VideoHandler(TemplateRouter(pipeline.process, templates), results)
-    ]
+    analyse: Process = TemplateRouter(pipeline.process, templates)
+    extra: list[Handler[Any]] = []
+    if settings.embedding_backend != "none":
+        # semantic search (issue 13): each analysed video gets a video.embed job
+        embedder = factory.build_embedder(settings)
+        closers.append(embedder.close)
+        vectors = factory.build_vectors(settings)
+        closers.append(vectors.close)
+        analyse = EmbedAfterAnalysis(analyse, queue)
+        extra.append(EmbedHandler(vectors, embedder, ledger, flush=ledger.flush))
+    handlers: list[Handler[Any]] = [VideoHandler(analyse, results), *extra]
     if settings.analyzer_backend == "gemini":
         # batch backfills (issue 12): their batches live in the result store (any of them)
         batches = factory.build_batch_store(settings)

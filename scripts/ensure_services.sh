@@ -3,6 +3,9 @@
 # stop them themselves). PostgreSQL (15 or newer) comes from the system's packages; the S3
 # servers (moto, SeaweedFS) come from PyPI through pyproject's dev extras.
 # Chromium (the browser tests) comes from the system's packages too.
+# pgvector (the semantic-search tests): Debian bookworm has no pgvector package for its
+# PostgreSQL 15, so those tests start the PostgreSQL 16 with pgvector that the `pgserver`
+# wheel (PyPI, pyproject's dev extras) ships; nothing to install here.
 #
 # Never fails `make test` by itself: if PostgreSQL (or Chromium) cannot be installed, its tests
 # skip with a clear reason (or fail, under TUBEQ_REQUIRE_SERVICES=1 as in CI).

@@ -1,7 +1,9 @@
 """`tubeq ask`: answer a question from the transcripts, with numbered, timestamped sources.
 
-1. The question becomes search terms: its words, lower case, stop words of every language
-   with a list (``shared/adapters/stopwords``) and one-letter words dropped, ORed
+1. The question becomes search terms (and, where semantic search has vectors, the question
+   itself is embedded too: hybrid retrieval, ``shared.hybrid``): its words, lower case, stop
+   words of every language with a list (``shared/adapters/stopwords``) and one-letter words
+   dropped, ORed
    (``SearchQuery.any_terms``), so a passage needs some of them, not all, and full-text
    ranking (bm25 / ts_rank) puts the ones with more, and rarer, words first.
 2. The best passages are numbered [1]…[n]: each is a transcript segment with the next one's
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.artifacts import watch_url
 from shared.errors import InvalidInput
 from shared.models import Usage
-from shared.search import SearchHit, SearchQuery
+from shared.search import SearchHit, SearchMode, SearchQuery
 
 if TYPE_CHECKING:
     from shared.ports import Answerer, Search
@@ -126,8 +128,10 @@ def passages_for(
     channel_id: str | None = None,
     language: str | None = None,
     limit: int = DEFAULT_PASSAGES,
+    mode: SearchMode = "fulltext",
 ) -> list[Passage]:
-    """The best passages for a question, numbered from 1."""
+    """The best passages for a question, numbered from 1; ``hybrid`` adds the passages
+    nearest to the question's meaning (its embedding) to those that share its words."""
     wanted = min(max(limit, 1), MAX_PASSAGES)
     query = SearchQuery(
         text=" ".join(question_terms(question)),
@@ -135,6 +139,8 @@ def passages_for(
         language=language,
         limit=wanted * 3,  # room for the overlapping ones dropped below
         any_terms=True,
+        mode=mode,
+        semantic_text=question[:2000],
     )
     hits = drop_overlaps(search.search(query))[:wanted]
     return [_passage(i, hit) for i, hit in enumerate(hits, start=1)]
@@ -174,12 +180,16 @@ def ask(
     channel_id: str | None = None,
     language: str | None = None,
     limit: int = DEFAULT_PASSAGES,
+    mode: SearchMode = "fulltext",
 ) -> Answer:
-    """Retrieve, then answer; with no passage at all, "not in the videos" and no model call."""
+    """Retrieve, then answer; with no passage at all, "not in the videos" and no model call.
+    ``mode``: ``hybrid`` where semantic search has vectors (``RankedSearch.semantic_ready``)."""
     question = " ".join(question.split())
     if not question:
         raise InvalidInput("the question is empty: ask something about the videos")
-    passages = passages_for(search, question, channel_id=channel_id, language=language, limit=limit)
+    passages = passages_for(
+        search, question, channel_id=channel_id, language=language, limit=limit, mode=mode
+    )
     if not passages:
         return Answer(
             question=question, answer=NOT_IN_VIDEOS, found=False, answered_by=answerer.name

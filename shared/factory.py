@@ -13,9 +13,10 @@ back into this module.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.adapter_settings import R2Settings, YouTubeTranscriptSettings
+from shared.embeddings import EmbeddingModel
 from shared.errors import ConfigError
 from shared.ports import (
     AlertSender,
@@ -25,6 +26,7 @@ from shared.ports import (
     BatchAnalyzer,
     BatchStore,
     CloudflareAccount,
+    Embedder,
     ListingSource,
     Queue,
     RateBudget,
@@ -34,8 +36,12 @@ from shared.ports import (
     TemplateAnalyzer,
     TemplateResults,
     TranscriptSource,
+    VectorIndex,
 )
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.hybrid import RankedSearch
 
 _QUEUES = {
     "sqlite": "shared.adapters.sqlite_queue:SqliteQueue",
@@ -260,11 +266,62 @@ _SEARCHES = {
 }
 
 
-def build_search(settings: Settings) -> Search:
-    """Full-text search on the selected result store; cheap to build, so one per request
-    is fine. The caller closes it."""
-    search: Search = _build(_SEARCHES, settings.results_backend, settings)
-    return search
+#: semantic search (issue 13): vectors beside the result store's own data
+_VECTORS = {
+    "sqlite": "shared.adapters.sqlite_vectors:SqliteVectors",
+    "postgres": "shared.adapters.postgres_vectors:PostgresVectors",
+    "supabase": "shared.adapters.supabase_vectors:SupabaseVectors",
+}
+
+
+def embedding_model(settings: Settings) -> EmbeddingModel:
+    return EmbeddingModel(settings.embedding_model, settings.embedding_dimensions)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """Gemini's embedding model (``TUBEQ_EMBEDDING_BACKEND=gemini``); ``ConfigError`` when
+    semantic search is off."""
+    if settings.embedding_backend == "none":
+        raise ConfigError(
+            "semantic search is off (TUBEQ_EMBEDDING_BACKEND=none): set it to gemini, with "
+            "TUBEQ_GEMINI_API_KEY, to embed passages and search by meaning"
+        )
+    cls = _adapter({"gemini": "shared.adapters.gemini_embedder:GeminiEmbedder"}, "gemini")
+    embedder: Embedder = cls.from_settings(
+        settings.gemini,
+        model=embedding_model(settings),
+        price_per_m=settings.embedding_price_per_m,
+        max_batch=settings.embedding_batch_size,
+    )
+    return embedder
+
+
+def build_vectors(settings: Settings) -> VectorIndex:
+    """The vector index of the selected result store (sqlite-vec, pgvector)."""
+    vectors: VectorIndex = _build(_VECTORS, settings.results_backend, settings)
+    return vectors
+
+
+def build_search(settings: Settings, *, ledger: SpendLedger | None = None) -> RankedSearch:
+    """Search on the selected result store: full-text always, semantic and hybrid when
+    ``TUBEQ_EMBEDDING_BACKEND`` is set (its query embeddings recorded in ``ledger``). Cheap
+    to build, so one per request is fine. The caller closes it."""
+    from shared.hybrid import RankedSearch, SemanticSide
+
+    fulltext: Search = _build(_SEARCHES, settings.results_backend, settings)
+    if settings.embedding_backend == "none":
+        return RankedSearch(fulltext)
+    try:
+        embedder = build_embedder(settings)
+        try:
+            vectors = build_vectors(settings)
+        except BaseException:
+            embedder.close()
+            raise
+    except BaseException:
+        fulltext.close()
+        raise
+    return RankedSearch(fulltext, SemanticSide(vectors, embedder, ledger))
 
 
 def build_answerer(settings: Settings, *, ledger: SpendLedger | None = None) -> Answerer:

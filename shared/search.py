@@ -19,6 +19,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +31,8 @@ from shared.errors import InvalidInput
 MARK_START = "\x02"
 MARK_STOP = "\x03"
 MAX_LIMIT = 200
+SearchMode = Literal["fulltext", "semantic", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("fulltext", "semantic", "hybrid")
 
 _TERM = re.compile(r'"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)')
 _WORD = re.compile(r"\w+")
@@ -103,6 +106,12 @@ class SearchQuery(BaseModel):
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
     #: OR the terms instead of ANDing them (ranking still favours segments with more)
     any_terms: bool = False
+    #: which ranking: full-text (the words), semantic (meaning, by embeddings) or hybrid
+    #: (both, fused by reciprocal rank); see ``shared.hybrid``
+    mode: SearchMode = "fulltext"
+    #: what the semantic ranking embeds, when not ``text`` (``tubeq ask``: the question
+    #: itself, while ``text`` holds its search words)
+    semantic_text: str | None = Field(None, max_length=2000)
 
     def terms(self) -> list[Term]:
         return parse_terms(self.text)
@@ -124,6 +133,10 @@ class SearchQuery(BaseModel):
         return day.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+def _fulltext_only() -> list[Literal["fulltext", "semantic"]]:
+    return ["fulltext"]
+
+
 class SearchHit(BaseModel):
     """One place a query is spoken: a transcript segment of a video."""
 
@@ -143,6 +156,11 @@ class SearchHit(BaseModel):
     text: str = ""
     #: higher is better, comparable within one answer only
     score: float
+    #: what was found: a transcript passage, or (semantic only) the video's summary or one
+    #: of its key points, which link to the start of the video
+    passage: Literal["transcript", "summary", "key_point"] = "transcript"
+    #: which rankings found it (``hybrid`` lists both when both did)
+    matched_by: list[Literal["fulltext", "semantic"]] = Field(default_factory=_fulltext_only)
 
     @property
     def url(self) -> str:

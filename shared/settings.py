@@ -295,6 +295,37 @@ class Settings(BaseSettings):
         le=10,
         description="Batches a video may ride in (expired, failed) before it goes online.",
     )
+    # ---- semantic search (issue 13): embeddings of transcript passages and analyses ------
+    embedding_backend: Literal["none", "gemini"] = Field(
+        "none",
+        description="Semantic search: `none` (search stays full-text) or `gemini` (every analysed "
+        "video's passages are embedded by an `embed_video` job; `tubeq search --mode hybrid`).",
+    )
+    embedding_model: str = Field(
+        "gemini-embedding-001",
+        min_length=1,
+        description="Embedding model id; stored with every vector (a new model re-embeds).",
+    )
+    embedding_dimensions: int = Field(
+        768,
+        ge=1,
+        le=4000,
+        description="Output dimensionality asked of the model (768, 1536 or 3072 for "
+        "gemini-embedding-001); stored with every vector.",
+    )
+    embedding_price_per_m: float = Field(
+        0.15,
+        ge=0,
+        description="USD per million input tokens embedded (gemini-embedding-001 list price).",
+    )
+    embedding_batch_size: int = Field(
+        100, ge=1, le=100, description="Texts per embedding call (the API takes at most 100)."
+    )
+    vectors_path: Path | None = Field(
+        None,
+        description="SQLite (sqlite-vec) vector file of the embedded store "
+        "(default `<data_dir>/vectors.sqlite3`).",
+    )
     rate_budget_backend: Literal["local", "results"] = Field(
         "local",
         description="Where the Gemini rate budget lives: `local` (a SQLite file shared by "
@@ -505,6 +536,10 @@ class Settings(BaseSettings):
         return self.results_path or self.data_dir / "results.sqlite3"
 
     @property
+    def vectors_file(self) -> Path:
+        return self.vectors_path or self.data_dir / "vectors.sqlite3"
+
+    @property
     def artifacts_folder(self) -> Path:
         return self.artifacts_dir or self.data_dir / "artifacts"
 
@@ -637,7 +672,7 @@ class Settings(BaseSettings):
             need.append("TUBEQ_HTTP_PROXY or TUBEQ_HTTPS_PROXY")
         if self.alert_smtp_host and not self.alert_email_to:
             need.append("TUBEQ_ALERT_EMAIL_TO")
-        return need
+        return list(dict.fromkeys(need))  # two choices may need the same key
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
@@ -660,6 +695,7 @@ class Settings(BaseSettings):
 _REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
     ("queue_backend", "cloudflare"): ("cf_account_id", "cf_api_token", "cf_queue_id"),
     ("analyzer_backend", "gemini"): ("gemini_api_key",),
+    ("embedding_backend", "gemini"): ("gemini_api_key",),
     ("results_backend", "postgres"): ("database_url",),
     ("results_backend", "supabase"): ("supabase_url", "supabase_service_role_key"),
     ("artifacts_backend", "r2"): ("r2_access_key_id", "r2_secret_access_key"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +20,7 @@ from producer.api.offload import Offload
 from producer.api.schemas import ErrorBody
 from shared.ask import DEFAULT_PASSAGES, MAX_PASSAGES, ask
 from shared.ports import SpendLedger
-from shared.search import MAX_LIMIT, SearchQuery
+from shared.search import MAX_LIMIT, SearchMode, SearchQuery
 from shared.settings import Settings
 
 _LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$"
@@ -42,6 +42,17 @@ class SearchParams(BaseModel):
         None, max_length=20, pattern=_LANGUAGE, description="Transcript language (en, de, pt-BR)."
     )
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
+    mode: SearchMode = Field(
+        "fulltext",
+        description="fulltext: the words; semantic: the meaning (embeddings of the passages "
+        "and analyses); hybrid: both, fused by reciprocal rank. The semantic modes need "
+        "TUBEQ_EMBEDDING_BACKEND on the server (else 400, saying so) and embed the query "
+        "(one billed call, recorded in the spend ledger).",
+    )
+
+
+def _fulltext_only() -> list[Literal["fulltext", "semantic"]]:
+    return ["fulltext"]
 
 
 class SearchHitOut(BaseModel):
@@ -55,7 +66,15 @@ class SearchHitOut(BaseModel):
     url: str = Field(description="The video at that second.")
     snippet: str = Field(description="HTML-escaped text, each match in <mark>…</mark>.")
     text: str
-    score: float
+    score: float = Field(description="Higher is better; comparable within one answer only.")
+    passage: Literal["transcript", "summary", "key_point"] = Field(
+        "transcript",
+        description="A transcript passage, or (semantic) the video's summary or a key point "
+        "(those link to the start of the video).",
+    )
+    matched_by: list[Literal["fulltext", "semantic"]] = Field(
+        default_factory=_fulltext_only, description="Which rankings found it."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -108,15 +127,17 @@ def add_search_routes(
     )
     async def get_search(params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
         """Search every transcript; each hit links to the second its words are spoken."""
-        ledger("GET /v1/search")
+        reader = ledger("GET /v1/search")
+        spend = reader if isinstance(reader, SpendLedger) else None
         query = SearchQuery(
             text=params.q,
             channel_id=params.channel,
             since=params.since,
             language=params.lang,
             limit=params.limit,
+            mode=params.mode,
         )
-        hits = await call(_search, settings, query)
+        hits = await call(_search, settings, spend, query)
         return {"query": params.q, "hits": hits}
 
     @v1.post(
@@ -136,10 +157,12 @@ def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody} for code in codes}
 
 
-def _search(settings: Settings, query: SearchQuery) -> list[dict[str, object]]:
+def _search(
+    settings: Settings, spend: SpendLedger | None, query: SearchQuery
+) -> list[dict[str, object]]:
     from shared import factory  # here: the Worker imports this module, never the factory
 
-    backend = factory.build_search(settings)
+    backend = factory.build_search(settings, ledger=spend)
     try:
         return [hit.as_json() for hit in backend.search(query)]
     finally:
@@ -149,7 +172,7 @@ def _search(settings: Settings, query: SearchQuery) -> list[dict[str, object]]:
 def _ask(settings: Settings, spend: SpendLedger | None, body: AskRequest) -> dict[str, object]:
     from shared import factory
 
-    backend = factory.build_search(settings)
+    backend = factory.build_search(settings, ledger=spend)
     try:
         answerer = factory.build_answerer(settings, ledger=spend)
         try:
@@ -160,6 +183,7 @@ def _ask(settings: Settings, spend: SpendLedger | None, body: AskRequest) -> dic
                 channel_id=body.channel,
                 language=body.lang,
                 limit=body.passages,
+                mode="hybrid" if backend.semantic_ready() else "fulltext",
             )
         finally:
             answerer.close()

@@ -36,7 +36,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.gemini_embed import EmbedStub
+
 _PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):generateContent$")
+# embeddings (tests.support.gemini_embed): batchEmbedContents, embedContent
+_EMBED_PATH = re.compile(
+    r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):(?P<method>batchEmbedContents|embedContent)$"
+)
 # models.get (what `tubeq doctor` calls): free, changes nothing
 _MODEL_PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+)$")
 
@@ -426,6 +432,10 @@ class GeminiStub:
         self.model_gets: list[str] = []
         #: scripted replies for models.get, before the known-models answer
         self.model_script: deque[StubReply] = deque()
+        #: the embedding model (``tests.support.gemini_embed``): its calls and vectors
+        self.embed = EmbedStub()
+        #: scripted answers to embedding calls, before the embedding model answers
+        self.embed_script: deque[StubReply] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -500,6 +510,17 @@ class GeminiStub:
             return unknown_model(model, match["version"])
         return StubReply(body=model_resource(model))
 
+    def _embed_reply(self, match: re.Match[str], key: str | None, raw: bytes) -> StubReply:
+        if key != self.api_key:
+            return bad_key()
+        with self._lock:
+            if self.embed_script:
+                return self.embed_script.popleft()  # a scripted answer (429, 503, …) first
+            status, body = self.embed.answer(
+                match["model"], match["method"], json.loads(raw or b"{}")
+            )
+        return StubReply(status=status, body=body)
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
@@ -532,6 +553,10 @@ class GeminiStub:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                embed = _EMBED_PATH.match(self.path.split("?", 1)[0])
+                if embed is not None:
+                    self._send(stub._embed_reply(embed, self.headers.get("x-goog-api-key"), raw))
+                    return
                 match = _PATH.match(self.path.split("?", 1)[0])
                 if match is None:
                     self._send(api_error(404, f"stub: unknown path {self.path}", "NOT_FOUND"))

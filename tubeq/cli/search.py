@@ -7,6 +7,7 @@ import asyncio
 import html
 import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -19,7 +20,7 @@ from shared.errors import TubeqError
 from shared.exports import resolve_channel
 from shared.factory import build_answerer, build_listing_source, build_results, build_search
 from shared.ports import ResultBackend
-from shared.search import MAX_LIMIT, SearchHit, SearchQuery
+from shared.search import MAX_LIMIT, SearchHit, SearchMode, SearchQuery
 from shared.settings import Settings
 from tubeq.cli.context import JsonOption, console, fail, load_settings, print_json
 
@@ -30,6 +31,13 @@ ASK_HELP = (
     "themselves are the answer."
 )
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+class Mode(StrEnum):
+    fulltext = "fulltext"
+    semantic = "semantic"
+    hybrid = "hybrid"
+
 
 ChannelOption = Annotated[
     str | None,
@@ -68,25 +76,46 @@ def search_command(
     ] = None,
     lang: LangOption = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="At most this many hits.")] = 20,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="fulltext: the words; semantic: the meaning (embeddings); hybrid: both, "
+            "fused by rank. Semantic modes need TUBEQ_EMBEDDING_BACKEND=gemini.",
+        ),
+    ] = Mode.fulltext,
+    semantic: Annotated[bool, typer.Option("--semantic", help="Same as --mode hybrid.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Search every transcript: each hit links to the second its words are spoken."""
     settings = load_settings()
     channel_id = _channel_id(settings, channel)
+    chosen: SearchMode = "hybrid" if semantic else mode.value
     try:
         request = SearchQuery(
-            text=query, channel_id=channel_id, since=_day(since), language=lang, limit=limit
+            text=query,
+            channel_id=channel_id,
+            since=_day(since),
+            language=lang,
+            limit=limit,
+            mode=chosen,
         )
     except ValidationError as exc:
         fail(_invalid(exc))
+    store: ResultBackend | None = None
     try:
-        backend = build_search(settings)
+        # the query's embedding is a paid call: the spend ledger lives in the result store
+        if chosen != "fulltext" and settings.embedding_backend != "none":
+            store = build_results(settings)
+        backend = build_search(settings, ledger=store)
         try:
             hits = backend.search(request)
         finally:
             backend.close()
     except TubeqError as exc:
         fail(exc.message)
+    finally:
+        if store is not None:
+            store.close()
     if as_json:
         print_json({"query": query, "hits": [h.as_json() for h in hits]})
         return
@@ -110,11 +139,12 @@ def ask_command(
     channel_id = _channel_id(settings, channel)
     store: ResultBackend | None = None
     try:
-        backend = build_search(settings)
+        # the spend ledger lives in the result store; only paid calls need it (Gemini's
+        # answer, the question's embedding)
+        if settings.analyzer_backend == "gemini" or settings.embedding_backend != "none":
+            store = build_results(settings)
+        backend = build_search(settings, ledger=store)
         try:
-            # the spend ledger lives in the result store; only a paid answerer needs it
-            if settings.analyzer_backend == "gemini":
-                store = build_results(settings)
             answerer = build_answerer(settings, ledger=store)
             try:
                 answer = ask(
@@ -124,6 +154,7 @@ def ask_command(
                     channel_id=channel_id,
                     language=lang,
                     limit=passages,
+                    mode="hybrid" if backend.semantic_ready() else "fulltext",
                 )
             finally:
                 answerer.close()

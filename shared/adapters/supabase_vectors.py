@@ -1,0 +1,115 @@
+"""Semantic search on Supabase: the functions of ``sql/015_embeddings.sql`` called over
+PostgREST (``POST /rest/v1/rpc/<function>``, supabase-py's ``rpc``), with the argument names
+of ``sql/queries/postgres_vectors.sql``. Supabase has pgvector; the migration enables it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Self
+
+import httpx
+from supabase import Client, ClientOptions, create_client
+
+from shared.classify import classify
+from shared.embeddings import EmbeddedText, EmbeddingModel, EmbeddingPlan, SemanticMatch
+from shared.errors import ConfigError
+from shared.search import SearchQuery
+from shared.settings import Settings
+from shared.sql_queries import load
+from shared.vector_rows import matches_from_json, plan_from_json, save_rows, search_args
+
+_CALL = re.compile(r"SELECT\s+(?P<fn>\w+)\((?P<args>.*)\)", re.S)
+_ARG = re.compile(r"(?P<arg>\w+)\s*=>\s*%\((?P<param>\w+)\)s")
+
+
+def rpc_forms() -> dict[str, tuple[str, dict[str, str]]]:
+    """Each block's function and {argument: parameter}: one source of names."""
+    forms = {}
+    for name, sql in load("postgres_vectors.sql").items():
+        match = _CALL.search(sql)
+        if match is None:  # pragma: no cover - the blocks are ours
+            raise ConfigError(f"sql/queries/postgres_vectors.sql: {name!r} is not one call")
+        forms[name] = (match["fn"], {m["arg"]: m["param"] for m in _ARG.finditer(match["args"])})
+    return forms
+
+
+class SupabaseVectors:
+    name = "supabase"
+
+    def __init__(self, url: str, service_role_key: str, *, timeout_s: float = 30.0) -> None:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"TUBEQ_SUPABASE_URL must be the project URL, like "
+                f"https://<project-ref>.supabase.co (got {url!r})"
+            )
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+        options = ClientOptions(
+            auto_refresh_token=False, persist_session=False, httpx_client=self._http
+        )
+        try:
+            self._client: Client = create_client(url, service_role_key, options)
+        except Exception as exc:
+            self._http.close()
+            raise ConfigError(
+                f"cannot set up the Supabase client: {type(exc).__name__}: {exc} "
+                "(check TUBEQ_SUPABASE_URL and TUBEQ_SUPABASE_SERVICE_ROLE_KEY)"
+            ) from None
+        self._forms = rpc_forms()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        if not settings.supabase_url or settings.supabase_service_role_key is None:
+            raise ConfigError(
+                "supabase semantic search needs TUBEQ_SUPABASE_URL and "
+                "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"
+            )
+        return cls(
+            settings.supabase_url,
+            settings.supabase_service_role_key.get_secret_value(),
+            timeout_s=settings.supabase_timeout_s,
+        )
+
+    def _call(self, name: str, params: dict[str, Any]) -> Any:
+        function, args = self._forms[name]
+        body = {arg: params[param] for arg, param in args.items()}
+        try:
+            return self._client.postgrest.rpc(function, body).execute().data
+        except Exception as exc:
+            raise classify(exc) from exc
+
+    def plan(self, video_id: str, model: EmbeddingModel) -> EmbeddingPlan | None:
+        data = self._call(
+            "plan", {"video_id": video_id, "model": model.name, "dims": model.dimensions}
+        )
+        return plan_from_json(data)
+
+    def save(
+        self, plan: EmbeddingPlan, model: EmbeddingModel, rows: Sequence[EmbeddedText]
+    ) -> None:
+        self._call(
+            "save",
+            {
+                "video_id": plan.card.video_id,
+                "model": model.name,
+                "dims": model.dimensions,
+                "rows": save_rows(model, rows),
+            },
+        )
+
+    def nearest(
+        self, query: SearchQuery, vector: Sequence[float], model: EmbeddingModel
+    ) -> list[SemanticMatch]:
+        model.check(vector)
+        return matches_from_json(self._call("nearest", search_args(query, vector, model)))
+
+    def count(self, model: EmbeddingModel) -> int:
+        data = self._call("count", {"model": model.name, "dims": model.dimensions})
+        return int(data or 0)
+
+    def analysed_videos(self, channel_id: str | None = None) -> list[str]:
+        data = self._call("analysed_videos", {"channel_id": channel_id})
+        return sorted(str(v) for v in data) if isinstance(data, list) else []
+
+    def close(self) -> None:
+        self._http.close()
