@@ -32,6 +32,7 @@ from consumer.handlers.embed import EmbedAfterAnalysis, EmbedHandler, Process
 from consumer.handlers.video import VideoHandler
 from consumer.journal import FileReplyJournal
 from consumer.pipeline import Pipeline
+from consumer.presence import Presence
 from consumer.runner import MessageResult, Preflight, Runner, RunnerConfig
 from consumer.spend import DeferredLedger
 from consumer.template_pipeline import TemplatePipeline, TemplateRouter
@@ -39,7 +40,7 @@ from shared import early_signals, factory
 from shared.doctor import CONSUMER_SERVICES, CheckResult, run_checks
 from shared.errors import TubeqError
 from shared.logging import get_logger
-from shared.ports import Queue
+from shared.ports import ConsumerRegistry, Queue
 from shared.retry_policy import RetryPolicy
 from shared.settings import Settings
 from shared.templates.loader import load_templates
@@ -125,8 +126,12 @@ class Consumer:
     pipeline: Pipeline
     #: what else the consumer opened (the batch store and client)
     closers: tuple[Callable[[], None], ...] = ()
+    #: its row in the result store (the overview's running consumers), if the store keeps one
+    presence: Presence | None = None
 
     def close(self) -> None:
+        if self.presence is not None:
+            self.presence.stop()  # a clean stop: the row goes, before the store closes
         for close in self.closers:
             close()
         self.queue.close()
@@ -203,6 +208,13 @@ def build_consumer(
             queue=queue,
             config=BatchConfig.from_settings(settings),
         )
+    # the overview's running consumers: a row refreshed by its own heartbeat, never per video
+    presence = (
+        Presence(results, settings.consumer_heartbeat_s)
+        if isinstance(results, ConsumerRegistry)
+        else None
+    )
+    checks = preflight or make_preflight(settings)
     runner = Runner(
         queue=queue,
         handlers=HandlerRegistry(handlers),
@@ -220,9 +232,17 @@ def build_consumer(
             shutdown_grace_s=settings.shutdown_grace_s,
         ),
         on_result=on_result,
-        preflight=preflight or make_preflight(settings),
+        preflight=presence.after(checks) if presence is not None else checks,
     )
-    return Consumer(runner=runner, queue=queue, pipeline=pipeline, closers=tuple(closers))
+    if presence is not None:
+        presence.watch(runner)
+    return Consumer(
+        runner=runner,
+        queue=queue,
+        pipeline=pipeline,
+        closers=tuple(closers),
+        presence=presence,
+    )
 
 
 def install_signal_handlers(runner: Runner) -> None:

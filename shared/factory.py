@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from shared.adapter_settings import R2Settings, YouTubeTranscriptSettings
+from shared.adapter_settings import R2Settings, RateBudgetSettings, YouTubeTranscriptSettings
 from shared.embeddings import EmbeddingModel
 from shared.errors import ConfigError
 from shared.ports import (
@@ -25,6 +25,7 @@ from shared.ports import (
     ArtifactStore,
     BatchAnalyzer,
     BatchStore,
+    BudgetMeter,
     CloudflareAccount,
     Embedder,
     ListingSource,
@@ -110,14 +111,32 @@ def build_rate_budget(settings: Settings) -> RateBudget:
         from shared.rate_budget import SqliteRateBudget
 
         return SqliteRateBudget.from_settings(section)
+    budget: RateBudget = _fleet_budget(section).from_settings(section)
+    return budget
+
+
+def _fleet_budget(section: RateBudgetSettings) -> Any:
+    """The fleet budget's class (``FleetRateBudget``) for the result store it lives in."""
     if section.results_backend not in _FLEET_BUDGETS:
         raise ConfigError(
             "TUBEQ_RATE_BUDGET_BACKEND=results keeps the budget in the result store a fleet "
             f"shares, but TUBEQ_RESULTS_BACKEND={section.results_backend} is one machine's "
             "file: use postgres or supabase results, or TUBEQ_RATE_BUDGET_BACKEND=local"
         )
-    budget: RateBudget = _adapter(_FLEET_BUDGETS, section.results_backend).from_settings(section)
-    return budget
+    return _adapter(_FLEET_BUDGETS, section.results_backend)
+
+
+def build_budget_meter(settings: Settings) -> BudgetMeter:
+    """A read-only view of the same budget ``build_rate_budget`` spends (the overview's and
+    ``tubeq status``'s quota reading): the local file opened read-only, or the fleet's rows
+    read through the result store's database."""
+    section = settings.rate_budget
+    if section.backend == "local":
+        from shared.rate_budget.sqlite import SqliteBudgetMeter
+
+        return SqliteBudgetMeter.from_settings(section)
+    meter: BudgetMeter = _fleet_budget(section).from_settings(section)  # it reads its rows
+    return meter
 
 
 def build_analyzer(settings: Settings, *, ledger: SpendLedger | None = None) -> Analyzer:

@@ -24,6 +24,7 @@ from shared.embeddings import (
     EmbedTask,
     SemanticMatch,
 )
+from shared.fleet import BudgetUsage, ConsumerBeat, RunningConsumer
 from shared.gemini.batch_models import (
     BatchItem,
     BatchRecord,
@@ -744,6 +745,41 @@ class TemplateResults(Protocol):
 
     def template_results(self, video_id: str) -> list[TemplateResult]:
         """Every completed template result of a video, newest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# ---- issue 10: the overview's fleet panels ---------------------------------------------------
+
+
+@runtime_checkable
+class ConsumerRegistry(Protocol):
+    """A declared capability of a result store: the consumers running now. Each consumer
+    upserts its row on its heartbeat (every few seconds, never per video) and deletes it on
+    a clean stop; a row not refreshed for ``STALE_AFTER_BEATS`` intervals is a lost consumer
+    (killed, frozen, cut off). Every result store has it (SQLite, Postgres, Supabase)."""
+
+    def consumer_beat(self, beat: ConsumerBeat) -> None:
+        """Insert or refresh this consumer's row (last seen: now, on the store's clock)."""
+        ...
+
+    def consumer_gone(self, consumer_id: str) -> None:
+        """A clean stop: remove the row (an unknown id is not an error)."""
+        ...
+
+    def consumers(self) -> list[RunningConsumer]:
+        """Every consumer with a row, the most recently started first."""
+        ...
+
+
+@runtime_checkable
+class BudgetMeter(Protocol):
+    """Reads the shared rate budget's state (``shared.rate_budget``) to say how much of the
+    model quota is in use; it never takes, returns or pauses anything."""
+
+    def usage(self) -> BudgetUsage:
+        """The window ending now; ``exists`` False when no consumer has made a call yet."""
         ...
 
     def close(self) -> None: ...

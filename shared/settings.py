@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         ge=0,
         description="At start, how long a consumer waits for unreachable services (then exit 75).",
     )
+    consumer_heartbeat_s: float = Field(
+        15.0,
+        ge=1,
+        le=3600,
+        description="How often a running consumer refreshes its row in the result store "
+        "(the overview's running consumers; not seen for 3 intervals = lost).",
+    )
     retry_base_s: float = Field(10.0, gt=0, description="First retry delay (doubles each time).")
     retry_cap_s: float = Field(
         3600.0, gt=0, le=MAX_DELAY_S, description="Longest retry delay, in seconds (≤ 12 h)."

@@ -31,6 +31,7 @@ import producer.backfill as backfill_module
 from producer.api import errors
 from producer.api.auth import KeyChecker, require_key
 from producer.api.dead_letters import list_dead_letters, redrive_and_mark
+from producer.api.fleet_routes import add_fleet_routes, budget_meter
 from producer.api.middleware import BodyLimit, LastResort
 from producer.api.offload import Offload
 from producer.api.schemas import (
@@ -55,7 +56,7 @@ from producer.api.search_routes import add_search_routes
 from producer.enqueue import parse_refs
 from shared.errors import ArtifactNotFound, ConfigError, InvalidInput, TubeqError
 from shared.models import VideoJob, VideoStatus
-from shared.ports import ApiQueue, ArtifactStore, ResultReader
+from shared.ports import ApiQueue, ArtifactStore, BudgetMeter, ResultReader
 from shared.settings import Settings
 from shared.templates.names import check_template_name
 from shared.video_ids import parse_video_ref
@@ -145,10 +146,16 @@ def create_app(
         responses=_AUTH_ERRORS,
     )
     _jobs_routes(v1, deps)
+    meter: BudgetMeter | None = None
     if forward is None:
         _status_routes(v1, deps)
         _dlq_routes(v1, deps)
         add_search_routes(v1, settings, deps.call, deps.need_reader)
+        # the overview's fleet panels: running consumers, model quota in use (a read)
+        meter = budget_meter(settings) if reader is not None else None
+        if meter is not None:
+            app.router.on_shutdown.append(meter.close)
+        add_fleet_routes(v1, deps.call, deps.need_reader, meter)
     else:
         _forwarded_routes(v1, forward)
         # before the /v1 router: these check their reader at the backend (cookie or key)
@@ -159,7 +166,7 @@ def create_app(
     if dashboard and reader is not None and artifacts is not None:
         from producer.dashboard import mount_dashboard  # imports this package: not at the top
 
-        mount_dashboard(app, settings, queue, reader, artifacts, deps.call)
+        mount_dashboard(app, settings, queue, reader, artifacts, deps.call, meter=meter)
 
     if settings.api_cors_origins:
         app.add_middleware(

@@ -21,7 +21,7 @@ from producer.dashboard.docs import mount_docs
 from producer.dashboard.render import STATIC_DIR
 from producer.dashboard.routes import Dashboard, build_router
 from producer.dashboard.searching import SearchBox, Searcher, factory_builder
-from shared.ports import ApiQueue, ArtifactStore, ResultReader
+from shared.ports import ApiQueue, ArtifactStore, BudgetMeter, ResultReader
 from shared.settings import Settings
 
 __all__ = ["mount_dashboard"]
@@ -36,9 +36,11 @@ def mount_dashboard(
     call: Offload,
     *,
     search: Callable[[], Searcher] | None = None,
+    meter: BudgetMeter | None = None,
 ) -> Dashboard:
     """Add the dashboard to ``app``; ``search`` makes the search engine (by default the
-    factory's ``build_search``, where it exists)."""
+    factory's ``build_search``, where it exists); ``meter`` reads the model quota in use
+    for the overview (the app's, which closes it)."""
     box = SearchBox(search if search is not None else factory_builder(settings))
     dashboard = Dashboard(
         settings=settings,
@@ -48,6 +50,7 @@ def mount_dashboard(
         call=call,
         access=Access(settings.api_keys, settings.analyst_keys),
         search=box,
+        meter=meter,
     )
     app.include_router(build_router(dashboard))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")

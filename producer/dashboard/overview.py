@@ -1,5 +1,6 @@
 """The overview's numbers, read through the ports: counts per state, throughput, ETA,
-spend so far and projected, recent failures, dead letters, batches in flight.
+spend so far and projected, recent failures, dead letters, batches in flight, and the fleet
+panels (``fleet_panels``: model quota in use, running consumers).
 
 Sync on purpose: the routes run it in a worker thread (``Offload``), the static export
 calls it directly.
@@ -10,11 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from producer.dashboard.fleet_panels import ConsumerRow, QuotaView, fleet_panels
 from shared.dead_letters import dead_videos
 from shared.errors import TubeqError
 from shared.gemini.batch_models import LIVE_STATES
 from shared.models import QueueStats, VideoState
-from shared.ports import ActivityReader, ApiQueue, BatchStore, ResultReader
+from shared.ports import ActivityReader, ApiQueue, BatchStore, BudgetMeter, ResultReader
 
 #: throughput is counted over this window, which the overview names
 WINDOW = timedelta(minutes=10)
@@ -69,6 +71,10 @@ class Overview:
     #: whether dead letters are listed from the queue (redrive one by one) or the results
     dead_from_queue: bool = True
     batches: list[BatchRow] | None = None
+    #: None: the store keeps no consumer rows; else every consumer, lost ones marked
+    consumers: list[ConsumerRow] | None = None
+    #: None: the model quota is not read here
+    quota: QuotaView | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -138,9 +144,14 @@ def _batches(reader: ResultReader) -> list[BatchRow] | None:
     ]
 
 
-def build_overview(queue: ApiQueue, reader: ResultReader) -> Overview:
+def build_overview(
+    queue: ApiQueue, reader: ResultReader, meter: BudgetMeter | None = None
+) -> Overview:
+    """The overview; ``meter`` reads the model quota in use (none: that panel is left out)."""
     now = datetime.now(UTC)
     notes: list[str] = []
+    fleet = fleet_panels(reader, meter)
+    notes += fleet.notes
     progress = reader.progress()
     stats = _queue_stats(queue, notes)
     pending = sum(progress.by_state.get(s.value, 0) for s in PENDING)
@@ -192,5 +203,7 @@ def build_overview(queue: ApiQueue, reader: ResultReader) -> Overview:
         dead=dead,
         dead_from_queue=from_queue,
         batches=_batches(reader),
+        consumers=fleet.consumers,
+        quota=fleet.quota,
         notes=notes,
     )

@@ -26,7 +26,7 @@ from producer.dashboard.searching import SearchBox
 from shared.dead_letters import redrive_and_mark
 from shared.errors import InvalidInput, TubeqError
 from shared.models import VideoState
-from shared.ports import ApiQueue, ArtifactStore, ResultReader
+from shared.ports import ApiQueue, ArtifactStore, BudgetMeter, ResultReader
 from shared.settings import Settings
 from shared.video_ids import parse_video_ref
 
@@ -57,6 +57,8 @@ class Dashboard:
     access: Access
     search: SearchBox
     links: ServerLinks = field(default_factory=ServerLinks)
+    #: reads the model quota in use (the overview's panel); None: not shown
+    meter: BudgetMeter | None = None
 
     def page(self, request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
         role = self.access.role(request)
@@ -158,7 +160,7 @@ def _overview_routes(router: APIRouter, d: Dashboard) -> None:
         role = d.gate(request)
         if isinstance(role, Response):
             return role
-        data = await d.call(overview_module.build_overview, d.queue, d.reader)
+        data = await d.call(overview_module.build_overview, d.queue, d.reader, d.meter)
         flash = "" if redriven is None else f"Redrove {redriven} dead letter(s)."
         return d.page(
             request,
@@ -176,7 +178,7 @@ def _overview_routes(router: APIRouter, d: Dashboard) -> None:
             return JSONResponse(
                 {"error": "unauthorized", "message": "log in, or send a bearer key"}, 401
             )
-        data = await d.call(overview_module.build_overview, d.queue, d.reader)
+        data = await d.call(overview_module.build_overview, d.queue, d.reader, d.meter)
         return JSONResponse(data.as_json(), headers={"Cache-Control": "no-store"})
 
     @router.post("/dlq/redrive")

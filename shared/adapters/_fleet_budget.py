@@ -21,14 +21,20 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from shared.fleet import BudgetUsage
 from shared.rate_budget.gcra import REQUESTS, TOKENS, Ask, GcraBudget, Limits, Step
+from shared.rate_budget.usage import no_budget, usage_of
 
 #: the budget's rows are keyed by this name (one budget per model quota)
 DEFAULT_BUDGET_NAME = "gemini"
 
 
 class FleetRateBudget(GcraBudget):
-    """``GcraBudget`` whose steps are calls of ``tubeq_*_budget`` functions."""
+    """``GcraBudget`` whose steps are calls of ``tubeq_*_budget`` functions; also the
+    ``BudgetMeter`` of the fleet's budget (``usage``: a read, ``sql/016_consumers.sql``)."""
+
+    #: the result store it lives in, as the overview names it
+    store: str = "results"
 
     def __init__(
         self,
@@ -92,3 +98,23 @@ class FleetRateBudget(GcraBudget):
             "now": self._now(),
         }
         self.run("pause_budget", pause=pause)
+
+    def usage(self) -> BudgetUsage:
+        """The quota in use, read from the budget's rows (``tubeq_budget_usage``: a plain
+        read that locks and changes nothing), on the database's clock."""
+        where = f"fleet ({self.store})"
+        state = self.run("budget_usage", read={"budget": self.budget_name, "now": self._now()})
+        if not state or not state.get("limits"):
+            return no_budget(self.limits, where)
+        window = state.get("window") or {}
+        slots = list(
+            zip(
+                window.get("firsts") or [],
+                window.get("lasts") or [],
+                window.get("tokens") or [],
+                window.get("requests") or [],
+                strict=True,
+            )
+        )
+        paused = max(float(limit["paused_until"]) for limit in state["limits"])
+        return usage_of(slots, paused, float(state["now"]), self.limits, where)

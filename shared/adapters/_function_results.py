@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shared.adapters._function_batches import FunctionBatchStore
+from shared.adapters._function_consumers import FunctionConsumerRegistry
 from shared.models import (
     Analysis,
     BilledCall,
@@ -45,10 +46,10 @@ from shared.sql_queries import Queries, load
 POSTGRES_QUERIES: Queries = load("postgres.sql")
 
 
-class FunctionResultStore(ABC, FunctionBatchStore):
+class FunctionResultStore(ABC, FunctionBatchStore, FunctionConsumerRegistry):
     """AnalysisClaims, VideoStates, ResultWriter, AnalystReader and SpendLedger over named
     SQL calls; and the BatchStore (``_function_batches``, sql/010), as on SQLite the result
-    store keeps the batches."""
+    store keeps the batches; and the ConsumerRegistry (``_function_consumers``, sql/016)."""
 
     name: str
 

@@ -29,6 +29,8 @@ from shared.sql_queries import load
 class PostgresRateBudget(FleetRateBudget):
     """One budget for every machine that reaches this database."""
 
+    store = "postgres"
+
     def __init__(
         self,
         dsn: str,

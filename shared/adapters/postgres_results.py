@@ -126,6 +126,10 @@ class PostgresResultStore(FunctionResultStore):
         """
         return self._execute(POSTGRES_QUERIES[query], params)
 
+    def run_sql(self, block: str, **params: Any) -> Any:
+        """A block of another postgres_*.sql file, as ``run`` runs postgres.sql's."""
+        return self._execute(block, params)
+
     # ---- ActivityReader and ChannelDirectory (the dashboard; postgres_dashboard.sql) ----
 
     def finished_since(self, since: datetime) -> list[datetime]:

@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from shared.adapters import _sqlite_dashboard_queries
+from shared.adapters import _sqlite_consumers, _sqlite_dashboard_queries
 from shared.adapters._sqlite_batch_rows import batch_item_of, batch_record_of
 from shared.adapters._sqlite_results_rows import (
     analysis_of,
@@ -50,6 +50,7 @@ from shared.adapters._sqlite_results_rows import (
 from shared.adapters._sqlite_search_index import create_search_index
 from shared.classify import classify
 from shared.errors import ConfigError
+from shared.fleet import ConsumerBeat, RunningConsumer
 from shared.gemini.batch_models import (
     LIVE_STATES,
     BatchItem,
@@ -280,6 +281,17 @@ class SqliteResultStore:
     def finished_since(self, since: datetime) -> list[datetime]:
         """``ActivityReader``: when each video done since then finished (the dashboard)."""
         return _sqlite_dashboard_queries.finished_since(self._db, self._lock, since)
+
+    # ---- ConsumerRegistry (the overview's running consumers; _sqlite_consumers) --------
+
+    def consumer_beat(self, beat: ConsumerBeat) -> None:
+        _sqlite_consumers.beat(self._write, beat)
+
+    def consumer_gone(self, consumer_id: str) -> None:
+        _sqlite_consumers.gone(self._db, self._lock, consumer_id)
+
+    def consumers(self) -> list[RunningConsumer]:
+        return _sqlite_consumers.consumers(self._db, self._lock)
 
     def _status(self, row: sqlite3.Row) -> VideoStatus:
         vid = {"video_id": row["video_id"]}

@@ -31,6 +31,8 @@ _CALL = re.compile(r"^SELECT\s+(?P<fn>\w+)\(\s*payload\s*=>\s*%\((?P<param>\w+)\
 class SupabaseRateBudget(FleetRateBudget):
     """One budget for every machine that reaches this Supabase project."""
 
+    store = "supabase"
+
     def __init__(
         self,
         url: str,

@@ -41,13 +41,18 @@ _ARG = re.compile(r"^(?P<arg>\w+)\s*=>\s*%\((?P<param>\w+)\)s$")
 @cache
 def rpc_of(query: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The PostgREST call a postgres.sql block makes: (function, ((argument, param), ...))."""
-    text = POSTGRES_QUERIES[query]
+    return rpc_form(POSTGRES_QUERIES[query], query)
+
+
+@cache
+def rpc_form(text: str, query: str = "") -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The PostgREST call of a block's SQL ``text`` (``query`` names it in the error)."""
     call = _CALL.match(" ".join(text.split()))
     args = [a.strip() for a in call["args"].split(",") if a.strip()] if call else []
     matches = [_ARG.match(a) for a in args]
     if call is None or not all(matches):
         raise ConfigError(
-            f"sql/queries/postgres.sql block {query!r} is not one function call with named "
+            f"sql/queries block {query or text!r} is not one function call with named "
             "arguments (SELECT fn(arg => %(param)s, ...)), so it has no PostgREST form"
         )
     return call["fn"], tuple((m["arg"], m["param"]) for m in matches if m)
@@ -130,4 +135,9 @@ class SupabaseResultStore(FunctionResultStore):
     def run(self, query: str, **params: Any) -> Any:
         """The block ``query`` of postgres.sql as one RPC; returns PostgREST's JSON."""
         function, args = rpc_of(query)
+        return self.call(function, {arg: params[param] for arg, param in args})
+
+    def run_sql(self, block: str, **params: Any) -> Any:
+        """A block of another postgres_*.sql file as one RPC, as ``run`` sends postgres.sql's."""
+        function, args = rpc_form(block)
         return self.call(function, {arg: params[param] for arg, param in args})

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Self
 
 from shared.adapter_settings import RateBudgetSettings
+from shared.classify import classify
+from shared.fleet import BudgetUsage
 from shared.rate_budget.gcra import (
     Ask,
     GcraBudget,
@@ -30,6 +32,7 @@ from shared.rate_budget.gcra import (
     limits_of,
     refunded,
 )
+from shared.rate_budget.usage import no_budget, usage_of
 from shared.rate_budget.window import Slot
 from shared.sqlite_wal import enable_wal
 
@@ -109,3 +112,41 @@ class SqliteRateBudget(GcraBudget):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class SqliteBudgetMeter:
+    """``BudgetMeter`` on the budget file: opened read-only (``mode=ro``) for each reading,
+    so the dashboard can neither take quota nor create the file; a missing file or row is a
+    budget no consumer has used yet."""
+
+    def __init__(self, path: Path, limits: Limits, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.limits = limits
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, section: RateBudgetSettings) -> Self:
+        return cls(section.path, limits_of(section))
+
+    def usage(self) -> BudgetUsage:
+        where = f"local file {self.path}"
+        if not self.path.is_file():
+            return no_budget(self.limits, where)
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        try:
+            row = conn.execute(_READ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return no_budget(self.limits, where)  # an older budget's file, not used since
+            raise classify(exc) from exc
+        except sqlite3.Error as exc:
+            raise classify(exc) from exc
+        finally:
+            conn.close()
+        state = None if row is None else _state(row)
+        if state is None or state == State():
+            return no_budget(self.limits, where)  # the row a consumer made, never used
+        return usage_of(state.slots, state.paused_until, self._clock(), self.limits, where)
+
+    def close(self) -> None:
+        """Nothing held between readings."""

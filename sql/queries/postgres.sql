@@ -100,6 +100,11 @@ SELECT tubeq_refund_budget(payload => %(refund)s);
 -- postgres only: pauses the fleet-wide budget for the delay the server asked (see above)
 SELECT tubeq_pause_budget(payload => %(pause)s);
 
+-- name: budget_usage
+-- postgres only: the overview's quota reading of the fleet-wide budget (sql/016), a plain
+-- read; the SQLite budget's file is read by shared/rate_budget/sqlite.py
+SELECT tubeq_budget_usage(payload => %(read)s);
+
 -- ---- Gemini batches (ports.BatchStore, sql/010_batches.sql; issue 12) ----------------
 
 -- name: batch_add

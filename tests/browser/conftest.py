@@ -62,6 +62,16 @@ class Server:
             check=False,
         )
 
+    def popen(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """A tubeq command left running (the caller stops it), output discarded."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "tubeq", *args],
+            env=self.env | env,
+            cwd=self.data_dir.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
 
 @pytest.fixture()
 def server(demo_dir: Path) -> Iterator[Server]:  # noqa: F811

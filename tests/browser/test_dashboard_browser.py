@@ -1,12 +1,14 @@
 """The dashboard in a real browser (Debian's chromium under Playwright) against a real
 `tubeq serve` on the demo's data: every page loads without console errors, the overview
-changes while a consumer runs, redrive works for the operator and is refused to the analyst,
+changes while a consumer runs (its counts, the running consumers panel, the model quota
+panel), redrive works for the operator and is refused to the analyst,
 timestamp links carry the right ``t=``, search finds a phrase, the static export opens from
 ``file://``. Screenshots of each page go to docs/screenshots/."""
 
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from shared import factory
 from shared.artifacts import parse_transcript_json, transcript_keys, watch_url
+from shared.rate_budget import SqliteRateBudget
 from shared.settings import Settings
 from tests.browser.conftest import ANALYST, OPERATOR, SCREENSHOTS, Server
 
@@ -82,6 +85,10 @@ def test_every_page_loads_without_console_errors(context: BrowserContext, server
     shot(login_page, "login")
     login_page.close()
     page, errors = login(context, server, OPERATOR)
+    # the fleet panels: no consumer runs and the demo's offline analyzer spent no quota
+    expect(page.locator("#quota")).to_contain_text("no budget yet")
+    expect(page.locator("#quota")).to_contain_text("0 / 60 (0%)")
+    expect(page.locator("#consumers-body")).to_contain_text("None running")
     shot(page, "overview")
     page.click("text=Channels")
     expect(page.locator("h1")).to_have_text("Channels")
@@ -117,13 +124,49 @@ def test_overview_changes_while_a_consumer_runs(context: BrowserContext, server:
     assert answer.status_code == 202, answer.text
     expect(queued).to_have_text("3", timeout=10_000)
     expect(page.locator('[data-field="backlog"]')).to_have_text("3")
-    shot(page, "overview-live")
-    consumer = server.tubeq("consume", "--burst", "--no-progress", timeout=120)
-    assert consumer.returncode == 0, consumer.stdout + consumer.stderr
-    expect(queued).to_have_text("0", timeout=10_000)
-    expect(page.locator('[data-field="backlog"]')).to_have_text("0")
+    rows = page.locator("#consumers-body tr")
+    expect(rows).to_contain_text(["None running"])
+    # a consumer that keeps running (not --burst): it joins the panel, does the 3 videos
+    consumer = server.popen("consume", "--no-progress", TUBEQ_CONSUMER_HEARTBEAT_S="1")
+    try:
+        expect(queued).to_have_text("0", timeout=30_000)
+        expect(page.locator('[data-field="backlog"]')).to_have_text("0")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text(f"pid {consumer.pid}", timeout=10_000)
+        expect(rows.first).to_contain_text("running")
+        expect(rows.first.locator("td").nth(3)).to_have_text("3", timeout=10_000)  # done
+        # Gemini calls as a paid consumer makes them: grants from the budget it would use
+        spend_quota(server, calls=12, tokens_each=30_000)
+        expect(page.locator('[data-field="quota.requests"]')).to_have_text(
+            "12 / 60 (20%)", timeout=10_000
+        )
+        expect(page.locator('[data-field="quota.tokens"]')).to_have_text(
+            "360,000 / 1,000,000 (36%)"
+        )
+        expect(page.locator('[data-bar="quota.tokens_pct"]')).to_have_attribute(
+            "style", re.compile(r"width: 36%")
+        )
+        shot(page, "overview-live")
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(30) == 0
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+            consumer.wait(10)
+    expect(rows).to_contain_text(["None running"], timeout=10_000)  # gone on a clean stop
     assert page.evaluate("window.__notReloaded") is True, "the page reloaded instead"
     assert errors.seen == []
+
+
+def spend_quota(server: Server, calls: int, tokens_each: int) -> None:
+    """Take ``calls`` grants from the demo's rate budget file, as a Gemini consumer does."""
+    section = settings_of(server).rate_budget
+    budget = SqliteRateBudget.from_settings(section)
+    try:
+        for _ in range(calls):
+            budget.acquire(tokens_each, timeout_s=60)
+    finally:
+        budget.close()
 
 
 def test_pages_work_with_javascript_off(browser: Browser, server: Server) -> None:
@@ -132,6 +175,9 @@ def test_pages_work_with_javascript_off(browser: Browser, server: Server) -> Non
         page, errors = login(context, server, ANALYST)
         refresh = page.locator('meta[http-equiv="refresh"]')
         expect(refresh).to_have_count(1)  # the overview reloads itself instead of polling
+        # the fleet panels are plain HTML: there without the script
+        expect(page.locator("#quota")).to_contain_text("Limits: 60 requests")
+        expect(page.locator("#consumers-body")).to_contain_text("None running")
         page.goto(f"{server.url}/videos/tq-sample01")
         all_lines = page.locator("#transcript li").count()
         word = first_topic(server, "tq-sample01")

@@ -10,6 +10,7 @@ import pytest
 
 from shared.adapters.postgres_results import PostgresResultStore
 from shared.results_common import CHUNK, STATES_CHUNK
+from tests.contract.consumer_registry_contract import ConsumerRegistryContract
 from tests.contract.result_store_contract import Backend, CountRows, ResultStoreContract
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
 
@@ -29,7 +30,7 @@ def count_rows_in(dsn: str) -> CountRows:
     return count
 
 
-class TestPostgresResultStore(ResultStoreContract):
+class TestPostgresResultStore(ResultStoreContract, ConsumerRegistryContract):
     @pytest.fixture
     def backend(self) -> Backend:
         return Backend(name="postgres", ids_per_call=STATES_CHUNK, page_size=CHUNK)

@@ -16,6 +16,7 @@ import pytest
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.errors import ConfigError, UpstreamUnavailable
 from shared.settings import Settings
+from tests.contract.consumer_registry_contract import ConsumerRegistryContract
 from tests.contract.result_store_contract import Backend, CountRows, ResultStoreContract
 from tests.support import factories as f
 
@@ -28,7 +29,7 @@ def _count(path: Path, table: str) -> int:
     return int(n)
 
 
-class TestSqliteResultStore(ResultStoreContract):
+class TestSqliteResultStore(ResultStoreContract, ConsumerRegistryContract):
     @pytest.fixture
     def backend(self) -> Backend:
         # ids travel as one JSON array and one read returns a channel: no chunks, no pages

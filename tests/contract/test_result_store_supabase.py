@@ -10,6 +10,7 @@ import pytest
 
 from shared.adapters.supabase_results import SupabaseResultStore
 from shared.results_common import CHUNK, STATES_CHUNK
+from tests.contract.consumer_registry_contract import ConsumerRegistryContract
 from tests.contract.result_store_contract import Backend, CountRows, ResultStoreContract
 from tests.contract.test_result_store_postgres import count_rows_in
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
@@ -18,7 +19,7 @@ from tests.support.postgrest_stub import PostgrestStub, service_role_key
 pytestmark = pytest.mark.services
 
 
-class TestSupabaseResultStore(ResultStoreContract):
+class TestSupabaseResultStore(ResultStoreContract, ConsumerRegistryContract):
     @pytest.fixture
     def backend(self) -> Backend:
         return Backend(name="supabase", ids_per_call=STATES_CHUNK, page_size=CHUNK)

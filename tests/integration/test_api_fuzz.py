@@ -89,6 +89,8 @@ OPERATIONS = [
     ("POST", "/v1/dlq/redrive"),
     ("GET", "/v1/search"),
     ("POST", "/v1/ask"),
+    ("GET", "/v1/consumers"),
+    ("GET", "/v1/quota"),
 ]
 
 

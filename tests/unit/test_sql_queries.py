@@ -59,6 +59,13 @@ def _names_used(modules: list[Path], table: str) -> set[str]:
     [
         ("sqlite.sql", "SQLITE", SQLITE_MODULES),
         ("postgres.sql", "POSTGRES_QUERIES", POSTGRES_MODULES),
+        # the running consumers (sql/016): their own pair of files
+        ("sqlite_consumers.sql", "CONSUMERS", [ADAPTERS / "_sqlite_consumers.py"]),
+        (
+            "postgres_consumers.sql",
+            "CONSUMER_QUERIES",
+            [ADAPTERS / "_function_consumers.py"],
+        ),
     ],
 )
 def test_every_block_is_used_and_every_name_exists(
@@ -93,15 +100,27 @@ def _rules(file_name: str) -> list[tuple[str, str]]:
     return found
 
 
-def test_each_rule_exists_on_both_engines_in_the_same_order_with_the_same_line() -> None:
-    sqlite, postgres = _rules("sqlite.sql"), _rules("postgres.sql")
+@pytest.mark.parametrize(
+    ("sqlite_file", "postgres_file"),
+    [("sqlite.sql", "postgres.sql"), ("sqlite_consumers.sql", "postgres_consumers.sql")],
+)
+def test_each_rule_exists_on_both_engines_in_the_same_order_with_the_same_line(
+    sqlite_file: str, postgres_file: str
+) -> None:
+    sqlite, postgres = _rules(sqlite_file), _rules(postgres_file)
     assert [name for name, _ in sqlite] == [name for name, _ in postgres]
     for (name, sqlite_rule), (_, postgres_rule) in zip(sqlite, postgres, strict=True):
         assert sqlite_rule == postgres_rule, f"rule {name!r} is stated differently"
 
 
 @pytest.mark.parametrize(
-    ("file_name", "engine"), [("sqlite.sql", "sqlite"), ("postgres.sql", "postgres")]
+    ("file_name", "engine"),
+    [
+        ("sqlite.sql", "sqlite"),
+        ("postgres.sql", "postgres"),
+        ("sqlite_consumers.sql", "sqlite"),
+        ("postgres_consumers.sql", "postgres"),
+    ],
 )
 def test_engine_only_blocks_say_why_and_belong_to_their_file(file_name: str, engine: str) -> None:
     for query in load(file_name).blocks.values():
@@ -112,8 +131,12 @@ def test_engine_only_blocks_say_why_and_belong_to_their_file(file_name: str, eng
 
 
 def test_every_postgres_call_has_a_postgrest_form() -> None:
-    from shared.adapters.supabase_results import rpc_of
+    from shared.adapters.supabase_results import rpc_form, rpc_of
 
+    for query in load("postgres_consumers.sql").blocks.values():
+        function, args = rpc_form(query.sql, query.name)
+        assert function.startswith("tubeq_consumer")
+        assert all(arg.startswith(("p_", "payload")) for arg, _ in args), query.name
     for query in load("postgres.sql").blocks.values():
         if query.only is None:
             function, args = rpc_of(query.name)

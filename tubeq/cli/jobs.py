@@ -16,6 +16,7 @@ from rich.text import Text
 from producer.enqueue import Rejected, enqueue_refs, parse_refs, read_numbered_lines
 from shared import factory
 from shared.errors import InvalidInput, TubeqError
+from shared.fleet_view import FleetView, read_fleet
 from shared.models import Progress, QueueStats, VideoState, VideoStatus
 from shared.ports import Queue, ResultReader
 from tubeq.cli.artifacts import ExpiresOption, link_lifetime
@@ -31,6 +32,7 @@ from tubeq.cli.context import (
     print_json,
     shorten,
 )
+from tubeq.cli.fleet import fleet_json, fleet_parts, open_meter
 from tubeq.cli.live import watch_status
 from tubeq.cli.templates import SUMMARY, TemplateOption, check_template
 
@@ -176,28 +178,39 @@ def status(
     ] = 2.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Counts per state, queue backlog, tokens and cost, and recent failures."""
+    """Counts per state, queue backlog, tokens and cost, recent failures, the consumers
+    running now and the model quota in use."""
     if watch and as_json:
         fail("--watch redraws a table; for JSON run `tubeq status --json` repeatedly")
     settings = load_settings()
     reader = factory.build_results(settings)
     queue = factory.build_queue(settings)
+    meter = open_meter(settings)  # the model quota in use: a read, never a grant
     try:
         if watch:
-            watch_status(lambda: status_view(*_read_status(reader, queue, failures)), interval)
+            watch_status(
+                lambda: status_view(
+                    *_read_status(reader, queue, failures), read_fleet(reader, meter)
+                ),
+                interval,
+            )
             return
         progress, qstats, recent = _read_status(reader, queue, failures)
+        fleet = read_fleet(reader, meter)
     finally:
         reader.close()
         queue.close()
+        if meter is not None:
+            meter.close()
     batches = batches_in_flight(settings)  # issue 12: Gemini batches still waiting
     if as_json:
         print_json(
             {"progress": progress, "queue": qstats, "recent_failures": recent}
+            | fleet_json(fleet)
             | ({"batches_in_flight": batches} if batches is not None else {})
         )
         return
-    console.print(status_view(progress, qstats, recent))
+    console.print(status_view(progress, qstats, recent, fleet))
     line = in_flight_line(batches)
     if line:
         console.print(line)
@@ -212,7 +225,12 @@ def _read_status(
         fail(exc.message)
 
 
-def status_view(progress: Progress, qstats: QueueStats, recent: list[VideoStatus]) -> Group:
+def status_view(
+    progress: Progress,
+    qstats: QueueStats,
+    recent: list[VideoStatus],
+    fleet: FleetView | None = None,
+) -> Group:
     """What `tubeq status` prints (and `--watch` redraws)."""
     parts: list[RenderableType] = []
     table = Table(title="videos by state")
@@ -243,6 +261,8 @@ def status_view(progress: Progress, qstats: QueueStats, recent: list[VideoStatus
             error = shorten(f"{v.error_code}: {v.error}", 100)
             ft.add_row(v.video_id, v.state.value, str(v.attempts), Text(error))
         parts.append(ft)
+    if fleet is not None:
+        parts += fleet_parts(fleet)
     return Group(*parts)
 
 
