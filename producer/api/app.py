@@ -32,7 +32,7 @@ from producer.api import errors
 from producer.api.auth import KeyChecker, require_key
 from producer.api.dead_letters import list_dead_letters, redrive_and_mark
 from producer.api.fleet_routes import add_fleet_routes, budget_meter
-from producer.api.middleware import BodyLimit, LastResort
+from producer.api.middleware import BodyLimit, LastResort, OneValueParams
 from producer.api.offload import Offload
 from producer.api.schemas import (
     ArtifactLink,
@@ -132,6 +132,8 @@ def create_app(
         docs_url=None if dashboard else "/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # any operation: a query parameter given twice (middleware.OneValueParams)
+        responses=_doc(400),
     )
     errors.install(app)
 
@@ -175,6 +177,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(OneValueParams)
     app.add_middleware(BodyLimit, max_body_bytes=settings.api_max_body_bytes)
     app.add_middleware(LastResort)  # added last = outermost of ours
     return app

@@ -1,4 +1,8 @@
-"""Two pure-ASGI guards around the app: a request body limit and a last-resort 500.
+"""Pure-ASGI guards around the app: one value per query parameter, a request body limit
+and a last-resort 500.
+
+Every query parameter of the API and the dashboard takes one value; a repeated one
+(``?channel=a&channel=b``) would silently keep the last, so it is a 400 that names it.
 
 The body limit is checked twice: on ``Content-Length`` before a byte is read, and on the
 bytes actually received (a chunked body has no length, and a client may lie). The body is
@@ -12,7 +16,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +39,30 @@ async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class OneValueParams:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            query = scope["query_string"].decode("latin-1")
+            counts = Counter(name for name, _ in parse_qsl(query, keep_blank_values=True))
+            repeated = sorted(name for name, n in counts.items() if n > 1)
+            if repeated:
+                names = ", ".join(f"'{name[:40]}' ({counts[name]} times)" for name in repeated[:5])
+                await send_json(
+                    send,
+                    400,
+                    {
+                        "error": "bad_request",
+                        "message": f"query parameter given more than once: {names}; "
+                        "give each one once",
+                    },
+                )
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

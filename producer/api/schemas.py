@@ -9,11 +9,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from producer.backfill import BackfillReport
 from shared.dead_letters import DeadVideo
 from shared.models import DeadLetter, Progress, VideoStatus
+
+
+def _iso_day(value: Any) -> Any:
+    """Only a day written as YYYY-MM-DD: pydantic would also read a number as a Unix
+    time, and ``since=1`` meaning 1970-01-01 is a typo answered with every video."""
+    if isinstance(value, date) or (
+        isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"
+    ):
+        return value
+    raise ValueError("a day written as YYYY-MM-DD, e.g. 2026-01-31")
+
+
+#: a day in a request: ISO 8601's YYYY-MM-DD and nothing else
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 #: an id or a URL; generous, but bounded so one field cannot eat the body limit
 VideoRef = Annotated[str, StringConstraints(max_length=2_000)]
@@ -43,7 +57,7 @@ class VideosRequest(_Request):
 
 
 class _BackfillOptions(_Request):
-    since: date | None = Field(None, description="Only videos published on or after this day.")
+    since: Day | None = Field(None, description="Only videos published on or after this day.")
     limit: int | None = Field(
         None, ge=1, le=MAX_BACKFILL_LIMIT, description="At most this many videos (newest first)."
     )

@@ -10,14 +10,13 @@ answer from Gemini records its billed call in the result store's spend ledger (t
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from producer.api.offload import Offload
-from producer.api.schemas import ErrorBody
+from producer.api.schemas import Day, ErrorBody
 from shared.ask import DEFAULT_PASSAGES, MAX_PASSAGES, ask
 from shared.ports import SpendLedger
 from shared.search import MAX_LIMIT, SearchMode, SearchQuery
@@ -37,7 +36,7 @@ class SearchParams(BaseModel):
         description='Words (all must match), "exact phrases" and prefix* terms.',
     )
     channel: str | None = Field(None, max_length=100, description="A UC… channel id.")
-    since: date | None = Field(None, description="Published on or after this day.")
+    since: Day | None = Field(None, description="Published on or after this day.")
     lang: str | None = Field(
         None, max_length=20, pattern=_LANGUAGE, description="Transcript language (en, de, pt-BR)."
     )

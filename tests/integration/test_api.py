@@ -232,6 +232,22 @@ def test_not_json_is_422(api: Api) -> None:
     assert resp.json()["error"] == "invalid_request"
 
 
+def test_a_repeated_query_parameter_is_a_400_that_names_it(api: Api) -> None:
+    # FastAPI would keep the last value silently: which channel did the caller mean?
+    resp = api.client.get("/v1/search?q=rook&channel=UCa&channel=UCb", headers=AUTH)
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "bad_request"
+    assert "'channel' (2 times)" in resp.json()["message"]
+    assert api.client.get("/v1/search?q=rook&channel=UCa", headers=AUTH).status_code != 400
+
+
+def test_a_day_is_only_yyyy_mm_dd_never_a_number(api: Api) -> None:
+    # pydantic alone reads since=1 as 1970-01-01 (a Unix time): every video, by a typo
+    resp = api.client.get("/v1/search?q=rook&since=1", headers=AUTH)
+    assert resp.status_code == 422
+    assert "YYYY-MM-DD" in resp.text
+
+
 def test_oversized_body_by_content_length_is_413(make_api: Any) -> None:
     api = make_api(api_max_body_bytes=2_000)
     ids = [factories.video_id(n) for n in range(300)]  # ~5 KB of JSON
