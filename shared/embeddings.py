@@ -1,4 +1,4 @@
-"""Semantic search, the engine-neutral part: what is embedded, the ``embed_video`` job, and
+"""Semantic search, the engine-neutral part: what is embedded, the ``video.embed`` job, and
 how a semantic hit becomes a ``SearchHit``.
 
 What is embedded, per video (``EmbeddingSource``):

@@ -306,7 +306,7 @@ class Settings(BaseSettings):
     embedding_backend: Literal["none", "gemini"] = Field(
         "none",
         description="Semantic search: `none` (search stays full-text) or `gemini` (every analysed "
-        "video's passages are embedded by an `embed_video` job; `tubeq search --mode hybrid`).",
+        "video's passages are embedded by a `video.embed` job; `tubeq search --mode hybrid`).",
     )
     embedding_model: str = Field(
         "gemini-embedding-001",
