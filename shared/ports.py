@@ -722,7 +722,18 @@ class TemplateAnalyzer(Protocol):
 
 
 @runtime_checkable
-class TemplateResults(Protocol):
+class TemplateResultReader(Protocol):
+    """A declared capability of a result store (every one has it): a video's template
+    results, for the dashboard's video page and the static export, on the store's own
+    connection (the same reader as ``get_video``)."""
+
+    def template_results(self, video_id: str) -> list[TemplateResult]:
+        """Every completed template result of a video, newest first."""
+        ...
+
+
+@runtime_checkable
+class TemplateResults(TemplateResultReader, Protocol):
     """Template results in the result store (``template_results``), upserted by (video id,
     analysis version): a row is kept the moment the paid reply arrives, and completed
     (with its artifacts) once they are written. Claims and the spend ledger are the result
@@ -741,10 +752,6 @@ class TemplateResults(Protocol):
     ) -> None:
         """Mark it done with its artifacts (also listed with the video's other artifacts
         when the video is known to the store)."""
-        ...
-
-    def template_results(self, video_id: str) -> list[TemplateResult]:
-        """Every completed template result of a video, newest first."""
         ...
 
     def close(self) -> None: ...

@@ -4,8 +4,9 @@
 ``mount_dashboard`` adds the pages, their static files and an offline ``/docs`` to an app
 built by ``producer.api.create_app``; ``tubeq site build`` renders the same templates to
 static files. Modules: ``access`` (keys, cookie, CSRF), ``overview`` and ``pages`` (what a
-page shows, read through the ports), ``charts`` (matplotlib SVG), ``links`` (server or
-export paths), ``render`` (templates), ``routes``, ``searching``, ``docs``.
+page shows, read through the ports), ``template_views`` (a video's template results),
+``charts`` (matplotlib SVG), ``links`` (server or export paths), ``render`` (templates),
+``routes``, ``searching``, ``docs``.
 """
 
 from __future__ import annotations

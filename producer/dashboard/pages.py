@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from producer.dashboard import charts
+from producer.dashboard.template_views import TemplateView, template_views
 from shared.artifacts import display_time, parse_transcript_json, transcript_keys, watch_url
 from shared.errors import ArtifactNotFound, TubeqError
 from shared.models import ChannelSummary, VideoState, VideoStatus
-from shared.ports import AnalystReader, ArtifactStore, ChannelDirectory
+from shared.ports import AnalystReader, ArtifactStore, ChannelDirectory, TemplateResultReader
 
 TOP_TOPICS = 12
 TOP_PER_MONTH = 3
@@ -185,6 +186,10 @@ class VideoPage:
     artifacts: list[ArtifactLinkRow]
     transcript: list[Line] | None
     transcript_note: str = ""
+    #: the analysis templates' newest results: the chapters, then every other template
+    chapters: TemplateView | None = None
+    templates: list[TemplateView] = field(default_factory=list)
+    templates_note: str = ""
 
 
 def _transcript(artifacts: ArtifactStore, video_id: str) -> tuple[list[Line] | None, str]:
@@ -201,6 +206,21 @@ def _transcript(artifacts: ArtifactStore, video_id: str) -> tuple[list[Line] | N
         if s.text.strip()
     ]
     return lines, ""
+
+
+def _templates(
+    reader: AnalystReader, video_id: str, link_of: Callable[[str], str] | None
+) -> tuple[TemplateView | None, list[TemplateView], str]:
+    if not isinstance(reader, TemplateResultReader):
+        return None, [], ""
+    try:
+        results = reader.template_results(video_id)
+    except (TubeqError, ValueError) as exc:
+        # the rest of the page is still worth showing
+        why = exc.message if isinstance(exc, TubeqError) else "a stored result is malformed"
+        return None, [], f"the analysis templates' results could not be read: {why}"
+    chapters, others = template_views(results, link_of)
+    return chapters, others, ""
 
 
 def video_page(
@@ -221,6 +241,7 @@ def video_page(
         for q in (analysis.quotes if analysis else [])
     ]
     transcript, note = _transcript(artifacts, video_id)
+    chapters, templates, templates_note = _templates(reader, video_id, link_of)
     return VideoPage(
         status=status,
         row=video_row(status),
@@ -234,6 +255,9 @@ def video_page(
         ],
         transcript=transcript,
         transcript_note=note,
+        chapters=chapters,
+        templates=templates,
+        templates_note=templates_note,
     )
 
 

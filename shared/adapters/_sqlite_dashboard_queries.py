@@ -1,6 +1,6 @@
-"""The dashboard's reads on the SQLite result store (``ActivityReader``): kept apart from
-``sqlite_results`` so the store's own module stays about its ports; the store's method
-hands over its connection and lock."""
+"""The dashboard's reads on the SQLite result store (``ActivityReader`` and
+``TemplateResultReader``): kept apart from ``sqlite_results`` so the store's own module
+stays about its ports; the store's method hands over its connection and lock."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ import threading
 from datetime import datetime
 
 from shared.adapters._sqlite_results_rows import dt, ts
+from shared.adapters._template_results_rows import result_of_row
 from shared.classify import classify
 from shared.sql_queries import Queries, load
+from shared.templates.results import TemplateResult
 
 DASHBOARD: Queries = load("sqlite_dashboard.sql")
+#: the template results' own blocks (``sqlite_template_results`` writes with the same file)
+TEMPLATES: Queries = load("sqlite_templates.sql")
+TEMPLATES_SCHEMA: Queries = load("sqlite_templates_schema.sql")
 
 
 def finished_since(db: sqlite3.Connection, lock: threading.Lock, since: datetime) -> list[datetime]:
@@ -23,3 +28,22 @@ def finished_since(db: sqlite3.Connection, lock: threading.Lock, since: datetime
     except sqlite3.Error as exc:
         raise classify(exc) from exc
     return [when for (value,) in rows if (when := dt(value)) is not None]
+
+
+def create_template_tables(db: sqlite3.Connection) -> None:
+    """``template_results`` and its typed views, in the transaction the store opens with:
+    a file no template ran on yet reads as none (and the views are there to query)."""
+    for statement in TEMPLATES_SCHEMA.values():
+        db.execute(statement)
+
+
+def template_results(
+    db: sqlite3.Connection, lock: threading.Lock, video_id: str
+) -> list[TemplateResult]:
+    """Every completed template result of a video, newest first."""
+    try:
+        with lock:
+            rows = db.execute(TEMPLATES["template_results"], {"video_id": video_id}).fetchall()
+    except sqlite3.Error as exc:
+        raise classify(exc) from exc
+    return [result_of_row(r) for r in rows]

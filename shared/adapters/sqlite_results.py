@@ -74,6 +74,7 @@ from shared.results_common import check_failure, check_result, claim_payload
 from shared.settings import Settings
 from shared.sql_queries import Queries, load
 from shared.sqlite_wal import enable_wal
+from shared.templates.results import TemplateResult
 
 BUSY_TIMEOUT_S = 30.0
 SQLITE: Queries = load("sqlite.sql")
@@ -107,6 +108,7 @@ class SqliteResultStore:
                     db.execute(statement)
                 # full-text search: its triggers index every transcript saved from now on
                 create_search_index(db)
+                _sqlite_dashboard_queries.create_template_tables(db)
         except sqlite3.Error as exc:
             raise classify(exc) from exc
         except OSError as exc:
@@ -281,6 +283,10 @@ class SqliteResultStore:
     def finished_since(self, since: datetime) -> list[datetime]:
         """``ActivityReader``: when each video done since then finished (the dashboard)."""
         return _sqlite_dashboard_queries.finished_since(self._db, self._lock, since)
+
+    def template_results(self, video_id: str) -> list[TemplateResult]:
+        """``TemplateResultReader``: a video's template results (the video page)."""
+        return _sqlite_dashboard_queries.template_results(self._db, self._lock, video_id)
 
     # ---- ConsumerRegistry (the overview's running consumers; _sqlite_consumers) --------
 

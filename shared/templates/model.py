@@ -63,3 +63,12 @@ class AnalysisTemplate:
     @property
     def artifact_kind(self) -> str:
         return f"template_{self.name}_md"
+
+
+def template_version(analysis_version: str) -> str:
+    """The template's own version inside a version key (``version_key``'s inverse), or ""
+    for a key without one (the summary's)."""
+    _, marker, rest = analysis_version.rpartition("+tpl:")
+    parts = rest.split(":")
+    # <name>:<version>:<hash>; a version may itself hold a colon, a name and a hash never do
+    return ":".join(parts[1:-1]) if marker and len(parts) >= 3 else ""

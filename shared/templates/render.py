@@ -28,6 +28,12 @@ CHAPTERS_VTT: Final = "chapters_vtt"
 _SECONDS = re.compile(r"(^|_)(s|at|start|time|seconds?)($|_)|_s$")
 
 
+def is_seconds_field(name: str) -> bool:
+    """Whether a result field's numbers are seconds into the video (``at_s``, ``start_s``,
+    ``time``…): the report and the dashboard show them as links to that second."""
+    return _SECONDS.search(name) is not None
+
+
 def template_key(result: TemplateResult, ext: str) -> str:
     return (
         f"templates/{result.video_id}/{result.template}/{key_safe(result.analysis_version)}.{ext}"

@@ -2,7 +2,8 @@
 `tubeq serve` on the demo's data: every page loads without console errors, the overview
 changes while a consumer runs (its counts, the running consumers panel, the model quota
 panel), redrive works for the operator and is refused to the analyst,
-timestamp links carry the right ``t=``, search finds a phrase, the static export opens from
+timestamp links carry the right ``t=``, a video's chapters and other template results show
+after ``tubeq enqueue --template``, search finds a phrase, the static export opens from
 ``file://``. Screenshots of each page go to docs/screenshots/."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from shared import factory
 from shared.artifacts import parse_transcript_json, transcript_keys, watch_url
+from shared.ports import TemplateResultReader
 from shared.rate_budget import SqliteRateBudget
 from shared.settings import Settings
 from tests.browser.conftest import ANALYST, OPERATOR, SCREENSHOTS, Server
@@ -98,7 +100,7 @@ def test_every_page_loads_without_console_errors(context: BrowserContext, server
     shot(page, "channel")
     page.locator("#videos a").first.click()
     expect(page.locator("#transcript li").first).to_be_visible()
-    shot(page, "video")
+    # the video page's screenshot is taken with its chapters (test_chapters_on_the_video_page)
     page.goto(f"{server.url}/search?q=index")
     expect(page.locator("h1")).to_have_text("Search")
     shot(page, "search")
@@ -253,6 +255,57 @@ def test_timestamp_links_carry_the_right_second(context: BrowserContext, server:
     expect(visible).to_have_count(expected)
     assert expected < len(spoken)
     assert errors.seen == []
+
+
+def test_chapters_on_the_video_page(browser: Browser, server: Server) -> None:
+    vid = "tq-sample06"  # a 28-minute talk: several chapters and mentions offline
+    for template in ("chapters", "mentions"):
+        queued = server.tubeq("enqueue", "--template", template, vid)
+        assert queued.returncode == 0, queued.stdout + queued.stderr
+    consumed = server.tubeq("consume", "--burst", timeout=120)
+    assert consumed.returncode == 0, consumed.stdout + consumed.stderr
+    reader = factory.build_results(settings_of(server))
+    try:
+        assert isinstance(reader, TemplateResultReader)
+        stored = {r.template: r for r in reader.template_results(vid)}
+    finally:
+        reader.close()
+    chapters = stored["chapters"].result["chapters"]
+    assert len(chapters) > 1 and "mentions" in stored
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page, errors = login(context, server, ANALYST)
+        page.goto(f"{server.url}/videos/{vid}")
+        expect(page.locator("h2#chapters")).to_have_text("Chapters")
+        links = page.locator("ol.chapters li a.ts")
+        expect(links).to_have_count(len(chapters))
+        for i, chapter in enumerate(chapters):
+            href = links.nth(i).get_attribute("href")
+            assert href == f"https://www.youtube.com/watch?v={vid}&t={int(chapter['start_s'])}s"
+            item = page.locator("ol.chapters li").nth(i)
+            expect(item.locator(".title")).to_have_text(chapter["title"])
+            expect(item.locator(".gist")).to_have_text(chapter["gist"])
+        mentions = page.locator("#template-mentions table.tpl tbody tr")
+        expect(mentions).to_have_count(len(stored["mentions"].result["mentions"]))
+        # the chapter markers download through the page's own link
+        vtt = page.locator("h2#chapters + ol + p.about a", has_text="chapters_vtt")
+        body = page.request.get(f"{server.url}{vtt.get_attribute('href')}").text()
+        assert body.startswith("WEBVTT") and chapters[1]["title"] in body
+        for kind in ("chapters_vtt", "template_chapters_md", "template_mentions_md"):
+            expect(page.locator(".downloads a", has_text=kind)).to_have_count(1)
+        shot(page, "video")
+        assert errors.seen == []
+    finally:
+        context.close()
+    plain = browser.new_context(java_script_enabled=False)
+    try:
+        page, errors = login(plain, server, ANALYST)
+        page.goto(f"{server.url}/videos/{vid}")
+        expect(page.locator("ol.chapters li a.ts")).to_have_count(len(chapters))
+        assert errors.seen == []
+    finally:
+        plain.close()
 
 
 def test_search_finds_a_phrase(context: BrowserContext, server: Server) -> None:
