@@ -256,13 +256,14 @@ def test_s3_stopped_mid_run_is_a_store_outage() -> None:
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs: a disk that really fills up, and can be made read-only."""
+    """A 4 MiB tmpfs: a disk that really fills up, and can be made read-only. (256 KiB was
+    too small once the filler was gone for the result store's schema and its WAL.)"""
     where = tmp_path / "tiny"
     where.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a small tmpfs needs root")
     proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True
     )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")

@@ -48,11 +48,13 @@ def test_one_thread_renews_every_held_claim_until_released() -> None:
 def test_the_thread_ends_when_no_claim_is_held_and_a_new_claim_starts_one() -> None:
     claims = Claims()
     keeper = ClaimKeeper(claims, ttl_s=0.15)  # type: ignore[arg-type]
+    others = set(threading.enumerate())  # other tests' keepers may still be winding down
     keeper.hold("a", "v1", "me")
     assert claims.wait_for("a", 1)
+    (ours,) = [t for t in threading.enumerate() if t.name == "claim-renewer" and t not in others]
     keeper.release("a", "v1", "me")
-    threading.Event().wait(0.3)  # more than one beat: it finds nothing held and ends
-    assert not [t for t in threading.enumerate() if t.name == "claim-renewer"]
+    ours.join(2)  # more than one beat: it finds nothing held and ends
+    assert not ours.is_alive()
     keeper.hold("c", "v1", "me")
     assert claims.wait_for("c", 1)
     keeper.release("c", "v1", "me")
