@@ -10,47 +10,21 @@ no session state is left behind.
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Self
-
 import psycopg
 
+from shared.adapters._postgres_connection import PostgresConnection
 from shared.classify import classify
-from shared.errors import ConfigError
 from shared.search import SearchHit, SearchQuery, hits_from_json, search_params
-from shared.settings import Settings
 from shared.sql_queries import Queries, load
 
 QUERIES: Queries = load("postgres_search.sql")
 
 
-class PostgresSearch:
+class PostgresSearch(PostgresConnection):
     name = "postgres"
 
-    def __init__(self, dsn: str, *, timeout_s: float = 30.0) -> None:
-        if not dsn.strip():
-            raise ConfigError("TUBEQ_DATABASE_URL is empty: give a Postgres DSN")
-        self._dsn = dsn
-        self._timeout_s = timeout_s
-        self._conn: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if settings.database_url is None:
-            raise ConfigError("TUBEQ_DATABASE_URL is not set: postgres search needs it")
-        return cls(settings.database_url.get_secret_value(), timeout_s=settings.database_timeout_s)
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(
-                self._dsn,
-                autocommit=True,
-                prepare_threshold=None,
-                connect_timeout=max(1, round(self._timeout_s)),
-                application_name="tubeq-search",
-            )
-        return self._conn
+    application_name = "tubeq-search"
+    needs_dsn = "postgres search needs it"
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         params = search_params(query) | {"timeout_ms": int(self._timeout_s * 1000)}
@@ -64,9 +38,3 @@ class PostgresSearch:
         except psycopg.Error as exc:
             raise classify(exc) from exc
         return hits_from_json(row[0] if row else None)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None

@@ -11,13 +11,13 @@ enable it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from shared.adapters._postgres_connection import PostgresConnection
 from shared.classify import classify
 from shared.embeddings import (
     EmbeddedText,
@@ -27,7 +27,6 @@ from shared.embeddings import (
 )
 from shared.errors import ConfigError
 from shared.search import SearchQuery
-from shared.settings import Settings
 from shared.sql_queries import Queries, load
 from shared.vector_rows import matches_from_json, plan_from_json, save_rows, search_args
 
@@ -37,33 +36,11 @@ TIMEOUT: Queries = load("postgres_search.sql")
 NO_PGVECTOR = "0A000"
 
 
-class PostgresVectors:
+class PostgresVectors(PostgresConnection):
     name = "postgres"
 
-    def __init__(self, dsn: str, *, timeout_s: float = 30.0) -> None:
-        if not dsn.strip():
-            raise ConfigError("TUBEQ_DATABASE_URL is empty: give a Postgres DSN")
-        self._dsn = dsn
-        self._timeout_s = timeout_s
-        self._conn: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if settings.database_url is None:
-            raise ConfigError("TUBEQ_DATABASE_URL is not set: postgres semantic search needs it")
-        return cls(settings.database_url.get_secret_value(), timeout_s=settings.database_timeout_s)
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(
-                self._dsn,
-                autocommit=True,
-                prepare_threshold=None,
-                connect_timeout=max(1, round(self._timeout_s)),
-                application_name="tubeq-vectors",
-            )
-        return self._conn
+    application_name = "tubeq-vectors"
+    needs_dsn = "postgres semantic search needs it"
 
     def _call(self, name: str, params: dict[str, Any]) -> Any:
         statement = TIMEOUT["statement_timeout"] + ";\n" + QUERIES[name]
@@ -112,9 +89,3 @@ class PostgresVectors:
     def analysed_videos(self, channel_id: str | None = None) -> list[str]:
         data = self._call("analysed_videos", {"channel_id": channel_id})
         return sorted(str(v) for v in data) if isinstance(data, list) else []
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
