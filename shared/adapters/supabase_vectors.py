@@ -8,9 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Self
 
-import httpx
-from supabase import Client, ClientOptions, create_client
-
+from shared.adapters._supabase_client import service_client
 from shared.classify import classify
 from shared.embeddings import EmbeddedText, EmbeddingModel, EmbeddingPlan, SemanticMatch
 from shared.errors import ConfigError
@@ -38,23 +36,7 @@ class SupabaseVectors:
     name = "supabase"
 
     def __init__(self, url: str, service_role_key: str, *, timeout_s: float = 30.0) -> None:
-        if not url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"TUBEQ_SUPABASE_URL must be the project URL, like "
-                f"https://<project-ref>.supabase.co (got {url!r})"
-            )
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
-        options = ClientOptions(
-            auto_refresh_token=False, persist_session=False, httpx_client=self._http
-        )
-        try:
-            self._client: Client = create_client(url, service_role_key, options)
-        except Exception as exc:
-            self._http.close()
-            raise ConfigError(
-                f"cannot set up the Supabase client: {type(exc).__name__}: {exc} "
-                "(check TUBEQ_SUPABASE_URL and TUBEQ_SUPABASE_SERVICE_ROLE_KEY)"
-            ) from None
+        self._http, self._client = service_client(url, service_role_key, timeout_s)
         self._forms = rpc_forms()
 
     @classmethod
