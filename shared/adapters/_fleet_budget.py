@@ -1,6 +1,6 @@
-"""The fleet-wide rate budget on the SQL functions of ``sql/009_rate_budget.sql`` and
-``sql/012_rate_budget_tokens.sql``: what the Postgres and the Supabase budgets share, so the
-rule's Python side exists once.
+"""The fleet-wide rate budget on the SQL functions of ``sql/009_rate_budget.sql``,
+``sql/012_rate_budget_tokens.sql`` and ``sql/017_rate_budget_late_calls.sql``: what the
+Postgres and the Supabase budgets share, so the rule's Python side exists once.
 
 The state is in the result database every machine of a fleet already shares: the requests'
 TAT and the pause (``rate_budget_limits``) and the sliding window's slots
@@ -10,7 +10,9 @@ trip whatever the number of machines or grants. Time is the database's clock
 (``clock_timestamp()``), one clock for the whole fleet, and the function answers with a
 *relative* wait, so machines whose clocks disagree still share one schedule (and the grant's
 time ``at`` on that clock, which a refund sends back); a test passes its own clock instead
-(``now`` in the payload).
+(``now`` in the payload). A call that leaves late is moved by ``tubeq_move_budget`` (017) to
+``at`` plus the lateness ``acquire`` measured on its own monotonic clock: the database's
+clock and the machine's are never compared.
 
 A subclass only says how a named block of ``sql/queries/postgres.sql`` runs (``run``).
 """
@@ -23,6 +25,7 @@ from typing import Any
 
 from shared.fleet import BudgetUsage
 from shared.rate_budget.gcra import REQUESTS, TOKENS, Ask, GcraBudget, Limits, Step
+from shared.rate_budget.timer import Timer
 from shared.rate_budget.usage import no_budget, usage_of
 
 #: the budget's rows are keyed by this name (one budget per model quota)
@@ -42,8 +45,9 @@ class FleetRateBudget(GcraBudget):
         *,
         budget_name: str = DEFAULT_BUDGET_NAME,
         clock: Callable[[], float] | None = None,
+        timer: Timer | None = None,
     ) -> None:
-        super().__init__(limits)
+        super().__init__(limits, timer)
         self.budget_name = budget_name
         #: None: the database's clock (production); a callable: the test's clock
         self._clock = clock
@@ -89,6 +93,11 @@ class FleetRateBudget(GcraBudget):
             "window": {"at": at, "tokens": ask.tokens, "cell_s": self.limits.window.cell_s},
         }
         self.run("refund_budget", refund=refund)
+
+    def _move_grant(self, ask: Ask, at: float, to: float) -> None:
+        window = {"at": at, "to": to, "tokens": ask.tokens, "cell_s": self.limits.window.cell_s}
+        move = {"budget": self.budget_name, "window": window}
+        self.run("move_budget", move=move)
 
     def _pause_for(self, seconds: float) -> None:
         pause = {

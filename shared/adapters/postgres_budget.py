@@ -23,6 +23,7 @@ from shared.adapters._fleet_budget import DEFAULT_BUDGET_NAME, FleetRateBudget
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.rate_budget.gcra import Limits, limits_of
+from shared.rate_budget.timer import Timer
 from shared.sql_queries import load
 
 
@@ -39,8 +40,9 @@ class PostgresRateBudget(FleetRateBudget):
         timeout_s: float = 30.0,
         budget_name: str = DEFAULT_BUDGET_NAME,
         clock: Callable[[], float] | None = None,
+        timer: Timer | None = None,
     ) -> None:
-        super().__init__(limits, budget_name=budget_name, clock=clock)
+        super().__init__(limits, budget_name=budget_name, clock=clock, timer=timer)
         if not dsn.strip():
             raise ConfigError("TUBEQ_DATABASE_URL is empty: the fleet rate budget needs it")
         self._dsn = dsn

@@ -1,10 +1,11 @@
 """The fleet-wide rate budget on Supabase (``TUBEQ_RATE_BUDGET_BACKEND=results`` with
 ``TUBEQ_RESULTS_BACKEND=supabase``): the same SQL functions as ``PostgresRateBudget``
-(``sql/009_rate_budget.sql``), called through PostgREST's RPC with the service-role key.
+(``sql/009_rate_budget.sql``, ``012``, ``017``), called through PostgREST's RPC with the
+service-role key: acquire, refund, move (a call that left late) and pause alike.
 
 A block ``SELECT fn(payload => %(param)s)`` of ``sql/queries/postgres.sql`` becomes
 ``POST /rest/v1/rpc/fn`` with ``{"payload": …}`` — what supabase-py's ``.rpc()`` sends; a
-plain httpx client is all a three-call adapter needs. A non-2xx reply goes through the one
+plain httpx client is all an adapter of a few calls needs. A non-2xx reply goes through the one
 HTTP rule (``shared.classify.http.from_status``: 401/403 access denied, 429 and 5xx
 transient), a network error through ``shared.classify``.
 """
@@ -23,6 +24,7 @@ from shared.classify import classify
 from shared.classify.http import from_status, parse_retry_after
 from shared.errors import ConfigError
 from shared.rate_budget.gcra import Limits, limits_of
+from shared.rate_budget.timer import Timer
 from shared.sql_queries import load
 
 _CALL = re.compile(r"^SELECT\s+(?P<fn>\w+)\(\s*payload\s*=>\s*%\((?P<param>\w+)\)s\s*\)$")
@@ -42,8 +44,9 @@ class SupabaseRateBudget(FleetRateBudget):
         timeout_s: float = 30.0,
         budget_name: str = DEFAULT_BUDGET_NAME,
         clock: Callable[[], float] | None = None,
+        timer: Timer | None = None,
     ) -> None:
-        super().__init__(limits, budget_name=budget_name, clock=clock)
+        super().__init__(limits, budget_name=budget_name, clock=clock, timer=timer)
         if not url.startswith(("https://", "http://")):
             raise ConfigError(f"TUBEQ_SUPABASE_URL must be the project URL (got {url!r})")
         if not service_role_key.strip():

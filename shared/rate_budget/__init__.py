@@ -4,7 +4,9 @@ Gemini's quota is per project, not per process, so consumers must spend one budg
 instead of each discovering the limit through 429s. Requests are paced by GCRA (``gcra.py``),
 so they leave evenly spaced through the window instead of all at its start; every grant also
 keeps the provider's sliding window within both limits counting it (``window.py``), which
-pacing alone does not do for calls of very different sizes.
+pacing alone does not do for calls of very different sizes. A caller that wakes from its wait
+later than its grant's time has its grant counted at the time its call really leaves
+(``window.move``), so the window the budget keeps is the one the server will see.
 
 Where the state lives (``TUBEQ_RATE_BUDGET_BACKEND``):
 
@@ -34,9 +36,11 @@ from shared.rate_budget.gcra import (
     Step,
     budget_step,
     limits_of,
+    moved,
     refunded,
 )
 from shared.rate_budget.sqlite import SqliteRateBudget
+from shared.rate_budget.timer import SystemTimer, Timer
 from shared.rate_budget.window import Slot, Window
 
 __all__ = [
@@ -55,8 +59,11 @@ __all__ = [
     "SqliteRateBudget",
     "State",
     "Step",
+    "SystemTimer",
+    "Timer",
     "Window",
     "budget_step",
     "limits_of",
+    "moved",
     "refunded",
 ]

@@ -30,7 +30,17 @@ Why each piece:
   requests reach the server late by a varying few ms, and when the 61st request of a 60-per-
   minute quota arrives a few ms *less* late than the first, the server's window still holds
   60. Stretching the span, and the window the budget keeps, by ``margin_s`` (default 0.25 s,
-  under 1 % of a minute) keeps them more than a window apart as the server sees them.
+  under 1 % of a minute) keeps them more than a window apart as the server sees them. It
+  covers what the budget cannot see — building and sending the request, the network — and
+  lateness up to ``Limits.late_after_s`` (half the margin) that it can.
+- **the move**: what the budget can see is its caller waking from the wait later than the
+  grant's time (CPU contention, a GC pause: tens of ms on a loaded machine, at times more
+  than the margin). ``acquire`` measures it on the monotonic clock, and a call later than
+  ``late_after_s`` is *moved*: the window counts it at its real time (``moved``), so the call
+  R places after it, decided after that, is held until a window after the time the server
+  will see. The TAT stays: pacing spaces the grants, the window keeps the limit exact. Grants
+  decided before the move (more callers waiting on reservations than the quota has requests
+  a window) cannot be moved back; a move costs one more write, on late calls only.
 - **refund**: a call the server refused (429) did not count against its quota, so the
   caller gives the grant back (``Grant.refund``: the TAT moves back by its cost, the window
   forgets its tokens) instead of leaving quota unused for a window.
@@ -52,8 +62,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.adapter_settings import RateBudgetSettings
-from shared.errors import ConfigError, RateLimited
-from shared.rate_budget.window import Slot, Window, earliest, live, record, refund
+from shared.errors import ConfigError, RateLimited, TubeqError
+from shared.logging import get_logger
+from shared.rate_budget.timer import SystemTimer, Timer
+from shared.rate_budget.window import Slot, Window, earliest, live, move, record, refund
 
 #: Gemini's quotas are per minute.
 DEFAULT_WINDOW_S = 60.0
@@ -63,6 +75,14 @@ DEFAULT_MARGIN_S = 0.25
 #: The burst tolerance τ: calls this far ahead of even pacing still go at once (at 120
 #: requests a minute, two back to back), for 0.8 % of a minute's quota.
 DEFAULT_BURST_S = 0.5
+#: A call later than this share of the margin is moved (see ``Limits.late_after_s``).
+LATE_SHARE_OF_MARGIN = 0.5
+#: ...and never one less late than this: a sleep on an idle Linux machine overruns by tens
+#: to hundreds of µs (timer slack, wake-up), which no server can tell from on time; with a
+#: margin of 0 every wait would otherwise cost a write.
+MIN_LATE_S = 0.001
+
+_log = get_logger(__name__)
 
 REQUESTS = "requests"
 TOKENS = "tokens"
@@ -101,6 +121,16 @@ class Limits:
     def interval_s(self) -> float:
         """The emission interval: the spacing of paced requests."""
         return self.span_s / self.requests
+
+    @property
+    def late_after_s(self) -> float:
+        """How late (after its grant's time) a call may leave and still count where it was
+        granted. The margin keeps the first and the (R+1)-th call of a window a window apart
+        as long as the first is at most ``margin_s`` later than the other; half of it goes to
+        the lateness ``acquire`` sees (its own wait overrunning), half stays for what it cannot
+        see (building and sending the request, the network, the move's own write). Later
+        than that, the grant is moved to the call's real time."""
+        return max(self.margin_s * LATE_SHARE_OF_MARGIN, MIN_LATE_S)
 
     @property
     def window(self) -> Window:
@@ -182,12 +212,21 @@ def budget_step(
     wait = at - now
     if wait > max_wait_s:
         return Step(False, wait, binding, at), state
-    moved = State(
+    taken = State(
         max(state.tat, start) + ask.pace.cost_s,
         state.paused_until,
         tuple(record(slots, at, ask.tokens, window)),
     )
-    return Step(True, wait, binding, at), moved
+    return Step(True, wait, binding, at), taken
+
+
+def moved(state: State, ask: Ask, at: float, to: float, window: Window) -> State:
+    """``state`` with the grant made for ``at`` counted at ``to`` (its call left late, at
+    ``to``). The TAT stays: pacing spaced the grants; where the server counts the call is
+    the window's business."""
+    return State(
+        state.tat, state.paused_until, tuple(move(state.slots, at, to, ask.tokens, window))
+    )
 
 
 def refunded(state: State, ask: Ask, at: float, window: Window) -> State:
@@ -201,7 +240,9 @@ def refunded(state: State, ask: Ask, at: float, window: Window) -> State:
 
 class Grant:
     """A granted call; ``refund()`` gives it back when the server refused the call (a 429
-    is not counted against the quota). Refunding twice gives it back once."""
+    is not counted against the quota). Refunding twice gives it back once. ``at`` is the
+    time the budget counts the call at, on the backend's clock: the grant's time, or the
+    time its call really left when it left late (``GcraBudget.acquire``)."""
 
     def __init__(self, budget: GcraBudget, ask: Ask, at: float) -> None:
         self._budget = budget
@@ -222,8 +263,9 @@ class GcraBudget(ABC):
     """``acquire`` / ``pause`` on GCRA; a backend stores the TATs and the pause and makes
     each step atomic."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, timer: Timer | None = None) -> None:
         self.limits = limits
+        self._timer: Timer = timer or SystemTimer()
 
     @abstractmethod
     def _step(self, ask: Ask, max_wait_s: float) -> Step:
@@ -233,6 +275,11 @@ class GcraBudget(ABC):
     @abstractmethod
     def _refund(self, ask: Ask, at: float) -> None:
         """Give back the grant made at ``at`` (``refunded``)."""
+
+    @abstractmethod
+    def _move_grant(self, ask: Ask, at: float, to: float) -> None:
+        """Count the grant made for ``at`` at ``to`` instead (``moved``); only the window
+        changes."""
 
     @abstractmethod
     def _pause_for(self, seconds: float) -> None:
@@ -248,9 +295,31 @@ class GcraBudget(ABC):
         step = self._step(ask, max(0.0, timeout_s))
         if not step.granted:
             raise self._too_late(step)
+        # ``wait_s`` counts from the backend's reading of its clock, one reply ago: lateness
+        # is measured from the reply on (``timer.py``), so the reply's own trip is in the
+        # margin's share of what the budget cannot see
+        reserved = self._timer.monotonic()
         if step.wait_s > 0:
-            time.sleep(step.wait_s)
-        return Grant(self, ask, step.at)
+            self._timer.sleep(step.wait_s)
+        late_s = self._timer.monotonic() - reserved - step.wait_s
+        if late_s <= self.limits.late_after_s:
+            return Grant(self, ask, step.at)
+        return Grant(self, ask, self._moved_late(ask, step.at, late_s))
+
+    def _moved_late(self, ask: Ask, at: float, late_s: float) -> float:
+        """Move a grant whose call leaves ``late_s`` after ``at``; the time it now counts at.
+        A move that fails leaves the grant where it was: the call was granted and goes, and
+        the failure (a store that went away) meets the next ``acquire`` anyway."""
+        to = at + late_s
+        try:
+            self._move_grant(ask, at, to)
+        except TubeqError as exc:
+            _log.warning(
+                "rate_budget.late_grant_not_moved", late_s=round(late_s, 4), error=exc.message
+            )
+            return at
+        _log.debug("rate_budget.late_grant_moved", late_s=round(late_s, 4))
+        return to
 
     def pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -275,8 +344,13 @@ class GcraBudget(ABC):
 class InProcessRateBudget(GcraBudget):
     """The budget for one process, behind a lock."""
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(limits)
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+        timer: Timer | None = None,
+    ) -> None:
+        super().__init__(limits, timer)
         self._clock = clock
         self._lock = threading.Lock()
         self._state = State()
@@ -291,6 +365,10 @@ class InProcessRateBudget(GcraBudget):
     def _refund(self, ask: Ask, at: float) -> None:
         with self._lock:
             self._state = refunded(self._state, ask, at, self.limits.window)
+
+    def _move_grant(self, ask: Ask, at: float, to: float) -> None:
+        with self._lock:
+            self._state = moved(self._state, ask, at, to, self.limits.window)
 
     def _pause_for(self, seconds: float) -> None:
         with self._lock:

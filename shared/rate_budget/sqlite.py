@@ -6,7 +6,8 @@ thousands of grants are live, on a state of bounded size (the requests' TAT, the
 most a few window slots per cell; ``window.py``). Default file ``<data_dir>/budget.sqlite3``.
 Processes on several machines need the fleet budget (``TUBEQ_RATE_BUDGET_BACKEND=results``).
 
-Times are ``time.time()``: one clock for every process on the machine.
+Times are ``time.time()``: one clock for every process on the machine. A call that leaves
+late (``GcraBudget.acquire``) is moved in one more short transaction, on late calls only.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from shared.rate_budget.gcra import (
     Step,
     budget_step,
     limits_of,
+    moved,
     refunded,
 )
+from shared.rate_budget.timer import Timer
 from shared.rate_budget.usage import no_budget, usage_of
 from shared.rate_budget.window import Slot
 from shared.sqlite_wal import enable_wal
@@ -60,8 +63,14 @@ def _state(row: tuple[float, float, str]) -> State:
 class SqliteRateBudget(GcraBudget):
     """The budget every consumer on this machine shares: one file, one row."""
 
-    def __init__(self, path: Path, limits: Limits, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(limits)
+    def __init__(
+        self,
+        path: Path,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+        timer: Timer | None = None,
+    ) -> None:
+        super().__init__(limits, timer)
         self.path = path
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +88,7 @@ class SqliteRateBudget(GcraBudget):
     def from_settings(cls, section: RateBudgetSettings) -> Self:
         return cls(section.path, limits_of(section))
 
-    def _move(self, change: Callable[[State], tuple[Step | None, State]]) -> Step | None:
+    def _transact(self, change: Callable[[State], tuple[Step | None, State]]) -> Step | None:
         """Read the state, ``change`` it, write it back if it changed: one transaction."""
         with self._lock:
             conn = self._conn
@@ -97,13 +106,20 @@ class SqliteRateBudget(GcraBudget):
 
     def _step(self, ask: Ask, max_wait_s: float) -> Step:
         window = self.limits.window
-        step = self._move(lambda s: budget_step(s, ask, window, self._clock(), max_wait_s))
+        step = self._transact(lambda s: budget_step(s, ask, window, self._clock(), max_wait_s))
         assert step is not None
         return step
 
     def _refund(self, ask: Ask, at: float) -> None:
         window = self.limits.window
-        self._move(lambda s: (None, refunded(s, ask, at, window)))
+        self._transact(lambda s: (None, refunded(s, ask, at, window)))
+
+    def _move_grant(self, ask: Ask, at: float, to: float) -> None:
+        window = self.limits.window
+        try:
+            self._transact(lambda s: (None, moved(s, ask, at, to, window)))
+        except sqlite3.Error as exc:
+            raise classify(exc) from exc
 
     def _pause_for(self, seconds: float) -> None:
         with self._lock:

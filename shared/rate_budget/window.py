@@ -21,10 +21,15 @@ window can hold its limit plus the last call. So the budget keeps what each wind
   overflows. That packs windows to ~0.98 of the tokens where strict order left ~0.95.
 - ``W`` here is the window plus the safety margin (requests reach the server late by a
   varying few ms; see ``gcra.py``).
+- **move**: a call sent noticeably later than its grant's time (its process woke late from
+  the wait: CPU contention, a GC pause) is counted where the server will see it: the grant
+  leaves the slot of its time and joins the slot of its real time (``move``), so calls
+  decided after that keep a window away from the real time, not from the planned one.
 
-Everything is plain numbers so that the SQL function (``sql/012_rate_budget_tokens.sql``) can
-do exactly the same on the fleet's row; ``tests/unit/test_rate_window.py`` checks both
-against the benchmark stub's own sliding window.
+Everything is plain numbers so that the SQL functions (``sql/012_rate_budget_tokens.sql``,
+``sql/017_rate_budget_late_calls.sql``) can do exactly the same on the fleet's row;
+``tests/unit/test_rate_window.py`` checks both against the benchmark stub's own sliding
+window.
 """
 
 from __future__ import annotations
@@ -130,3 +135,11 @@ def refund(slots: Sequence[Slot], at: float, tokens: float, window: Window) -> l
                 out[i] = (first, last, tok, req)
             break
     return out
+
+
+def move(slots: Sequence[Slot], at: float, to: float, tokens: float, window: Window) -> list[Slot]:
+    """``slots`` with the grant of ``tokens`` made for ``at`` counted at ``to`` instead (its
+    call left late, at ``to``): ``refund`` at ``at``, then ``record`` at ``to``. A slot the
+    grant shared keeps its span (never counted less than before), and a grant whose slot has
+    already left every window is simply counted at ``to``."""
+    return record(refund(slots, at, tokens, window), to, tokens, window)

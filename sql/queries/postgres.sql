@@ -96,6 +96,10 @@ SELECT tubeq_acquire_budget(payload => %(request)s);
 -- postgres only: gives a refused call's grant back to the fleet-wide budget (see above)
 SELECT tubeq_refund_budget(payload => %(refund)s);
 
+-- name: move_budget
+-- postgres only: counts a grant whose call left late at its real time (sql/017)
+SELECT tubeq_move_budget(payload => %(move)s);
+
 -- name: pause_budget
 -- postgres only: pauses the fleet-wide budget for the delay the server asked (see above)
 SELECT tubeq_pause_budget(payload => %(pause)s);

@@ -7,7 +7,9 @@ file: every consumer on a machine; the result database: every machine of a fleet
 keep their own (one process), and, where it can, counts the statements a budget sends.
 
 Most tests run on a fake clock with ``timeout_s=0``: ``acquire`` then either grants at once
-or raises ``RateLimited`` with the wait, and the test moves the clock by that wait.
+or raises ``RateLimited`` with the wait, and the test moves the clock by that wait. Tests of
+calls that leave late give the budget a ``SteppingTimer`` as well: ``acquire``'s wait moves
+the fake clock by what it asked, plus how late the test makes it wake.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 
 from shared.errors import RateLimited
 from shared.ports import BudgetGrant, RateBudget
-from shared.rate_budget import Limits
+from shared.rate_budget import Grant, Limits, Timer
 
 Clock = Callable[[], float]
 BIG = 10**9
@@ -35,13 +37,32 @@ class FakeClock:
         return self.now
 
 
+class SteppingTimer:
+    """``acquire``'s own timer on a ``FakeClock``: a wait moves the clock by what was asked
+    plus ``oversleep_s`` (a process that wakes late), and the monotonic clock is the fake
+    one, so a test sets how late a call leaves and asserts on times, not on durations."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.oversleep_s = 0.0
+
+    def monotonic(self) -> float:
+        return self.clock.now
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.now += seconds + self.oversleep_s
+
+
 class RateBudgetHarness(Protocol):
     #: whether two budgets from ``make`` spend one budget (several processes, one quota)
     shared_between_instances: bool
 
-    def make(self, limits: Limits, clock: Clock = time.time) -> RateBudget:
-        """A budget with these limits on ``clock``; with ``shared_between_instances`` every
-        budget made by one harness spends the same state."""
+    def make(
+        self, limits: Limits, clock: Clock = time.time, timer: Timer | None = None
+    ) -> RateBudget:
+        """A budget with these limits on ``clock`` (and ``timer`` for its own waits: None,
+        the real one); with ``shared_between_instances`` every budget made by one harness
+        spends the same state."""
         ...
 
     def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
@@ -80,6 +101,20 @@ def most_in_a_window(times: list[float], window_s: float) -> int:
     return max(sum(1 for u in times if t <= u < t + window_s) for t in times)
 
 
+def counted_at(grant: BudgetGrant) -> float:
+    """The time the budget counts a grant at (every budget's grant is a ``Grant``)."""
+    assert isinstance(grant, Grant)
+    return grant.at
+
+
+def late_limits() -> Limits:
+    """2 requests per 10 s, margin 0.5 s: paced one every 5.25 s, a call is moved when it
+    leaves more than 0.25 s after its grant's time."""
+    limits = exact(requests=2, tokens=BIG, window_s=10, margin_s=0.5)
+    assert limits.late_after_s == 0.25
+    return limits
+
+
 class RateBudgetContract:
     """Subclass as ``Test<Adapter>`` and provide a ``harness`` fixture."""
 
@@ -87,8 +122,10 @@ class RateBudgetContract:
     def make(self, harness: RateBudgetHarness) -> Iterator[Callable[..., RateBudget]]:
         opened: list[RateBudget] = []
 
-        def build(limits: Limits, clock: Clock = time.time) -> RateBudget:
-            budget = harness.make(limits, clock)
+        def build(
+            limits: Limits, clock: Clock = time.time, timer: Timer | None = None
+        ) -> RateBudget:
+            budget = harness.make(limits, clock, timer)
             opened.append(budget)
             return budget
 
@@ -280,6 +317,81 @@ class RateBudgetContract:
         with pytest.raises(ValueError, match="tokens"):
             make(exact(1, 1)).acquire(-1, timeout_s=0)
 
+    # ---- calls that leave late ---------------------------------------------------------
+
+    def test_a_late_call_holds_back_the_call_a_window_after_it_from_its_real_time(
+        self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        timer = SteppingTimer(clock)
+        budget = make(late_limits(), clock, timer)
+        count = harness.statement_counter(budget)
+        sent: list[int] = []
+
+        def acquire(timeout_s: float) -> BudgetGrant:
+            before = count() if count else 0
+            grant = budget.acquire(1, timeout_s=timeout_s)
+            sent.append(count() - before if count else 0)
+            return grant
+
+        assert counted_at(acquire(0)) == 1_000.0
+        timer.oversleep_s = 1.0  # its process wakes a second late: the call leaves at 1006.25
+        late = acquire(10)
+        assert clock.now == pytest.approx(1_006.25)
+        assert counted_at(late) == pytest.approx(1_006.25)  # counted where the server sees it
+        timer.oversleep_s = 0.0
+        acquire(10)  # paced to 1010.5, when the first has left the window
+        assert clock.now == pytest.approx(1_010.5)
+        # the call R = 2 places after the late one: a window (10.5 s) after 1006.25, where it
+        # really left; without the move it would go at 1015.75 and reach the server 9.5 s
+        # after the late call, inside its 10 s window
+        fourth = acquire(10)
+        assert clock.now == pytest.approx(1_016.75)
+        assert counted_at(fourth) == pytest.approx(1_016.75)
+        if count:  # the move is one more write of a step's size, on the late call only
+            assert sent[1] == 2 * sent[0] and sent[2] == sent[3] == sent[0]
+
+    def test_a_call_late_by_less_than_the_threshold_changes_nothing(
+        self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        timer = SteppingTimer(clock)
+        budget = make(late_limits(), clock, timer)
+        count = harness.statement_counter(budget)
+        sent: list[int] = []
+        granted: list[float] = []
+        for oversleep in (0.0, 0.24, 0.0, 0.0):  # the second wakes 0.24 s late: under 0.25
+            timer.oversleep_s = oversleep
+            before = count() if count else 0
+            grant = budget.acquire(1, timeout_s=10)
+            sent.append(count() - before if count else 0)
+            granted.append(counted_at(grant))
+        assert granted == pytest.approx([1_000.0, 1_005.25, 1_010.5, 1_015.75])
+        assert clock.now == pytest.approx(1_015.75)  # a window after its GRANTED time
+        if count:
+            assert sent[0] == sent[1] == sent[2] == sent[3]  # no extra write
+
+    def test_a_moved_grant_refunded_is_given_back_once_from_its_new_slot(
+        self, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        timer = SteppingTimer(clock)
+        budget = make(late_limits(), clock, timer)
+        budget.acquire(1, timeout_s=0)
+        timer.oversleep_s = 1.0
+        late = budget.acquire(1, timeout_s=10)  # granted for 1005.25, moved to 1006.25
+        timer.oversleep_s = 0.0
+        late.refund()  # the server answered 429: the call did not count
+        # forgotten where it was moved to: only the first is in the window, and pacing has
+        # the slot back, so the next call goes at once (from the old slot, the moved grant
+        # would still fill the window until 1010.5)
+        again = budget.acquire(1, timeout_s=0)
+        assert counted_at(again) == pytest.approx(1_006.25)
+        late.refund()  # a second refund gives nothing back
+        with pytest.raises(RateLimited) as caught:
+            budget.acquire(1, timeout_s=0)
+        assert caught.value.retry_after == pytest.approx(5.25)  # paced after `again`
+
     # ---- sharing and cost ---------------------------------------------------------------
 
     def test_budgets_share_grants_refunds_and_pauses_where_declared(
@@ -310,7 +422,9 @@ class RateBudgetContract:
         self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
     ) -> None:
         clock = FakeClock()
-        budget = make(exact(requests=BIG, tokens=BIG, window_s=60), clock)
+        # a punctual timer: a real nanosecond sleep on a loaded machine can overrun by more
+        # than the 1 ms a margin of 0 tolerates, and a late call costs a move (tested above)
+        budget = make(exact(requests=BIG, tokens=BIG, window_s=60), clock, SteppingTimer(clock))
         count = harness.statement_counter(budget)
         if count is None:
             pytest.skip("no store: nothing is sent")

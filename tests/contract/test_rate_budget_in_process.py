@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from shared.ports import RateBudget
-from shared.rate_budget import InProcessRateBudget, Limits
+from shared.rate_budget import InProcessRateBudget, Limits, Timer
 from tests.contract.rate_budget_contract import Clock, RateBudgetContract
 
 
@@ -17,8 +17,10 @@ from tests.contract.rate_budget_contract import Clock, RateBudgetContract
 class InProcessHarness:
     shared_between_instances: bool = False
 
-    def make(self, limits: Limits, clock: Clock = time.time) -> InProcessRateBudget:
-        return InProcessRateBudget(limits, clock)
+    def make(
+        self, limits: Limits, clock: Clock = time.time, timer: Timer | None = None
+    ) -> InProcessRateBudget:
+        return InProcessRateBudget(limits, clock, timer)
 
     def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
         return None

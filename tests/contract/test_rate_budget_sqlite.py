@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.ports import RateBudget
-from shared.rate_budget import Limits, SqliteRateBudget
+from shared.rate_budget import Limits, SqliteRateBudget, Timer
 from tests.contract.rate_budget_contract import Clock, RateBudgetContract
 
 
@@ -20,8 +20,10 @@ class SqliteHarness:
     path: Path
     shared_between_instances: bool = True
 
-    def make(self, limits: Limits, clock: Clock = time.time) -> SqliteRateBudget:
-        return SqliteRateBudget(self.path, limits, clock)
+    def make(
+        self, limits: Limits, clock: Clock = time.time, timer: Timer | None = None
+    ) -> SqliteRateBudget:
+        return SqliteRateBudget(self.path, limits, clock, timer)
 
     def statement_counter(self, budget: RateBudget) -> Callable[[], int] | None:
         assert isinstance(budget, SqliteRateBudget)

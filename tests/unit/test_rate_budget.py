@@ -79,6 +79,13 @@ def test_limits_pace_requests_over_window_plus_margin_plus_burst() -> None:
     assert Limits(1, 1).margin_s == DEFAULT_MARGIN_S and Limits(1, 1).burst_s == DEFAULT_BURST_S
 
 
+def test_a_call_is_moved_when_later_than_half_the_margin() -> None:
+    assert Limits(60, 1_000).late_after_s == DEFAULT_MARGIN_S / 2 == 0.125
+    assert Limits(60, 1_000, window_s=15, margin_s=0.0625).late_after_s == 0.03125  # the bench
+    # a margin of 0 still tolerates a sleep's normal overrun (µs) without a write per call
+    assert Limits(60, 1_000, margin_s=0).late_after_s == 0.001
+
+
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="TUBEQ_GEMINI_RPM"):
         Limits(requests=0, tokens=10)
