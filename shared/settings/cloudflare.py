@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr
 
-from shared.adapter_settings import R2Settings
+from shared.adapter_settings import CloudflareAccountSettings, CloudflareQueueSettings, R2Settings
+from shared.settings.queue import QueueConsumerFields
 
 
 class R2Fields(BaseModel):
@@ -38,9 +39,10 @@ class R2Fields(BaseModel):
         )
 
 
-class CloudflareFields(BaseModel):
+class CloudflareFields(QueueConsumerFields):
     """``TUBEQ_CF_*`` (the account, its queues and KV namespace) and
-    ``TUBEQ_R2_CACHE_EXPIRY_DAYS`` (the bucket's lifecycle rule, set up with the queues)."""
+    ``TUBEQ_R2_CACHE_EXPIRY_DAYS`` (the bucket's lifecycle rule, set up with the queues);
+    the queue's section reads ``TUBEQ_MAX_RETRIES`` too."""
 
     cf_account_id: str | None = Field(None, description="Cloudflare account id for Queues.")
     cf_api_token: SecretStr | None = Field(
@@ -81,6 +83,27 @@ class CloudflareFields(BaseModel):
     @property
     def dead_letter_queue_name(self) -> str:
         return self.cf_dlq_name or f"{self.cf_queue_name}-dlq"
+
+    @property
+    def cloudflare_account(self) -> CloudflareAccountSettings:
+        return CloudflareAccountSettings(
+            account_id=self.cf_account_id,
+            api_token=self.cf_api_token,
+            api_url=self.cf_api_url,
+            timeout_s=self.cf_timeout_s,
+        )
+
+    @property
+    def cloudflare_queue(self) -> CloudflareQueueSettings:
+        return CloudflareQueueSettings(
+            account_id=self.cf_account_id,
+            api_token=self.cf_api_token,
+            api_url=self.cf_api_url,
+            timeout_s=self.cf_timeout_s,
+            queue_id=self.cf_queue_id,
+            dlq_id=self.cf_dlq_id,
+            max_retries=self.max_retries,
+        )
 
 
 class WorkerFields(BaseModel):

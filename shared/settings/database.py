@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr
 
+from shared.adapter_settings import PostgresSettings, SupabaseSettings
+
 
 class DatabaseFields(BaseModel):
     """``TUBEQ_DATABASE_*``, ``TUBEQ_SUPABASE_*``, ``TUBEQ_PUBLIC_URL``."""
@@ -31,3 +33,21 @@ class DatabaseFields(BaseModel):
     supabase_timeout_s: float = Field(
         30.0, gt=0, le=600, description="Timeout per Supabase (PostgREST) request."
     )
+
+    @property
+    def postgres(self) -> PostgresSettings:
+        """Every adapter on the Postgres result database takes this section."""
+        return PostgresSettings(
+            dsn=self.database_url,
+            pool_size=self.database_pool_size,
+            timeout_s=self.database_timeout_s,
+        )
+
+    @property
+    def supabase(self) -> SupabaseSettings:
+        """Every adapter on the Supabase result database takes this section."""
+        return SupabaseSettings(
+            url=self.supabase_url,
+            service_role_key=self.supabase_service_role_key,
+            timeout_s=self.supabase_timeout_s,
+        )

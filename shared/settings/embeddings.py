@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared.adapter_settings import SqliteVectorSettings
 from shared.settings.storage import EmbeddedFileFields
 
 
@@ -48,3 +49,7 @@ class EmbeddingFields(EmbeddedFileFields):
     @property
     def vectors_file(self) -> Path:
         return self.vectors_path or self.data_dir / "vectors.sqlite3"
+
+    @property
+    def sqlite_vectors(self) -> SqliteVectorSettings:
+        return SqliteVectorSettings(results_file=self.results_file, vectors_file=self.vectors_file)

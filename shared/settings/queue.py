@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared.adapter_settings import SqliteQueueSettings
 from shared.cloudflare_limits import MAX_DELAY_S, MAX_PULL_BATCH, MAX_RETRIES, MAX_VISIBILITY_S
 from shared.settings.storage import EmbeddedFileFields
 
@@ -53,3 +54,7 @@ class QueueConsumerFields(EmbeddedFileFields):
     retry_jitter: float = Field(
         0.5, ge=0, le=1, description="Random share of each retry delay (0 = none, 1 = full)."
     )
+
+    @property
+    def sqlite_queue(self) -> SqliteQueueSettings:
+        return SqliteQueueSettings(file=self.queue_file, max_retries=self.max_retries)

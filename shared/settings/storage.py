@@ -9,7 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.adapter_settings import DirectoryTranscriptSettings, LocalArtifactSettings
+from shared.adapter_settings import (
+    DirectoryTranscriptSettings,
+    LocalArtifactSettings,
+    SqliteStoreSettings,
+)
 
 
 def _bundled_samples() -> Path:
@@ -112,3 +116,8 @@ class EmbeddedFileFields(GeneralFields):
     @property
     def local_artifacts(self) -> LocalArtifactSettings:
         return LocalArtifactSettings(folder=self.artifacts_folder)
+
+    @property
+    def sqlite_store(self) -> SqliteStoreSettings:
+        """The SQLite result store's section (its batches, search and templates share it)."""
+        return SqliteStoreSettings(file=self.results_file)

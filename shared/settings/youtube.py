@@ -8,7 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from shared.adapter_settings import YouTubeTranscriptSettings
+from shared.adapter_settings import (
+    DirectoryListingSettings,
+    YouTubeDataApiSettings,
+    YouTubeTranscriptSettings,
+)
 from shared.settings.comma_lists import CommaList
 from shared.settings.storage import BUNDLED_LISTINGS
 
@@ -100,3 +104,16 @@ class YouTubeListingFields(BaseModel):
             return self.listing_backend
         key = self.youtube_api_key
         return "youtube" if key is not None and key.get_secret_value().strip() else "directory"
+
+    @property
+    def directory_listing(self) -> DirectoryListingSettings:
+        return DirectoryListingSettings(folder=self.listings_folder)
+
+    @property
+    def youtube_data_api(self) -> YouTubeDataApiSettings:
+        return YouTubeDataApiSettings(
+            api_key=self.youtube_api_key,
+            base_url=self.youtube_api_url,
+            timeout_s=self.youtube_api_timeout_s,
+            retry_wait_s=self.youtube_api_retry_wait_s,
+        )
