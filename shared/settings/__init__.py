@@ -11,7 +11,10 @@ to the fields they read: ``storage`` (data folder, backend choices, embedded fil
 ``queue``, ``youtube``, ``analysis`` (Gemini, batches, rate budget), ``embeddings``,
 ``database``, ``cloudflare`` (R2, Queues, Worker), ``alerts`` and ``api``. A field's place
 in the README's table (and in ``Settings.model_fields``) follows the order of the bases
-below, last first: pydantic collects fields along the reversed MRO.
+below, last first: pydantic collects fields along the reversed MRO. A group whose section
+reads another group's fields inherits that group (``GeminiFields(QueueConsumerFields)`` for
+the lease), which keeps the order only if the inherited group's fields come earlier; a
+section that would read a later group is built here instead (``rate_budget``).
 
 The README's configuration table is generated from the field descriptions
 (``python scripts/settings_table.py``); keep descriptions short and useful.
