@@ -7,6 +7,9 @@ Rules checked (exit 1 when one is broken):
 - an adapter never imports the factory (``shared/factory``): the factory injects;
 - an adapter never imports another adapter (a private helper module, ``shared/adapters/_*.py``,
   is part of the adapters that use it, not an adapter of its own);
+- an adapter never imports the settings (``shared/settings``): its ``from_settings`` takes
+  its own section from ``shared/adapter_settings``. Adapters are ``shared/adapters/*`` and
+  every module the factory's tables name (``"module:Class"``), wherever it lives;
 - the CLI never imports the API's internals (``producer.api.*`` other than the package);
 - ``shared`` imports nothing of ``consumer``, ``producer`` or ``tubeq``: both sides and the
   CLI build on it, never the other way round.
@@ -18,6 +21,7 @@ functions count too, since they are still dependencies.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -60,10 +64,26 @@ def graph() -> dict[str, set[str]]:
     return edges
 
 
-def broken_rules(edges: dict[str, set[str]]) -> list[str]:
+def factory_adapters() -> set[str]:
+    """The modules named in ``shared/factory.py``'s ``"module:Class"`` tables."""
+    tree = ast.parse((REPO / "shared" / "factory.py").read_text(encoding="utf-8"))
+    return {
+        node.value.partition(":")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"shared(\.\w+)+:\w+", node.value)
+    }
+
+
+def broken_rules(edges: dict[str, set[str]], adapters: set[str] | None = None) -> list[str]:
+    adapters = factory_adapters() if adapters is None else adapters
     out = []
     for src, targets in edges.items():
+        is_adapter = src.startswith("shared.adapters.") or src in adapters
         for dst in sorted(targets):
+            if is_adapter and (dst == "shared.settings" or dst.startswith("shared.settings.")):
+                out.append(f"adapter imports the settings: {src} → {dst}")
             outside = not src.startswith("shared.adapters") and src != "shared.factory"
             if outside and dst.startswith("shared.adapters."):
                 out.append(f"imports an adapter: {src} → {dst}")

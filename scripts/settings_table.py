@@ -1,4 +1,4 @@
-"""Print (or, with --write, update in README.md) the configuration table from shared/settings.py.
+"""Print (or, with --write, update in README.md) the configuration table from shared/settings/.
 
 The table sits between the markers <!-- settings:start --> and <!-- settings:end -->, so the
 README never drifts from the code (a test checks that it is current).

@@ -22,6 +22,32 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class SqliteQueueSettings(_Section):
+    """``TUBEQ_QUEUE_PATH`` (default ``<data_dir>/queue.sqlite3``), ``TUBEQ_MAX_RETRIES``."""
+
+    file: Path
+    max_retries: int = 3
+
+
+class CloudflareAccountSettings(_Section):
+    """``TUBEQ_CF_ACCOUNT_ID``, ``TUBEQ_CF_API_TOKEN``, ``TUBEQ_CF_API_URL``,
+    ``TUBEQ_CF_TIMEOUT_S``: the account API (``tubeq cloudflare setup``, ``tubeq doctor``)."""
+
+    account_id: str | None = None
+    api_token: SecretStr | None = None
+    api_url: str = "https://api.cloudflare.com/client/v4"
+    timeout_s: float = 30.0
+
+
+class CloudflareQueueSettings(CloudflareAccountSettings):
+    """The account's fields, ``TUBEQ_CF_QUEUE_ID``, ``TUBEQ_CF_DLQ_ID`` and
+    ``TUBEQ_MAX_RETRIES`` (what ``tubeq cloudflare setup`` gave the pull consumer)."""
+
+    queue_id: str | None = None
+    dlq_id: str | None = None
+    max_retries: int = 3
+
+
 class DirectoryTranscriptSettings(_Section):
     """``TUBEQ_TRANSCRIPTS_DIR``."""
 
@@ -42,6 +68,22 @@ class YouTubeTranscriptSettings(_Section):
     https_proxy: SecretStr | None = None
     base_url: str = "https://www.youtube.com"
     timeout_s: float = 30.0
+
+
+class DirectoryListingSettings(_Section):
+    """``TUBEQ_LISTINGS_DIR`` (default: the bundled samples' listings)."""
+
+    folder: Path
+
+
+class YouTubeDataApiSettings(_Section):
+    """``TUBEQ_YOUTUBE_API_KEY``, ``_URL``, ``_TIMEOUT_S``, ``_RETRY_WAIT_S`` (the Data API
+    v3, for channel and playlist listings)."""
+
+    api_key: SecretStr | None = None
+    base_url: str = "https://www.googleapis.com/youtube/v3"
+    timeout_s: float = 20.0
+    retry_wait_s: float = 1.0
 
 
 class ExtractiveSettings(_Section):
@@ -92,6 +134,42 @@ class RateBudgetSettings(_Section):
     supabase_url: str | None = None
     supabase_service_role_key: SecretStr | None = None
     supabase_timeout_s: float = 30.0
+
+
+class SqliteStoreSettings(_Section):
+    """``TUBEQ_RESULTS_PATH`` (default ``<data_dir>/results.sqlite3``): the SQLite result
+    store's file, which also holds its batches, consumers, search index and template results
+    (the adapters for those share this section)."""
+
+    file: Path
+
+
+class SqliteVectorSettings(_Section):
+    """``TUBEQ_RESULTS_PATH`` (the passages to embed) and ``TUBEQ_VECTORS_PATH`` (default
+    ``<data_dir>/vectors.sqlite3``, the sqlite-vec file)."""
+
+    results_file: Path
+    vectors_file: Path
+
+
+class PostgresSettings(_Section):
+    """``TUBEQ_DATABASE_URL``, ``TUBEQ_DATABASE_POOL_SIZE``, ``TUBEQ_DATABASE_TIMEOUT_S``:
+    every adapter on the Postgres result database (results, batches, search, vectors,
+    template results) takes this section; the one-connection ones ignore ``pool_size``."""
+
+    #: the DSN carries the password: kept secret
+    dsn: SecretStr | None = None
+    pool_size: int = 4
+    timeout_s: float = 30.0
+
+
+class SupabaseSettings(_Section):
+    """``TUBEQ_SUPABASE_URL``, ``TUBEQ_SUPABASE_SERVICE_ROLE_KEY``, ``TUBEQ_SUPABASE_TIMEOUT_S``:
+    every adapter on the Supabase result database takes this section."""
+
+    url: str | None = None
+    service_role_key: SecretStr | None = None
+    timeout_s: float = 30.0
 
 
 class LocalArtifactSettings(_Section):

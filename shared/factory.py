@@ -2,12 +2,13 @@
 
 Adapters are imported lazily, so the embedded default never imports boto3, psycopg,
 google-genai or supabase, and a missing optional piece fails only when it is selected.
-Every adapter class offers ``from_settings(section)``: the transcript sources, analyzers,
-artifact stores and the rate budget take their own section of the settings
-(``settings.gemini``, ``settings.r2``, … from ``shared.adapter_settings``); the queue, result
-and listing adapters still take the whole ``Settings``. What an adapter needs from another
-port (Gemini's rate budget and chunk cache) is built here and injected: adapters never call
-back into this module.
+Every adapter class offers ``from_settings(section)`` and takes only its own small section
+of the settings (``settings.sqlite_queue``, ``settings.postgres``, ``settings.gemini``,
+``settings.r2``, … from ``shared.adapter_settings``), never the whole ``Settings``: this is
+the one place that picks the section for the selected backend. The adapters on one result
+database (results, batches, search, vectors, template results) share that engine's section.
+What an adapter needs from another port (Gemini's rate budget and chunk cache) is built here
+and injected: adapters never call back into this module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from shared.adapter_settings import R2Settings, RateBudgetSettings, YouTubeTranscriptSettings
+from shared.adapter_settings import (
+    PostgresSettings,
+    R2Settings,
+    RateBudgetSettings,
+    SqliteStoreSettings,
+    SqliteVectorSettings,
+    SupabaseSettings,
+    YouTubeTranscriptSettings,
+)
 from shared.embeddings import EmbeddingModel
 from shared.errors import ConfigError
 from shared.ports import (
@@ -80,12 +89,26 @@ def _adapter(table: dict[str, str], name: str) -> Any:
     return getattr(importlib.import_module(module_name), cls_name)
 
 
-def _build(table: dict[str, str], name: str, settings: Settings) -> Any:
-    return _adapter(table, name).from_settings(settings)
+def _on_store(
+    table: dict[str, str], settings: Settings, *, sqlite: SqliteVectorSettings | None = None
+) -> Any:
+    """The ``table`` adapter of the selected result database, built on that database's
+    section, which all its adapters share (``sqlite``: a SQLite adapter's own section)."""
+    name = settings.results_backend
+    section: SqliteStoreSettings | SqliteVectorSettings | PostgresSettings | SupabaseSettings
+    if name == "postgres":
+        section = settings.postgres
+    elif name == "supabase":
+        section = settings.supabase
+    else:
+        section = sqlite or settings.sqlite_store
+    return _adapter(table, name).from_settings(section)
 
 
 def build_queue(settings: Settings) -> Queue:
-    queue: Queue = _build(_QUEUES, settings.queue_backend, settings)
+    name = settings.queue_backend
+    section = settings.cloudflare_queue if name == "cloudflare" else settings.sqlite_queue
+    queue: Queue = _adapter(_QUEUES, name).from_settings(section)
     return queue
 
 
@@ -206,12 +229,12 @@ def build_template_analyzer(
 
 
 def build_template_results(settings: Settings) -> TemplateResults:
-    store: TemplateResults = _build(_TEMPLATE_RESULTS, settings.results_backend, settings)
+    store: TemplateResults = _on_store(_TEMPLATE_RESULTS, settings)
     return store
 
 
 def build_results(settings: Settings) -> ResultBackend:
-    store: ResultBackend = _build(_RESULTS, settings.results_backend, settings)
+    store: ResultBackend = _on_store(_RESULTS, settings)
     return store
 
 
@@ -237,7 +260,9 @@ def build_artifacts(settings: Settings) -> ArtifactStore:
 
 def build_listing_source(settings: Settings) -> ListingSource:
     """Channel and playlist listings (``TUBEQ_LISTING_BACKEND``, ``auto`` resolved)."""
-    listing: ListingSource = _build(_LISTINGS, settings.listing, settings)
+    name = settings.listing
+    section = settings.youtube_data_api if name == "youtube" else settings.directory_listing
+    listing: ListingSource = _adapter(_LISTINGS, name).from_settings(section)
     return listing
 
 
@@ -245,7 +270,9 @@ def build_cloudflare_account(settings: Settings, *, max_retries: int = 2) -> Clo
     """The Cloudflare account API (``tubeq cloudflare setup``, ``tubeq doctor``), whatever
     queue is selected; ``max_retries``: the SDK's own replays (the doctor wants none)."""
     cls = _adapter(_CLOUDFLARE_ACCOUNT, "cloudflare")
-    account: CloudflareAccount = cls.from_settings(settings, max_retries=max_retries)
+    account: CloudflareAccount = cls.from_settings(
+        settings.cloudflare_account, max_retries=max_retries
+    )
     return account
 
 
@@ -273,7 +300,7 @@ def build_batch_store(settings: Settings) -> BatchStore:
             f"batch backfills keep their batches in the result store, and the "
             f"{settings.results_backend} store has none: use sqlite, postgres or supabase"
         )
-    store: BatchStore = _build(_BATCH_STORES, settings.results_backend, settings)
+    store: BatchStore = _on_store(_BATCH_STORES, settings)
     return store
 
 
@@ -317,7 +344,8 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def build_vectors(settings: Settings) -> VectorIndex:
     """The vector index of the selected result store (sqlite-vec, pgvector)."""
-    vectors: VectorIndex = _build(_VECTORS, settings.results_backend, settings)
+    # sqlite-vec keeps its vectors in a file of their own, beside the result store's
+    vectors: VectorIndex = _on_store(_VECTORS, settings, sqlite=settings.sqlite_vectors)
     return vectors
 
 
@@ -327,7 +355,7 @@ def build_search(settings: Settings, *, ledger: SpendLedger | None = None) -> Ra
     to build, so one per request is fine. The caller closes it."""
     from shared.hybrid import RankedSearch, SemanticSide
 
-    fulltext: Search = _build(_SEARCHES, settings.results_backend, settings)
+    fulltext: Search = _on_store(_SEARCHES, settings)
     if settings.embedding_backend == "none":
         return RankedSearch(fulltext)
     try:

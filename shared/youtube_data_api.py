@@ -28,6 +28,7 @@ import structlog
 from pydantic import SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from shared.adapter_settings import YouTubeDataApiSettings
 from shared.classify.data_api import KEY_SETTING, DataApiRetry, from_reply
 from shared.errors import ConfigError, InvalidInput, UpstreamUnavailable
 from shared.listing import (
@@ -44,7 +45,6 @@ from shared.listing import (
     playlist_target,
     videos_details,
 )
-from shared.settings import Settings
 
 __all__ = ["YouTubeDataApi", "YouTubeDataApiListing", "parse_iso_duration", "parse_listing_ref"]
 
@@ -77,8 +77,8 @@ class YouTubeDataApiListing:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        key = settings.youtube_api_key
+    def from_settings(cls, section: YouTubeDataApiSettings) -> Self:
+        key = section.api_key
         if key is None or not key.get_secret_value().strip():
             raise ConfigError(
                 f"{KEY_SETTING} is not set: backfills and the cron list videos through the "
@@ -86,11 +86,11 @@ class YouTubeDataApiListing:
                 "Google Cloud console (APIs & Services → Credentials) with the YouTube Data "
                 "API v3 enabled (on the Worker: `wrangler secret put TUBEQ_YOUTUBE_API_KEY`)"
             )
-        retry = DataApiRetry(base_s=settings.youtube_api_retry_wait_s)
+        retry = DataApiRetry(base_s=section.retry_wait_s)
         return cls(
             key,
-            base_url=settings.youtube_api_url,
-            timeout_s=settings.youtube_api_timeout_s,
+            base_url=section.base_url,
+            timeout_s=section.timeout_s,
             retry=retry,
         )
 

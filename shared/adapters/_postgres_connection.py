@@ -9,8 +9,8 @@ from typing import Any, ClassVar, Self
 
 import psycopg
 
+from shared.adapter_settings import PostgresSettings
 from shared.errors import ConfigError
-from shared.settings import Settings
 
 
 class PostgresConnection:
@@ -28,10 +28,10 @@ class PostgresConnection:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if settings.database_url is None:
+    def from_settings(cls, section: PostgresSettings) -> Self:
+        if section.dsn is None:
             raise ConfigError(f"TUBEQ_DATABASE_URL is not set: {cls.needs_dsn}")
-        return cls(settings.database_url.get_secret_value(), timeout_s=settings.database_timeout_s)
+        return cls(section.dsn.get_secret_value(), timeout_s=section.timeout_s)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:

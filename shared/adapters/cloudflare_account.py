@@ -21,6 +21,7 @@ from typing import Any, Self
 import cloudflare
 from pydantic import SecretStr
 
+from shared.adapter_settings import CloudflareAccountSettings
 from shared.cloudflare_types import ConsumerInfo, PullConsumerSpec, QueueInfo
 from shared.errors import (
     AccessDenied,
@@ -30,7 +31,6 @@ from shared.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from shared.settings import Settings
 
 #: the token permissions each family of calls needs, named as the dashboard names them
 QUEUES_EDIT = "Queues Edit"
@@ -77,28 +77,28 @@ class CloudflareAccount:
         self._client.user_service_key = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, max_retries: int = 2) -> Self:
+    def from_settings(cls, section: CloudflareAccountSettings, *, max_retries: int = 2) -> Self:
         """``max_retries``: the SDK's own replays of 429/5xx/timeouts (setup's calls are
         idempotent reads and creates that tolerate a replay; doctor wants none)."""
         missing = [
             name
             for name, value in (
-                ("TUBEQ_CF_ACCOUNT_ID", settings.cf_account_id),
-                ("TUBEQ_CF_API_TOKEN", settings.cf_api_token),
+                ("TUBEQ_CF_ACCOUNT_ID", section.account_id),
+                ("TUBEQ_CF_API_TOKEN", section.api_token),
             )
             if not value
         ]
-        if missing or settings.cf_api_token is None:
+        if missing or section.api_token is None:
             raise ConfigError(
                 "Cloudflare needs " + " and ".join(missing) + " (the account id is on the "
                 "dashboard's overview; the token needs Queues Edit, Workers R2 Storage Edit "
                 "and Workers KV Storage Edit)"
             )
         return cls(
-            account_id=settings.cf_account_id or "",
-            api_token=settings.cf_api_token,
-            api_url=settings.cf_api_url,
-            timeout_s=settings.cf_timeout_s,
+            account_id=section.account_id or "",
+            api_token=section.api_token,
+            api_url=section.api_url,
+            timeout_s=section.timeout_s,
             max_retries=max_retries,
         )
 

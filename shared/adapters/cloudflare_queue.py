@@ -55,6 +55,7 @@ from typing import Any, Self
 
 from pydantic import SecretStr
 
+from shared.adapter_settings import CloudflareQueueSettings
 from shared.adapters._cloudflare_rest import CloudflareRest
 from shared.cloudflare_limits import (
     MAX_BATCH_BYTES,
@@ -75,7 +76,6 @@ from shared.errors import (
 from shared.jobs import Envelope, Job, job_or_raw
 from shared.logging import get_logger
 from shared.models import DeadLetter, Delivery, QueueStats
-from shared.settings import Settings
 
 log = get_logger(__name__)
 
@@ -152,22 +152,22 @@ class CloudflareQueue:
         return self._queue_id
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, section: CloudflareQueueSettings) -> Self:
         missing = [
-            "TUBEQ_" + name.upper()
-            for name in ("cf_account_id", "cf_api_token", "cf_queue_id")
-            if not getattr(settings, name)
+            "TUBEQ_CF_" + name.upper()
+            for name in ("account_id", "api_token", "queue_id")
+            if not getattr(section, name)
         ]
-        if missing or settings.cf_api_token is None:
+        if missing or section.api_token is None:
             raise ConfigError("the cloudflare queue needs " + ", ".join(missing))
         return cls(
-            account_id=settings.cf_account_id or "",
-            api_token=settings.cf_api_token,
-            queue_id=settings.cf_queue_id or "",
-            dlq_id=settings.cf_dlq_id,
-            api_url=settings.cf_api_url,
-            max_retries=settings.max_retries,
-            timeout_s=settings.cf_timeout_s,
+            account_id=section.account_id or "",
+            api_token=section.api_token,
+            queue_id=section.queue_id or "",
+            dlq_id=section.dlq_id,
+            api_url=section.api_url,
+            max_retries=section.max_retries,
+            timeout_s=section.timeout_s,
         )
 
     # ---- the port -------------------------------------------------------------------

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from shared.adapter_settings import DirectoryListingSettings
 from shared.errors import ConfigError, InvalidInput
 from shared.listing import (
     PAGE_SIZE,
@@ -40,7 +41,6 @@ from shared.listing import (
     playlist_target,
     video_details,
 )
-from shared.settings import Settings
 
 FIRST_PAGE = "first"
 # ids and page tokens become file names: nothing that could climb out of the folder
@@ -56,8 +56,8 @@ class DirectoryListingSource:
         self.folder = folder
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        folder = settings.listings_folder
+    def from_settings(cls, section: DirectoryListingSettings) -> Self:
+        folder = section.folder
         if not (folder / "channels").is_dir():
             raise ConfigError(
                 f"TUBEQ_LISTINGS_DIR={folder} holds no channels/ folder: point it at a "

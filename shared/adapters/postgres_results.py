@@ -24,12 +24,12 @@ import psycopg
 from psycopg import pq
 from psycopg.types.json import Jsonb
 
+from shared.adapter_settings import PostgresSettings
 from shared.adapters import _postgres_dashboard
 from shared.adapters._function_results import POSTGRES_QUERIES, FunctionResultStore
 from shared.classify import classify
 from shared.errors import ConfigError, UpstreamUnavailable
 from shared.models import ChannelSummary
-from shared.settings import Settings
 
 
 class _ConnectionPool:
@@ -107,13 +107,13 @@ class PostgresResultStore(FunctionResultStore):
         self._pool = _ConnectionPool(dsn, size=pool_size, timeout_s=timeout_s)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if settings.database_url is None:
+    def from_settings(cls, section: PostgresSettings) -> Self:
+        if section.dsn is None:
             raise ConfigError("TUBEQ_DATABASE_URL is not set: the postgres result store needs it")
         return cls(
-            settings.database_url.get_secret_value(),
-            pool_size=settings.database_pool_size,
-            timeout_s=settings.database_timeout_s,
+            section.dsn.get_secret_value(),
+            pool_size=section.pool_size,
+            timeout_s=section.timeout_s,
         )
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ from typing import Any, Self
 
 import structlog
 
+from shared.adapter_settings import SqliteQueueSettings
 from shared.classify import classify
 from shared.cloudflare_limits import (
     MAX_DELAY_S,
@@ -56,7 +57,6 @@ from shared.cloudflare_limits import (
 from shared.errors import InvalidInput, TubeqError
 from shared.jobs import Envelope, Job, job_or_raw
 from shared.models import DeadLetter, Delivery, QueueStats
-from shared.settings import Settings
 from shared.sqlite_wal import enable_wal
 
 log = structlog.get_logger(__name__)
@@ -162,10 +162,10 @@ class SqliteQueue:
                 db.execute(statement)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        path = settings.queue_file
+    def from_settings(cls, section: SqliteQueueSettings) -> Self:
+        path = section.file
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(path, max_retries=settings.max_retries)
+        return cls(path, max_retries=section.max_retries)
 
     # ---- connections ----------------------------------------------------------------------
 

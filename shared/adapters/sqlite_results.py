@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
+from shared.adapter_settings import SqliteStoreSettings
 from shared.adapters import _sqlite_consumers, _sqlite_dashboard_queries
 from shared.adapters._sqlite_batch_rows import batch_item_of, batch_record_of
 from shared.adapters._sqlite_results_rows import (
@@ -71,7 +72,6 @@ from shared.models import (
     VideoStatus,
 )
 from shared.results_common import check_failure, check_result, claim_payload
-from shared.settings import Settings
 from shared.sql_queries import Queries, load
 from shared.sqlite_wal import enable_wal
 from shared.templates.results import TemplateResult
@@ -115,8 +115,8 @@ class SqliteResultStore:
             raise ConfigError(f"TUBEQ_RESULTS_PATH: cannot open {self.path}: {exc}") from exc
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        return cls(settings.results_file)
+    def from_settings(cls, section: SqliteStoreSettings) -> Self:
+        return cls(section.file)
 
     def close(self) -> None:
         with self._lock:

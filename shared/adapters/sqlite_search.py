@@ -15,11 +15,11 @@ import sqlite3
 from pathlib import Path
 from typing import Self
 
+from shared.adapter_settings import SqliteStoreSettings
 from shared.adapters._sqlite_search_index import SEARCH, create_search_index, search_index_missing
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.search import SearchHit, SearchQuery, marked_html
-from shared.settings import Settings
 
 BUSY_TIMEOUT_S = 30.0
 #: rows ranked and highlighted per hit asked for: a match found both as a row's next words
@@ -49,8 +49,8 @@ class SqliteSearch:
             raise classify(exc) from exc
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        return cls(settings.results_file)
+    def from_settings(cls, section: SqliteStoreSettings) -> Self:
+        return cls(section.file)
 
     def _index_existing(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from shared.adapter_settings import SqliteStoreSettings
 from shared.adapters._sqlite_results_rows import now, ts
 from shared.adapters._template_results_rows import artifacts_json, result_of_row
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.models import ArtifactRef
-from shared.settings import Settings
 from shared.sql_queries import Queries, load
 from shared.sqlite_wal import enable_wal
 from shared.templates.results import TemplateResult
@@ -51,8 +51,8 @@ class SqliteTemplateResults:
             raise ConfigError(f"TUBEQ_RESULTS_PATH: cannot open {self.path}: {exc}") from exc
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        return cls(settings.results_file)
+    def from_settings(cls, section: SqliteStoreSettings) -> Self:
+        return cls(section.file)
 
     def close(self) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ from typing import Any, Self
 import apsw
 import sqlite_vec
 
+from shared.adapter_settings import SqliteVectorSettings
 from shared.adapters._sqlite_results_rows import dt, ts
 from shared.adapters._sqlite_search_index import create_search_index, search_index_missing
 from shared.classify import classify
@@ -36,7 +37,6 @@ from shared.embeddings import (
 )
 from shared.errors import ConfigError, TransientError
 from shared.search import SearchQuery
-from shared.settings import Settings
 from shared.sql_queries import Queries, load
 
 QUERIES: Queries = load("sqlite_vectors.sql")
@@ -106,8 +106,8 @@ class SqliteVectors:
             raise VectorFileError(f"cannot open {self.vectors_path}: {exc}") from None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        return cls(settings.results_file, settings.vectors_file)
+    def from_settings(cls, section: SqliteVectorSettings) -> Self:
+        return cls(section.results_file, section.vectors_file)
 
     # ---- the embed job's side -----------------------------------------------------------
     def plan(self, video_id: str, model: EmbeddingModel) -> EmbeddingPlan | None:

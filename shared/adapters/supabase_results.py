@@ -28,11 +28,11 @@ import httpx
 from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
+from shared.adapter_settings import SupabaseSettings
 from shared.adapters._function_results import POSTGRES_QUERIES, FunctionResultStore
 from shared.classify import classify
 from shared.classify.storage import SupabaseReplyError
 from shared.errors import ConfigError
-from shared.settings import Settings
 
 _CALL = re.compile(r"^SELECT\s+(?P<fn>\w+)\((?P<args>.*)\)$", re.DOTALL)
 _ARG = re.compile(r"^(?P<arg>\w+)\s*=>\s*%\((?P<param>\w+)\)s$")
@@ -97,16 +97,16 @@ class SupabaseResultStore(FunctionResultStore):
         self._rest = self._client.postgrest
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if not settings.supabase_url or settings.supabase_service_role_key is None:
+    def from_settings(cls, section: SupabaseSettings) -> Self:
+        if not section.url or section.service_role_key is None:
             raise ConfigError(
                 "the supabase result store needs TUBEQ_SUPABASE_URL and "
                 "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"
             )
         return cls(
-            settings.supabase_url,
-            settings.supabase_service_role_key.get_secret_value(),
-            timeout_s=settings.supabase_timeout_s,
+            section.url,
+            section.service_role_key.get_secret_value(),
+            timeout_s=section.timeout_s,
         )
 
     def close(self) -> None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any, Self
 
+from shared.adapter_settings import SupabaseSettings
 from shared.adapters._supabase_client import service_client
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.search import SearchHit, SearchQuery, hits_from_json, search_params
-from shared.settings import Settings
 from shared.sql_queries import load
 
 _CALL = re.compile(r"SELECT\s+(?P<fn>\w+)\((?P<args>.*)\)", re.S)
@@ -34,15 +34,15 @@ class SupabaseSearch:
         self._function, self._args = rpc_form()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if not settings.supabase_url or settings.supabase_service_role_key is None:
+    def from_settings(cls, section: SupabaseSettings) -> Self:
+        if not section.url or section.service_role_key is None:
             raise ConfigError(
                 "supabase search needs TUBEQ_SUPABASE_URL and TUBEQ_SUPABASE_SERVICE_ROLE_KEY"
             )
         return cls(
-            settings.supabase_url,
-            settings.supabase_service_role_key.get_secret_value(),
-            timeout_s=settings.supabase_timeout_s,
+            section.url,
+            section.service_role_key.get_secret_value(),
+            timeout_s=section.timeout_s,
         )
 
     def search(self, query: SearchQuery) -> list[SearchHit]:

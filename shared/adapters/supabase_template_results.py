@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any, Self
 
+from shared.adapter_settings import SupabaseSettings
 from shared.adapters._function_template_results import TEMPLATE_QUERIES, FunctionTemplateResults
 from shared.adapters._supabase_client import service_client
 from shared.classify import classify
 from shared.errors import ConfigError
-from shared.settings import Settings
 
 _CALL = re.compile(r"SELECT\s+(?P<fn>\w+)\((?P<args>.*)\)", re.S)
 _ARG = re.compile(r"(?P<arg>\w+)\s*=>\s*%\((?P<param>\w+)\)s")
@@ -32,16 +32,16 @@ class SupabaseTemplateResults(FunctionTemplateResults):
         self._http, self._client = service_client(url, service_role_key, timeout_s)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if not settings.supabase_url or settings.supabase_service_role_key is None:
+    def from_settings(cls, section: SupabaseSettings) -> Self:
+        if not section.url or section.service_role_key is None:
             raise ConfigError(
                 "supabase template results need TUBEQ_SUPABASE_URL and "
                 "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"
             )
         return cls(
-            settings.supabase_url,
-            settings.supabase_service_role_key.get_secret_value(),
-            timeout_s=settings.supabase_timeout_s,
+            section.url,
+            section.service_role_key.get_secret_value(),
+            timeout_s=section.timeout_s,
         )
 
     def run(self, query: str, **params: Any) -> Any:

@@ -8,12 +8,12 @@ import re
 from collections.abc import Sequence
 from typing import Any, Self
 
+from shared.adapter_settings import SupabaseSettings
 from shared.adapters._supabase_client import service_client
 from shared.classify import classify
 from shared.embeddings import EmbeddedText, EmbeddingModel, EmbeddingPlan, SemanticMatch
 from shared.errors import ConfigError
 from shared.search import SearchQuery
-from shared.settings import Settings
 from shared.sql_queries import load
 from shared.vector_rows import matches_from_json, plan_from_json, save_rows, search_args
 
@@ -40,16 +40,16 @@ class SupabaseVectors:
         self._forms = rpc_forms()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        if not settings.supabase_url or settings.supabase_service_role_key is None:
+    def from_settings(cls, section: SupabaseSettings) -> Self:
+        if not section.url or section.service_role_key is None:
             raise ConfigError(
                 "supabase semantic search needs TUBEQ_SUPABASE_URL and "
                 "TUBEQ_SUPABASE_SERVICE_ROLE_KEY"
             )
         return cls(
-            settings.supabase_url,
-            settings.supabase_service_role_key.get_secret_value(),
-            timeout_s=settings.supabase_timeout_s,
+            section.url,
+            section.service_role_key.get_secret_value(),
+            timeout_s=section.timeout_s,
         )
 
     def _call(self, name: str, params: dict[str, Any]) -> Any:

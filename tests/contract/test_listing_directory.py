@@ -63,7 +63,9 @@ async def _uploads(listing: DirectoryListingSource, handle: str) -> list[str]:
 
 
 def test_sample_listings_match_the_sample_transcripts() -> None:
-    listing = DirectoryListingSource.from_settings(Settings(listing_backend="directory"))
+    listing = DirectoryListingSource.from_settings(
+        Settings(listing_backend="directory").directory_listing
+    )
     samples = _samples()
     handles = [
         json.loads(p.read_text())["items"][0]["snippet"]["customUrl"]
@@ -89,7 +91,7 @@ def test_sample_listings_match_the_sample_transcripts() -> None:
 def test_missing_folder_names_the_setting(tmp_path: Path) -> None:
     settings = Settings(listing_backend="directory", listings_dir=tmp_path / "nope")
     with pytest.raises(ConfigError, match="TUBEQ_LISTINGS_DIR"):
-        DirectoryListingSource.from_settings(settings)
+        DirectoryListingSource.from_settings(settings.directory_listing)
 
 
 def test_broken_file_says_which_and_how_to_fix(tmp_path: Path) -> None:

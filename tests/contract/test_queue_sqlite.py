@@ -91,7 +91,7 @@ def test_messages_survive_reopening_the_file(tmp_path: Path) -> None:
 
 def test_from_settings_creates_the_folder_and_uses_max_retries(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "deep" / "data", max_retries=0)
-    queue = SqliteQueue.from_settings(settings)
+    queue = SqliteQueue.from_settings(settings.sqlite_queue)
     try:
         assert settings.queue_file.exists()
         queue.send([job(1)])

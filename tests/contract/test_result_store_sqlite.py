@@ -48,7 +48,7 @@ class TestSqliteResultStore(ResultStoreContract, ConsumerRegistryContract):
 
 def test_from_settings_uses_results_file(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    store = SqliteResultStore.from_settings(settings)
+    store = SqliteResultStore.from_settings(settings.sqlite_store)
     try:
         assert store.path == tmp_path / "data" / "results.sqlite3"
         assert store.path.is_file()

@@ -454,7 +454,7 @@ def test_dead_letters_need_the_dlq_setting(stub: CfQueuesStub) -> None:
 
 def test_from_settings(stub: CfQueuesStub) -> None:
     with pytest.raises(ConfigError, match=r"TUBEQ_CF_ACCOUNT_ID.*TUBEQ_CF_QUEUE_ID"):
-        CloudflareQueue.from_settings(Settings(cf_api_token=SecretStr("x")))
+        CloudflareQueue.from_settings(Settings(cf_api_token=SecretStr("x")).cloudflare_queue)
     settings = Settings(
         queue_backend="cloudflare",
         cf_account_id=stub.account_id,
@@ -464,7 +464,7 @@ def test_from_settings(stub: CfQueuesStub) -> None:
         cf_api_url=stub.url,
         max_retries=1,
     )
-    q = CloudflareQueue.from_settings(settings)
+    q = CloudflareQueue.from_settings(settings.cloudflare_queue)
     q.send([job(1)])
     assert [d.body for d in q.pull(10, 30)] == [job(1)]
     assert stub.token not in repr(q)

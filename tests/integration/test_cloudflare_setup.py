@@ -55,7 +55,7 @@ def make_settings(stub: CfApiStub, **kw: Any) -> Settings:
 
 def provision(stub: CfApiStub, **kw: Any) -> Settings:
     settings = make_settings(stub, **kw)
-    account = CloudflareAccount.from_settings(settings)
+    account = CloudflareAccount.from_settings(settings.cloudflare_account)
     try:
         apply(account, plan(account, settings))
     finally:
@@ -227,7 +227,7 @@ def test_a_refused_token_exits_4_and_says_which_permission(
 def test_a_token_without_r2_names_the_r2_permission(stub: CfApiStub) -> None:
     stub.deny("r2/")
     settings = make_settings(stub)
-    account = CloudflareAccount.from_settings(settings)
+    account = CloudflareAccount.from_settings(settings.cloudflare_account)
     with pytest.raises(AccessDenied, match="Workers R2 Storage Edit"):
         plan(account, settings)
     account.close()
@@ -290,7 +290,7 @@ def test_kv_namespaces_are_found_past_the_first_page(stub: CfApiStub) -> None:
         stub.namespaces[f"{n:032x}"] = f"other-{n}"
     stub.namespaces["f" * 32] = "tubeq-watch"
     settings = make_settings(stub)
-    account = CloudflareAccount.from_settings(settings)
+    account = CloudflareAccount.from_settings(settings.cloudflare_account)
     try:
         the_plan = plan(account, settings)
     finally:

@@ -41,14 +41,14 @@ def test_from_settings(pg_dsn: str) -> None:  # noqa: F811
     settings = Settings(
         results_backend="postgres", database_url=SecretStr(pg_dsn), database_pool_size=3
     )
-    s = PostgresResultStore.from_settings(settings)
+    s = PostgresResultStore.from_settings(settings.postgres)
     try:
         s.record_success(f.result(n=1))
         assert s.is_done(f.video_id(1), V1)
     finally:
         s.close()
     with pytest.raises(ConfigError, match="TUBEQ_DATABASE_URL"):
-        PostgresResultStore.from_settings(Settings())
+        PostgresResultStore.from_settings(Settings().postgres)
 
 
 def test_unmigrated_database_is_a_permanent_error_that_says_what_to_do(

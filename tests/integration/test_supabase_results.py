@@ -235,7 +235,7 @@ def test_from_settings_and_bad_urls(stub: PostgrestStub) -> None:
         supabase_service_role_key=SecretStr(service_role_key()),
         supabase_timeout_s=2,
     )
-    s = SupabaseResultStore.from_settings(settings)
+    s = SupabaseResultStore.from_settings(settings.supabase)
     try:
         assert s.progress().total_videos == 0
     finally:
@@ -243,4 +243,4 @@ def test_from_settings_and_bad_urls(stub: PostgrestStub) -> None:
     with pytest.raises(ConfigError, match="TUBEQ_SUPABASE_URL"):
         SupabaseResultStore("db.example.supabase.co", service_role_key())
     with pytest.raises(ConfigError, match="TUBEQ_SUPABASE_URL"):
-        SupabaseResultStore.from_settings(Settings())
+        SupabaseResultStore.from_settings(Settings().supabase)

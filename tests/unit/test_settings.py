@@ -3,9 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from shared import adapter_settings as sections
 from shared.errors import ConfigError
-from shared.settings import Settings
+from shared.settings import BUNDLED_LISTINGS, Settings
 
 
 def test_defaults_are_the_embedded_backends(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,3 +79,170 @@ def test_readme_configuration_table_is_current() -> None:
     assert done.returncode == 0, (
         "README table is stale: run python scripts/settings_table.py --write"
     )
+
+
+# ---- each adapter's section (shared.adapter_settings) -----------------------------------
+
+
+def _sections(settings: Settings) -> dict[str, BaseModel]:
+    """Every section property of ``Settings`` (all that build a ``shared.adapter_settings``
+    model), by name."""
+    found = {}
+    for cls in Settings.__mro__:
+        if not cls.__module__.startswith("shared.settings"):
+            continue  # pydantic's own properties (some deprecated) are not sections
+        for name, attr in vars(cls).items():
+            value = getattr(settings, name) if isinstance(attr, property) else None
+            if isinstance(value, BaseModel) and type(value).__module__ == sections.__name__:
+                found[name] = value
+    return found
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "expected"),
+    [
+        (
+            {"TUBEQ_QUEUE_PATH": "/q/jobs.db", "TUBEQ_MAX_RETRIES": "7"},
+            "sqlite_queue",
+            sections.SqliteQueueSettings(file=Path("/q/jobs.db"), max_retries=7),
+        ),
+        (
+            {"TUBEQ_DATA_DIR": "/d"},
+            "sqlite_queue",
+            sections.SqliteQueueSettings(file=Path("/d/queue.sqlite3"), max_retries=3),
+        ),
+        (
+            {
+                "TUBEQ_CF_ACCOUNT_ID": "acct",
+                "TUBEQ_CF_API_TOKEN": "tok",
+                "TUBEQ_CF_API_URL": "http://127.0.0.1:9/v4",
+                "TUBEQ_CF_TIMEOUT_S": "4",
+                "TUBEQ_CF_QUEUE_ID": "q1",
+                "TUBEQ_CF_DLQ_ID": "d1",
+                "TUBEQ_MAX_RETRIES": "5",
+            },
+            "cloudflare_queue",
+            sections.CloudflareQueueSettings(
+                account_id="acct",
+                api_token=SecretStr("tok"),
+                api_url="http://127.0.0.1:9/v4",
+                timeout_s=4,
+                queue_id="q1",
+                dlq_id="d1",
+                max_retries=5,
+            ),
+        ),
+        (
+            {"TUBEQ_CF_ACCOUNT_ID": "acct", "TUBEQ_CF_API_TOKEN": "tok", "TUBEQ_CF_QUEUE_ID": "q"},
+            "cloudflare_account",
+            sections.CloudflareAccountSettings(account_id="acct", api_token=SecretStr("tok")),
+        ),
+        (
+            {"TUBEQ_DATA_DIR": "/d", "TUBEQ_RESULTS_PATH": "/r/results.db"},
+            "sqlite_store",
+            sections.SqliteStoreSettings(file=Path("/r/results.db")),
+        ),
+        (
+            {"TUBEQ_DATA_DIR": "/d", "TUBEQ_VECTORS_PATH": "/v/vec.db"},
+            "sqlite_vectors",
+            sections.SqliteVectorSettings(
+                results_file=Path("/d/results.sqlite3"), vectors_file=Path("/v/vec.db")
+            ),
+        ),
+        (
+            {
+                "TUBEQ_DATABASE_URL": "postgresql://u:pw@h/db",
+                "TUBEQ_DATABASE_POOL_SIZE": "9",
+                "TUBEQ_DATABASE_TIMEOUT_S": "3",
+            },
+            "postgres",
+            sections.PostgresSettings(
+                dsn=SecretStr("postgresql://u:pw@h/db"), pool_size=9, timeout_s=3
+            ),
+        ),
+        (
+            {
+                "TUBEQ_SUPABASE_URL": "https://ref.supabase.co",
+                "TUBEQ_SUPABASE_SERVICE_ROLE_KEY": "srk",
+                "TUBEQ_SUPABASE_TIMEOUT_S": "6",
+            },
+            "supabase",
+            sections.SupabaseSettings(
+                url="https://ref.supabase.co", service_role_key=SecretStr("srk"), timeout_s=6
+            ),
+        ),
+        (
+            {"TUBEQ_LISTINGS_DIR": "/l"},
+            "directory_listing",
+            sections.DirectoryListingSettings(folder=Path("/l")),
+        ),
+        (
+            {},
+            "directory_listing",
+            sections.DirectoryListingSettings(folder=BUNDLED_LISTINGS),
+        ),
+        (
+            {
+                "TUBEQ_YOUTUBE_API_KEY": "yk",
+                "TUBEQ_YOUTUBE_API_URL": "http://127.0.0.1:9/yt",
+                "TUBEQ_YOUTUBE_API_TIMEOUT_S": "2",
+                "TUBEQ_YOUTUBE_API_RETRY_WAIT_S": "0",
+            },
+            "youtube_data_api",
+            sections.YouTubeDataApiSettings(
+                api_key=SecretStr("yk"),
+                base_url="http://127.0.0.1:9/yt",
+                timeout_s=2,
+                retry_wait_s=0,
+            ),
+        ),
+    ],
+)
+def test_each_section_reads_its_variables(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], name: str, expected: BaseModel
+) -> None:
+    monkeypatch.chdir(Path(__file__).parent)  # no stray .env
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    got = getattr(Settings(), name)
+    assert type(got) is type(expected)
+    # SecretStr compares by identity of the wrapper: compare what the adapter will read
+    assert _plain(got) == _plain(expected)
+
+
+def _plain(section: BaseModel) -> dict[str, object]:
+    return {
+        k: v.get_secret_value() if isinstance(v, SecretStr) else v
+        for k, v in section.model_dump().items()
+    }
+
+
+def test_no_secret_shows_in_any_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_fields = [
+        name
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    ]
+    values = {name: f"s3cret-{name}" for name in secret_fields}
+    settings = Settings(
+        **values,  # type: ignore[arg-type]
+        alert_smtp_host="smtp.example.com",  # so the e-mail section exists
+    )
+    built = _sections(settings)
+    # every section is there (a new one joins this check by being a property)
+    assert {"sqlite_queue", "cloudflare_queue", "postgres", "supabase", "youtube_data_api"} <= set(
+        built
+    )
+    assert {"gemini", "r2", "rate_budget", "webhook_alerts", "smtp_alerts"} <= set(built)
+    for name, section in built.items():
+        shown = repr(section) + str(section) + str(section.model_dump())
+        leaked = [v for v in values.values() if v in shown]
+        assert not leaked, f"settings.{name} shows {leaked}"
+
+
+def test_sections_are_frozen_and_refuse_unknown_fields() -> None:
+    section = Settings().postgres
+    with pytest.raises(ValidationError, match="frozen"):
+        section.pool_size = 2  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="database_url"):
+        sections.PostgresSettings(database_url="postgresql://h/db")  # type: ignore[call-arg]
