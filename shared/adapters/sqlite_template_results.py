@@ -26,6 +26,9 @@ from shared.templates.results import TemplateResult
 BUSY_TIMEOUT_S = 30.0
 TEMPLATES: Queries = load("sqlite_templates.sql")
 TEMPLATES_SCHEMA: Queries = load("sqlite_templates_schema.sql")
+#: the result store's tables: completing a result lists its artifacts in ``artifacts`` and
+#: the typed views join ``videos``, so a file no result store opened yet needs them too
+RESULTS_SCHEMA: Queries = load("sqlite_schema.sql")
 
 
 class SqliteTemplateResults:
@@ -44,7 +47,8 @@ class SqliteTemplateResults:
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             enable_wal(self._db)
-            self._write([(sql, {}) for sql in TEMPLATES_SCHEMA.values()])
+            schema = [*RESULTS_SCHEMA.values(), *TEMPLATES_SCHEMA.values()]
+            self._write([(sql, {}) for sql in schema])
         except sqlite3.Error as exc:
             raise classify(exc) from exc
         except OSError as exc:

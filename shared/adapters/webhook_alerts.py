@@ -1,5 +1,6 @@
 """Alerts to a Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, Discord's
-``/slack`` endpoint): one JSON POST with a ``text`` field per alert.
+``/slack`` endpoint): one JSON POST with a ``text`` field per alert, its words escaped so
+that nothing in an alert (a channel's title, an error message) is read as markup.
 
 The webhook URL is the credential (its path holds the token), so no error or log line
 quotes it: httpx's own exception messages do, and are never passed on.
@@ -28,8 +29,8 @@ class WebhookAlertSender:
         return cls(section.url.get_secret_value(), section.timeout_s)
 
     def send(self, alert: Alert) -> None:
-        lines = [f"*{alert.title}*", alert.text]
-        lines += [f"• {name}: {value}" for name, value in alert.fields.items()]
+        lines = [f"*{_plain(alert.title)}*", _plain(alert.text)]
+        lines += [f"• {_plain(name)}: {_plain(value)}" for name, value in alert.fields.items()]
         try:
             reply = httpx.post(self._url, json={"text": "\n".join(lines)}, timeout=self._timeout_s)
         except httpx.HTTPError as exc:
@@ -43,3 +44,10 @@ class WebhookAlertSender:
             )
         if reply.status_code >= 300:
             raise UpstreamUnavailable(f"alert webhook answered HTTP {reply.status_code}")
+
+
+def _plain(text: str) -> str:
+    """``text`` shown as written: ``&``, ``<`` and ``>`` are Slack's control characters (a
+    title holding ``<!channel>`` would ping the channel, ``<url|label>`` would be a link), so
+    they go as the entities Slack decodes (its "Formatting text for app surfaces")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

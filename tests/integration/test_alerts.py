@@ -1,22 +1,17 @@
-"""Operator alerts against real servers on 127.0.0.1: a webhook receiver (the shape Slack's
-incoming webhooks take) and an SMTP server (aiosmtpd), started by the tests.
+"""Operator alerts against real servers on 127.0.0.1: a Slack incoming webhook and an SMTP
+server (aiosmtpd), started by the tests (``tests.support.alert_servers``).
 
 The alert logic, the senders and the dedupe state are the real ones; so is `tubeq consume`
-at the end, run as a process that dead-letters a video and alerts once.
+at the end, run as a process that dead-letters a video and alerts once. What every sender
+promises on its own is the contract in ``tests/contract/alert_sender_contract.py``.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
-from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -30,91 +25,32 @@ from shared.factory import build_alert_senders
 from shared.logging import configure_logging
 from shared.settings import Settings
 from tests.integration.test_cli import tubeq
+from tests.support.alert_servers import WEBHOOK_PATH, SlackWebhook, SmtpServer, rollup_error
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.services
 
-SECRET_PATH = "/services/T0001/B0001/s3cr3tWebhookToken"
 SMTP_PASSWORD = "hunter2-smtp-pass"
 
 
-# ---- a webhook receiver ---------------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    url: str
-    posts: list[dict[str, Any]] = field(default_factory=list)
-    status: int = 200
+# ---- the destinations (tests.support.alert_servers) -----------------------------------------
 
 
 @pytest.fixture
-def webhook() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}{SECRET_PATH}")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            receiver.posts.append({"path": self.path, "json": json.loads(body)})
-            self.send_response(receiver.status)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *_args: object) -> None:  # keep the test output clean
-            pass
-
-    server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
-
-
-# ---- an SMTP server -------------------------------------------------------------------------
-
-
-@dataclass
-class Mailbox:
-    port: int
-    messages: list[Any] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
+def webhook() -> Iterator[SlackWebhook]:
+    hook = SlackWebhook().start()
+    yield hook
+    hook.stop()
 
 
 @pytest.fixture
-def smtp() -> Iterator[Mailbox]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    box = Mailbox(port=free_port())
-
-    class Handler:
-        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-            box.messages.append(envelope)
-            return "250 OK"
-
-    def authenticator(
-        _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.password.decode() == SMTP_PASSWORD
-        if ok:
-            box.logins.append(data.login.decode())
-        return AuthResult(success=ok)
-
-    controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=box.port,
-        authenticator=authenticator,
-        auth_require_tls=False,  # a local test server: no certificate to present
-    )
-    controller.start()
-    yield box
-    controller.stop()
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer("ops", SMTP_PASSWORD).start()
+    yield server
+    server.stop()
 
 
-def smtp_section(box: Mailbox, password: str = SMTP_PASSWORD) -> SmtpAlertSettings:
+def smtp_section(box: SmtpServer, password: str = SMTP_PASSWORD) -> SmtpAlertSettings:
     return SmtpAlertSettings(
         host="127.0.0.1",
         port=box.port,
@@ -138,7 +74,7 @@ def log_lines() -> io.StringIO:
 
 
 def test_dead_letter_threshold_alerts_once_per_crossing(
-    tmp_path: Path, webhook: Receiver, smtp: Mailbox
+    tmp_path: Path, webhook: SlackWebhook, smtp: SmtpServer
 ) -> None:
     alerter = Alerter(
         [WebhookAlertSender(webhook.url, 5), SmtpAlertSender(smtp_section(smtp))],
@@ -148,15 +84,15 @@ def test_dead_letter_threshold_alerts_once_per_crossing(
     assert not alerter.dead_letters(9)
     assert alerter.dead_letters(12)
     assert not alerter.dead_letters(13)  # the same event: no second alert
-    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    assert len(webhook.posts) == 1 and len(smtp.mails) == 1
     post = webhook.posts[0]
-    assert post["path"] == SECRET_PATH
-    assert "12 messages in the dead-letter queue" in post["json"]["text"]
-    assert "tubeq dlq redrive" in post["json"]["text"]
+    assert post.path == WEBHOOK_PATH
+    assert "12 messages in the dead-letter queue" in post.shown
+    assert "tubeq dlq redrive" in post.shown
 
-    mail = message_from_bytes(smtp.messages[0].content)
-    assert mail["Subject"] == "[tubeq] 12 messages in the dead-letter queue"
-    assert smtp.messages[0].rcpt_tos == ["oncall@example.test", "lead@example.test"]
+    mail = smtp.mails[0]
+    assert mail.subject == "[tubeq] 12 messages in the dead-letter queue"
+    assert mail.rcpt_tos == ("oncall@example.test", "lead@example.test")
     assert smtp.logins == ["ops"]
 
     assert not alerter.dead_letters(0)  # redriven: re-armed
@@ -166,7 +102,7 @@ def test_dead_letter_threshold_alerts_once_per_crossing(
 
 
 def test_the_dedupe_state_is_shared_by_processes_on_the_machine(
-    tmp_path: Path, webhook: Receiver
+    tmp_path: Path, webhook: SlackWebhook
 ) -> None:
     # two consumers (two Alerters on one state file) seeing the same event: one alert
     first, second = (
@@ -181,9 +117,9 @@ def test_the_dedupe_state_is_shared_by_processes_on_the_machine(
 
 
 def test_a_failed_delivery_is_tried_again_and_never_logs_the_secret(
-    tmp_path: Path, webhook: Receiver, smtp: Mailbox, log_lines: io.StringIO
+    tmp_path: Path, webhook: SlackWebhook, smtp: SmtpServer, log_lines: io.StringIO
 ) -> None:
-    webhook.status = 500
+    webhook.queue(rollup_error())
     bad_login = SmtpAlertSender(smtp_section(smtp, password="wrong-" + SMTP_PASSWORD))
     alerter = Alerter(
         [WebhookAlertSender(webhook.url, 5), bad_login], AlertLog(tmp_path / "alerts.sqlite3")
@@ -195,30 +131,16 @@ def test_a_failed_delivery_is_tried_again_and_never_logs_the_secret(
     for secret in ("s3cr3tWebhookToken", SMTP_PASSWORD, "T0001"):
         assert secret not in logged
 
-    webhook.status = 200  # the destination is back: the same event is sent now
+    # the destination is back: the same event is sent now
     assert alerter.consumer_stopped("access_denied", "the Gemini key was refused", {"done": 3})
-    assert "the Gemini key was refused" in webhook.posts[-1]["json"]["text"]
+    assert "the Gemini key was refused" in webhook.posts[-1].shown
     assert not alerter.consumer_stopped("access_denied", "again, after a restart", {})
     alerter.close()
 
 
-def test_wrong_smtp_password_is_a_config_error_that_names_no_password(smtp: Mailbox) -> None:
-    sender = SmtpAlertSender(smtp_section(smtp, password="nope-nope"))
-    with pytest.raises(ConfigError) as caught:
-        sender.send(_probe())
-    assert "TUBEQ_ALERT_SMTP_PASSWORD" in caught.value.message
-    assert "nope-nope" not in caught.value.message
-
-
-def _probe() -> Any:
-    from shared.models import Alert
-
-    return Alert(kind="probe", title="probe", text="probe", dedupe_key="probe")
-
-
-def test_unreachable_destinations_are_named_without_their_url(tmp_path: Path) -> None:
+def test_unreachable_destinations_are_logged_without_their_url(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
-    sender = WebhookAlertSender(f"http://127.0.0.1:{port}{SECRET_PATH}", 2)
+    sender = WebhookAlertSender(f"http://127.0.0.1:{port}{WEBHOOK_PATH}", 2)
     alerter = Alerter([sender], AlertLog(tmp_path / "alerts.sqlite3"))
     out = io.StringIO()
     configure_logging("INFO", "json", stream=out)
@@ -227,7 +149,7 @@ def test_unreachable_destinations_are_named_without_their_url(tmp_path: Path) ->
     alerter.close()
 
 
-def test_daily_spend_limit_alerts_once_a_day(tmp_path: Path, webhook: Receiver) -> None:
+def test_daily_spend_limit_alerts_once_a_day(tmp_path: Path, webhook: SlackWebhook) -> None:
     day = [date(2026, 3, 1)]
     alerter = Alerter(
         [WebhookAlertSender(webhook.url, 5)],
@@ -242,24 +164,24 @@ def test_daily_spend_limit_alerts_once_a_day(tmp_path: Path, webhook: Receiver) 
     day[0] = date(2026, 3, 2)
     assert not alerter.spend(121.0)  # a new day, a new baseline
     assert alerter.spend(127.0)
-    texts = [p["json"]["text"] for p in webhook.posts]
+    texts = [p.shown for p in webhook.posts]
     assert len(texts) == 2 and "$5.5000 spent on model calls on 2026-03-01" in texts[0]
     alerter.close()
 
 
-def test_backfill_finished_carries_counts_and_cost(tmp_path: Path, webhook: Receiver) -> None:
+def test_backfill_finished_carries_counts_and_cost(tmp_path: Path, webhook: SlackWebhook) -> None:
     alerter = Alerter([WebhookAlertSender(webhook.url, 5)], AlertLog(tmp_path / "a.sqlite3"))
     counts = {"found": 40, "enqueued": 31, "skipped (done)": 9}
     assert not alerter.backfill_finished("@hearth-handplane", counts, 0.42, dry_run=True)
     assert alerter.backfill_finished("@hearth-handplane", counts, 0.42, run_id="r1")
     assert not alerter.backfill_finished("@hearth-handplane", counts, 0.42, run_id="r1")
-    text = webhook.posts[0]["json"]["text"]
+    text = webhook.posts[0].shown
     assert "31 enqueued" in text and "found: 40" in text and "0.4200" in text
     alerter.close()
 
 
 def test_a_long_quota_pause_alerts_once_a_day_and_a_short_one_never(
-    tmp_path: Path, webhook: Receiver
+    tmp_path: Path, webhook: SlackWebhook
 ) -> None:
     day = [date(2026, 3, 1)]
     alerter = Alerter(
@@ -277,14 +199,14 @@ def test_a_long_quota_pause_alerts_once_a_day_and_a_short_one_never(
     watch.result(False, daily)  # every refused call repeats it: still one alert
     day[0] = date(2026, 3, 2)
     watch.result(False, daily)
-    texts = [p["json"]["text"] for p in webhook.posts]
+    texts = [p.shown for p in webhook.posts]
     assert len(texts) == 2
     assert "7,200 s" in texts[0] and "GenerateRequestsPerDayPerProjectPerModel" in texts[0]
     alerter.close()
 
 
 def test_consumer_watch_checks_spend_at_most_every_interval(
-    tmp_path: Path, webhook: Receiver
+    tmp_path: Path, webhook: SlackWebhook
 ) -> None:
     asked: list[str] = []
 
@@ -303,7 +225,9 @@ def test_consumer_watch_checks_spend_at_most_every_interval(
     alerter.close()
 
 
-def test_settings_build_both_destinations(tmp_path: Path, webhook: Receiver, smtp: Mailbox) -> None:
+def test_settings_build_both_destinations(
+    tmp_path: Path, webhook: SlackWebhook, smtp: SmtpServer
+) -> None:
     settings = Settings.load(
         data_dir=tmp_path,
         alert_webhook_url=webhook.url,
@@ -323,7 +247,7 @@ def test_settings_build_both_destinations(tmp_path: Path, webhook: Receiver, smt
 
 
 def test_consume_alerts_once_when_a_video_is_dead_lettered(
-    tmp_path: Path, webhook: Receiver
+    tmp_path: Path, webhook: SlackWebhook
 ) -> None:
     env = {
         "TUBEQ_ALERT_WEBHOOK_URL": webhook.url,
@@ -337,7 +261,7 @@ def test_consume_alerts_once_when_a_video_is_dead_lettered(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "dead-lettered 1" in done.stdout
     assert len(webhook.posts) == 1
-    assert "1 messages in the dead-letter queue" in webhook.posts[0]["json"]["text"]
+    assert "1 messages in the dead-letter queue" in webhook.posts[0].shown
     assert "s3cr3tWebhookToken" not in done.stderr + done.stdout
 
     # a second consumer run sees the same dead letter: no second alert
@@ -346,7 +270,7 @@ def test_consume_alerts_once_when_a_video_is_dead_lettered(
     assert len(webhook.posts) == 1
 
 
-def test_a_finished_backfill_alerts_with_its_counts(tmp_path: Path, webhook: Receiver) -> None:
+def test_a_finished_backfill_alerts_with_its_counts(tmp_path: Path, webhook: SlackWebhook) -> None:
     from producer.backfill import BackfillReport
     from tubeq.cli.alerting import backfill_finished
 
@@ -368,7 +292,7 @@ def test_a_finished_backfill_alerts_with_its_counts(tmp_path: Path, webhook: Rec
     )
     assert not backfill_finished(settings, report.model_copy(update={"dry_run": True}))
     assert backfill_finished(settings, report)
-    text = webhook.posts[0]["json"]["text"]
+    text = webhook.posts[0].shown
     assert "backfill of channel Hearth & Handplane finished: 5 enqueued" in text
     assert "already analysed: 1" in text and "0.0123" in text
     assert not backfill_finished(Settings.load(data_dir=tmp_path), report)  # no destination

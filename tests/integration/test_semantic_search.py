@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.support import gemini_stub as gs
-from tests.support.postgres import PgCluster, pg_cluster, pg_dsn, pgvector_cluster  # noqa: F401
+from tests.support.postgres import PgCluster, pgvector_cluster  # noqa: F401
 from tests.support.search_data import sample_segments
 from tubeq.cli.main import app as cli
 
@@ -208,46 +208,6 @@ def test_a_dimension_mismatch_stops_the_consumer_with_the_setting_to_change(
     out = run(env, "consume", "--burst", code=4).output
     assert "returned 3072-dimension vectors" in out
     assert "TUBEQ_EMBEDDING_DIMENSIONS is 768" in out
-
-
-@pytest.mark.parametrize("store", ["pgvector"], indirect=True)
-def test_the_hnsw_index_serves_the_default_model(env: dict[str, str]) -> None:
-    with psycopg.connect(env["TUBEQ_DATABASE_URL"]) as conn:
-        indexes = [
-            r[0]
-            for r in conn.execute(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = 'passage_embeddings'"
-            )
-        ]
-    assert any("USING hnsw" in d and "vector(768)" in d for d in indexes), indexes
-
-
-def test_a_postgres_without_pgvector_migrates_and_says_what_semantic_search_needs(
-    pg_dsn: str,  # noqa: F811 - the system's PostgreSQL 15, which has no pgvector
-) -> None:
-    from shared.adapters.postgres_vectors import PostgresVectors
-    from shared.embeddings import EmbeddingModel
-    from shared.errors import ConfigError
-    from shared.search import SearchQuery
-
-    with psycopg.connect(pg_dsn) as conn:
-        assert conn.execute(
-            "SELECT count(*) FROM pg_extension WHERE extname = 'vector'"
-        ).fetchone() == (0,)
-        applied = conn.execute(
-            "SELECT count(*) FROM tubeq_migrations WHERE name = '015_embeddings.sql'"
-        ).fetchone()
-    assert applied == (1,)
-    vectors = PostgresVectors(pg_dsn)
-    try:
-        model = EmbeddingModel("gemini-embedding-001", 4)
-        assert vectors.count(model) == 0
-        with pytest.raises(ConfigError) as err:
-            vectors.nearest(SearchQuery(text="anything"), [0.1, 0.2, 0.3, 0.4], model)
-    finally:
-        vectors.close()
-    assert "needs the pgvector extension" in err.value.message
-    assert "tubeq_enable_vector_search()" in err.value.message
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
