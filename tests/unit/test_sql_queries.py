@@ -15,7 +15,7 @@ from shared.sql_queries import QueryNotFound, load, parse
 REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = REPO / "shared" / "adapters"
 #: which modules run which file's blocks, and how they name a block in the code
-SQLITE_MODULES = [ADAPTERS / "sqlite_results.py"]
+SQLITE_MODULES = [ADAPTERS / "sqlite_results.py", ADAPTERS / "_sqlite_results_batches.py"]
 POSTGRES_MODULES = [
     ADAPTERS / "_function_results.py",
     ADAPTERS / "_function_batches.py",  # the batch store (sql/010) on both
