@@ -11,14 +11,9 @@ finished videos and reuse of saved analyses keep that from costing a second mode
 Marking before sending would close that window but could lose jobs for good (marked
 "queued", never sent), which is worse than a harmless duplicate.
 
-Live streams and upcoming premieres (``liveBroadcastContent`` ``live``/``upcoming``) are not
-enqueued: they have no transcript yet and would fail for good. They are counted as
-``skipped_live``; a later backfill picks them up once they have ended.
-
-``--since`` on a channel stops paging once the uploads playlist reaches older videos: uploads
-playlists are listed newest first, so the rest is older still. Not quite always: a premiere
-or a scheduled video sits at its upload time, not its (later) publish time, so the page on
-which the first older entry shows up is read to its end before stopping.
+Listing (``producer.backfill_listing``): live streams and upcoming premieres are not
+enqueued (no transcript yet), and ``--since`` on a channel stops paging once the uploads
+playlist reaches older videos.
 
 One async core (``run_backfill``) for every path: the Worker awaits it (Pyodide: no
 threads), ``tubeq backfill`` and ``tubeq serve`` call ``backfill``, which runs it under
@@ -36,10 +31,8 @@ thousands of videos with the CLI.
 report then carries the batch estimate beside the online one (it always does: ``--dry-run``
 shows both, side by side).
 
-Estimates use ``shared.gemini.estimate``: the transcript as the analyzer renders it
-(timestamps included), counted with the analyzer's own token estimator, plus each call's
-system instruction and schema, and the chunked path for long videos. A video of unknown
-length counts as ``DEFAULT_DURATION_S``.
+Estimates (``producer.backfill_estimate``) count tokens the way the analyzer does, and the
+chunked path for long videos.
 """
 
 from __future__ import annotations
@@ -53,21 +46,41 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
 
+from producer.backfill_estimate import (
+    BATCH_PRICE_FACTOR,
+    DEFAULT_DURATION_S,
+    Estimate,
+    actual_cost_per_video,
+    estimate,
+    estimate_batch,
+)
+from producer.backfill_listing import list_entries, list_videos
 from shared.errors import InvalidInput
 from shared.gemini.batch_jobs import BatchCollectJob
-from shared.gemini.estimate import analysis_estimate
-from shared.listing import ListingTarget, PlaylistEntry, VideoDetails, parse_listing_ref
-from shared.models import Progress, VideoJob, VideoMeta, VideoState
+from shared.models import VideoJob, VideoMeta, VideoState
 from shared.ports import JobSender, ListingSource, ResultReader
 from shared.settings import Settings
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
+__all__ = [
+    "BATCH_PRICE_FACTOR",
+    "DEFAULT_DURATION_S",
+    "BackfillReport",
+    "Estimate",
+    "actual_cost_per_video",
+    "backfill",
+    "estimate",
+    "estimate_batch",
+    "list_entries",
+    "run_backfill",
+    "send_videos",
+]
+
 SEND_CHUNK = 100  # Cloudflare Queues' sendBatch limit; the SQLite queue takes any size
 #: listed videos per ``reader.states`` call: one round trip each on Postgres and Supabase
 STATE_LOOKUP_CHUNK = 500
-DEFAULT_DURATION_S = 600
 _IN_FLIGHT = {VideoState.QUEUED, VideoState.PROCESSING, VideoState.RETRYING}
 # failed for good, or dead-lettered (its redrive is the operator's call); --force resends
 _GAVE_UP = {VideoState.FAILED, VideoState.DEAD}
@@ -104,111 +117,6 @@ class BackfillReport(BaseModel):
     )
 
 
-class Estimate(BaseModel):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    calls: int = 0
-    cost_usd: float = 0.0
-    duration_s: float = 0.0
-
-
-def estimate(metas: Sequence[VideoMeta], settings: Settings) -> Estimate:
-    """Tokens, cost and wall time to analyse these videos under the shared Gemini budget."""
-    input_tokens = output_tokens = calls = 0
-    for meta in metas:
-        seconds = meta.duration_s if meta.duration_s is not None else DEFAULT_DURATION_S
-        video = analysis_estimate(seconds, settings.gemini_chunk_tokens)
-        calls += video.calls
-        input_tokens += video.input_tokens
-        output_tokens += video.output_tokens
-    cost = (
-        input_tokens * settings.gemini_price_input_per_m
-        + output_tokens * settings.gemini_price_output_per_m
-    ) / 1_000_000
-    # the slower of the two budgets decides
-    minutes = max(calls / settings.gemini_rpm, input_tokens / settings.gemini_tpm)
-    return Estimate(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        calls=calls,
-        cost_usd=round(cost, 6),
-        duration_s=round(minutes * 60, 1),
-    )
-
-
-#: the Batch API's price against the standard one (the adapter bills replies the same way)
-BATCH_PRICE_FACTOR = 0.5
-
-
-def estimate_batch(metas: Sequence[VideoMeta], settings: Settings) -> tuple[float, int]:
-    """The cost of these videos in a batch backfill, and how many of them go online: a
-    video of one call rides in a batch at ``BATCH_PRICE_FACTOR``; a chunked one (map-reduce:
-    chunk calls, then a merge that needs their replies) is analysed online at full price."""
-    cost = 0.0
-    online = 0
-    for meta in metas:
-        seconds = meta.duration_s if meta.duration_s is not None else DEFAULT_DURATION_S
-        video = analysis_estimate(seconds, settings.gemini_chunk_tokens)
-        usd = (
-            video.input_tokens * settings.gemini_price_input_per_m
-            + video.output_tokens * settings.gemini_price_output_per_m
-        ) / 1_000_000
-        if video.calls == 1:
-            cost += usd * BATCH_PRICE_FACTOR
-        else:
-            cost += usd
-            online += 1
-    return round(cost, 6), online
-
-
-def actual_cost_per_video(progress: Progress) -> float | None:
-    """What one analysed video has really cost so far, to set beside the estimate: the spend
-    of every billed call (the spend ledger: invalid, truncated, refused and repair calls,
-    and calls for videos that ended failed, all included) over the analyses kept. None
-    before any analysis was kept."""
-    if progress.analyses == 0:
-        return None
-    return round(progress.usage.cost_usd / progress.analyses, 6)
-
-
-async def list_entries(
-    listing: ListingSource, target: ListingTarget, since: date | None, limit: int | None
-) -> list[PlaylistEntry]:
-    """Unique entries on or after ``since`` (undated ones kept: they count as unavailable),
-    page by page, stopping at ``limit`` and, on a channel, after the page reaching ``since``:
-    each page is a quota unit."""
-
-    def older(entry: PlaylistEntry) -> bool:
-        return (
-            since is not None
-            and entry.published_at is not None
-            and (entry.published_at.date() < since)
-        )
-
-    # only a channel's uploads playlist is in date order; a curated playlist is in any order
-    newest_first = target.kind == "channel"
-    unique: dict[str, PlaylistEntry] = {}
-    token: str | None = None
-    while True:
-        page = await listing.playlist_page(target.playlist_id, token)
-        reached_older = False
-        for entry in page.entries:
-            if older(entry):
-                reached_older = True
-                continue
-            unique.setdefault(entry.video_id, entry)
-            if limit is not None and len(unique) >= limit:
-                return list(unique.values())
-        token = page.next_token
-        if token is None or (newest_first and reached_older):
-            # the rest of the uploads are older still (see the module doc on premieres)
-            return list(unique.values())
-
-
-def _published_since(meta: VideoMeta, since: date | None) -> bool:
-    return since is None or meta.published_at is None or meta.published_at.date() >= since
-
-
 def _default_analysis_version(settings: Settings) -> str:
     from shared.factory import build_analyzer  # composition root, only when not given
 
@@ -219,21 +127,6 @@ def _default_listing(settings: Settings) -> ListingSource:
     from shared.factory import build_listing_source  # composition root, only when not given
 
     return build_listing_source(settings)
-
-
-async def _list(
-    listing: ListingSource, ref: str, since: date | None, limit: int | None
-) -> tuple[ListingTarget, list[PlaylistEntry], dict[str, VideoDetails]]:
-    listing_ref = parse_listing_ref(ref)
-    if listing_ref.kind not in listing.lookups:
-        raise InvalidInput(
-            f"the {listing.name} listing cannot look up a {listing_ref.kind} ({ref!r}): use "
-            "the channel's @handle or UC… id"
-        )
-    target = await listing.resolve(listing_ref)
-    entries = await list_entries(listing, target, since, limit)
-    details = await listing.video_details([e.video_id for e in entries])
-    return target, entries, details
 
 
 class _Plan:
@@ -305,24 +198,18 @@ async def run_backfill(
         raise InvalidInput(f"--limit must be at least 1 (got {limit})")
     source = listing or _default_listing(settings)
     try:
-        target, entries, details = await _list(source, ref, since, limit)
+        listed = await list_videos(source, ref, since, limit)
     finally:
         if listing is None:
             await source.aclose()
 
-    # since: the playlist's date is the video's publish date; videos.list is the authority
-    current = [
-        details[e.video_id]
-        for e in entries
-        if e.video_id in details and _published_since(details[e.video_id].meta, since)
-    ]
-    listed = [d.meta for d in current if not d.is_live_or_upcoming]
+    target = listed.target
     # a video's state and "done" follow its summary: a template backfill sends every video
     # and the consumer skips those already analysed with the template's version
     plan = _plan(
         settings,
         reader if template == "summary" else None,
-        listed,
+        listed.videos,
         skip_done=skip_done,
         force=force,
         analysis_version=analysis_version,
@@ -334,9 +221,9 @@ async def run_backfill(
         id=target.id,
         title=target.title,
         playlist_id=target.playlist_id,
-        found=len(entries),
-        unavailable=sum(1 for e in entries if e.video_id not in details),
-        skipped_live=len(current) - len(listed),
+        found=len(listed.entries),
+        unavailable=listed.unavailable,
+        skipped_live=listed.skipped_live,
         skipped_done=len(plan.done),
         skipped_failed=plan.failed,
         already_queued=plan.already_queued,

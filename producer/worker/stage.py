@@ -51,6 +51,8 @@ WORKER_SOURCES = (
     "producer/api",
     "producer/worker",
     "producer/backfill.py",
+    "producer/backfill_estimate.py",
+    "producer/backfill_listing.py",
     "producer/enqueue.py",
     "shared",
 )

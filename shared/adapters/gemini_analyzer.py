@@ -26,92 +26,53 @@ With a ``SpendLedger`` every call Gemini bills is recorded the moment its reply 
 became of it (valid, invalid, truncated, refused; first call or repair; chunk, merge or video),
 under a deterministic ``call_id`` (``shared.gemini.spend``). A reused chunk was recorded when it
 was bought and is not recorded again; a call that failed before billing is not recorded.
+
+This module is the analyzer and its repair loop; its parts are private modules beside it:
+``_gemini_analyzer_options`` (options, settings check, client), ``_gemini_analyzer_call`` (the
+request, the budget, error mapping), ``_gemini_analyzer_reply`` (reading a reply),
+``_gemini_analyzer_chunks`` (map-reduce and the saved chunks), ``_gemini_analyzer_spend`` (the
+spend ledger).
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Self
 
 from google import genai
 from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
-from shared.classify import classify
-from shared.errors import ConfigError, InvalidModelOutput, NoTranscriptFound, RateLimited
+from shared.adapters._gemini_analyzer_call import Step, call_gemini
+from shared.adapters._gemini_analyzer_chunks import map_reduce
+from shared.adapters._gemini_analyzer_options import (
+    GeminiOptions,
+    check_gemini_settings,
+    client_from,
+    options_from,
+)
+from shared.adapters._gemini_analyzer_reply import Reply, read_reply
+from shared.adapters._gemini_analyzer_spend import record_billed_call
+from shared.errors import InvalidModelOutput, NoTranscriptFound
 from shared.gemini import prompt
-from shared.gemini.chunking import Chunk, estimate_tokens, render_segments, split_into_chunks
-from shared.gemini.partials import InMemoryPartialStore, SavedChunk, chunk_key, decode, encode
-from shared.gemini.pricing import Prices, usage_of
-from shared.gemini.repair import Attempt, failure_message, model_turn
-from shared.gemini.spend import call_id, next_attempt, step_key
-from shared.gemini.validation import (
-    InvalidReplyError,
-    check_refusal,
-    is_truncated,
-    parse_reply,
-    repair_output_cap,
-    reply_text,
-    truncation_problem,
-)
+from shared.gemini.chunking import estimate_tokens, render_segments
+from shared.gemini.partials import InMemoryPartialStore
+from shared.gemini.pricing import usage_of
+from shared.gemini.repair import Attempt, failure_message
+from shared.gemini.validation import check_refusal, repair_output_cap
 from shared.logging import get_logger
-from shared.models import (
-    Analysis,
-    AnalysisContent,
-    BilledCall,
-    CallOutcome,
-    Transcript,
-    Usage,
-    VideoMeta,
-)
+from shared.models import Analysis, AnalysisContent, CallOutcome, Transcript, Usage, VideoMeta
 from shared.ports import PartialStore, RateBudget, SpendLedger
 from shared.video_ids import parse_video_ref
 
 log = get_logger(__name__)
 
+__all__ = ["GeminiAnalyzer", "GeminiOptions", "check_gemini_settings"]
+
 #: Video input at low media resolution: ~66 tokens per frame (1 fps) + 32 per second of audio.
 VIDEO_TOKENS_PER_S = 100
 #: Budget guess for a video whose duration is unknown (10 minutes).
 VIDEO_DEFAULT_S = 600
-#: How long a 429 without a retry delay pauses the shared budget.
-DEFAULT_429_PAUSE_S = 10.0
-
-
-@dataclass(frozen=True)
-class GeminiOptions:
-    model: str
-    prompt_version: str
-    temperature: float = 0.2
-    chunk_tokens: int = 200_000
-    max_output_tokens: int = 8192
-    prices: Prices = field(default_factory=lambda: Prices(0.25, 1.50))
-    budget_wait_s: float = 120.0
-
-
-@dataclass
-class _Reply:
-    content: AnalysisContent
-    usage: Usage
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One step of an analysis, named for the logs (``kind``) and the spend ledger."""
-
-    video_id: str
-    kind: str  # "whole", "chunk 2/5", "merge", "video"
-    name: str  # the call_id's step: "analysis", "chunk-002-of-005-<digest>", "merge", "video"
-    purpose: str  # BilledCall.purpose
-    extra_tokens: int = 0
-    media_resolution: types.MediaResolution | None = None
-
-    def repair(self) -> _Step:
-        return replace(
-            self, kind=f"{self.kind} (repair)", name=f"{self.name}.repair", purpose="repair"
-        )
 
 
 class GeminiAnalyzer:
@@ -148,24 +109,7 @@ class GeminiAnalyzer:
         ``ledger``; the composition root builds all three.
         The analyzer owns ``budget`` from here on: ``close`` closes it (not the ledger)."""
         check_gemini_settings(section)
-        assert section.api_key is not None  # checked above
-        http_options = types.HttpOptions(
-            base_url=section.base_url,
-            timeout=int(section.timeout_s * 1000),  # the SDK takes milliseconds
-            # one attempt: retries belong to the queue, which honours the server's delay
-            retry_options=types.HttpRetryOptions(attempts=1),
-        )
-        client = genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
-        options = GeminiOptions(
-            model=section.model,
-            prompt_version=section.prompt_version,
-            temperature=section.temperature,
-            chunk_tokens=section.chunk_tokens,
-            max_output_tokens=section.max_output_tokens,
-            prices=Prices(section.price_input_per_m, section.price_output_per_m),
-            budget_wait_s=section.budget_wait_s,
-        )
-        return cls(client, options, budget, partials, ledger)
+        return cls(client_from(section), options_from(section), budget, partials, ledger)
 
     @property
     def model(self) -> str:
@@ -188,10 +132,17 @@ class GeminiAnalyzer:
         if estimate_tokens(text) <= self.options.chunk_tokens:
             reply = self._generate(
                 [types.Part(text=prompt.whole_transcript_prompt(transcript, meta, text))],
-                _Step(transcript.video_id, kind="whole", name="analysis", purpose="analysis"),
+                Step(transcript.video_id, kind="whole", name="analysis", purpose="analysis"),
             )
         else:
-            reply = self._map_reduce(transcript, meta)
+            reply = map_reduce(
+                transcript,
+                meta,
+                chunk_tokens=self.options.chunk_tokens,
+                partials=self._partials,
+                analysis_version=self.analysis_version,
+                generate=self._generate,
+            )
         # the transcript's language is known; the model's guess is not needed
         content = reply.content.model_copy(update={"language": transcript.language})
         return self._analysis(transcript.video_id, content, reply.usage)
@@ -211,7 +162,7 @@ class GeminiAnalyzer:
                 types.Part(file_data=types.FileData(file_uri=url)),
                 types.Part(text=prompt.video_prompt(vid, meta)),
             ],
-            _Step(
+            Step(
                 vid,
                 kind="video",
                 name="video",
@@ -222,70 +173,16 @@ class GeminiAnalyzer:
         )
         return self._analysis(vid, reply.content, reply.usage)
 
-    # ---- steps --------------------------------------------------------------------------
+    # ---- one validated call, with its one repair ------------------------------------------
 
-    def _map_reduce(self, transcript: Transcript, meta: VideoMeta | None) -> _Reply:
-        chunks = split_into_chunks(transcript.segments, self.options.chunk_tokens)
-        usage = Usage()
-        parts: list[AnalysisContent] = []
-        for chunk in chunks:
-            reply = self._chunk_reply(transcript, meta, chunk, len(chunks))
-            parts.append(reply.content)
-            usage += reply.usage  # a reused chunk's usage too: it was paid, once
-        merged = self._generate(
-            [types.Part(text=prompt.merge_prompt(transcript, meta, parts))],
-            _Step(transcript.video_id, kind="merge", name="merge", purpose="merge"),
-        )
-        return _Reply(merged.content, usage + merged.usage)
-
-    def _chunk_reply(
-        self, transcript: Transcript, meta: VideoMeta | None, chunk: Chunk, total: int
-    ) -> _Reply:
-        """A chunk's analysis: saved by an earlier attempt, or bought now and saved at once."""
-        kind = f"chunk {chunk.index + 1}/{total}"
-        key = chunk_key(transcript.video_id, self.analysis_version, chunk.index, total, chunk.text)
-        try:
-            data = self._partials.get(key)
-        except Exception as exc:  # the store is down: retry later rather than pay twice
-            raise classify(exc) from exc
-        saved = decode(data) if data is not None else None
-        if saved is not None:
-            log.info("gemini.chunk_reused", video_id=transcript.video_id, kind=kind)
-            return _Reply(saved.content, saved.usage)
-        if data is not None:
-            log.warning("gemini.chunk_cache_unreadable", video_id=transcript.video_id, key=key)
-        reply = self._generate(
-            [types.Part(text=prompt.chunk_prompt(transcript, meta, chunk, total))],
-            # the key's file name: the chunk's place and a digest of its text
-            _Step(
-                transcript.video_id,
-                kind=kind,
-                name=key.rsplit("/", 1)[-1].removesuffix(".json"),
-                purpose="chunk",
-            ),
-        )
-        try:
-            self._partials.put(key, encode(SavedChunk(content=reply.content, usage=reply.usage)))
-        except Exception as exc:
-            # this attempt still has the reply in hand; only a retry would pay again
-            error = classify(exc)
-            log.warning(
-                "gemini.chunk_cache_write_failed",
-                video_id=transcript.video_id,
-                kind=kind,
-                error_code=error.code,
-                error=error.message,
-            )
-        return reply
-
-    def _generate(self, parts: list[types.Part], step: _Step) -> _Reply:
+    def _generate(self, parts: list[types.Part], step: Step) -> Reply:
         """One call, validated; on an invalid reply one repair call (with a higher output cap
         after a truncated reply), then a permanent error."""
         history: list[types.Content] = [types.Content(role="user", parts=parts)]
         cap = self.options.max_output_tokens
         first = self._attempt(history, step, cap)
         if first.content is not None:
-            return _Reply(first.content, first.usage)
+            return Reply(first.content, first.usage)
         log.warning(
             "gemini.invalid_reply",
             video_id=step.video_id,
@@ -303,15 +200,15 @@ class GeminiAnalyzer:
         repair_cap = repair_output_cap(cap) if first.truncated else cap
         second = self._attempt(history, step.repair(), repair_cap)
         if second.content is not None:
-            return _Reply(second.content, first.usage + second.usage)
+            return Reply(second.content, first.usage + second.usage)
         raise InvalidModelOutput(
             failure_message(step.kind, first, second, cap, repair_cap), raw=second.raw
         )
 
-    def _attempt(self, history: Sequence[types.Content], step: _Step, cap: int) -> Attempt:
+    def _attempt(self, history: Sequence[types.Content], step: Step, cap: int) -> Attempt:
         """One call and what came of it, recorded in the spend ledger whatever that was."""
-        response = self._call(
-            history, step.video_id, step.kind, step.extra_tokens, step.media_resolution, cap
+        response = call_gemini(
+            self._client, self._budget, self.options, self._schema, history, step, cap
         )
         # from here on the call is billed: the ledger hears of it however the rest ends
         usage = usage_of(response, self.options.prices)
@@ -319,142 +216,21 @@ class GeminiAnalyzer:
         try:
             check_refusal(response)
             outcome = CallOutcome.ERROR  # until the reply has been read
-            attempt = self._read(response, step, cap, usage)
+            attempt = read_reply(response, step, cap, usage)
             outcome = attempt.outcome
             return attempt
         finally:
-            self._record(step, response, usage, outcome)
-
-    def _read(
-        self, response: types.GenerateContentResponse, step: _Step, cap: int, usage: Usage
-    ) -> Attempt:
-        raw = reply_text(response)
-        truncated = is_truncated(response)
-        try:
-            parsed = parse_reply(raw)
-        except InvalidReplyError as exc:
-            # cut off, the JSON is merely unfinished: say why, not "Invalid JSON: EOF"
-            problem = truncation_problem(response, cap) if truncated else str(exc)
-            return Attempt(
-                usage, raw, problem=problem, truncated=truncated, model_turn=model_turn(response)
-            )
-        if parsed.ignored_keys:
-            # names only: the values are model output, and may be anything
-            log.info(
-                "gemini.reply_unknown_keys_ignored",
-                video_id=step.video_id,
-                kind=step.kind,
-                keys=list(parsed.ignored_keys),
-            )
-        return Attempt(usage, raw, content=parsed.content)
-
-    def _record(
-        self,
-        step: _Step,
-        response: types.GenerateContentResponse,
-        usage: Usage,
-        outcome: CallOutcome,
-    ) -> None:
-        """Put one billed call in the spend ledger.
-
-        A ledger that cannot record does not fail the analysis: the reply in hand is what was
-        paid for, and raising here would make the queue buy it again. The cost: that call is
-        missing from the ledger for good (the analysis's own ``usage`` still counts it, but a
-        video that ends failed has no other record of its spend), since no retry repeats a
-        call whose reply arrived.
-        """
-        if self._ledger is None:
-            return
-        try:
-            key = step_key(step.video_id, self.analysis_version, step.name)
-            attempt = str(next_attempt(self._partials, key))
-        except Exception as exc:
-            # no durable attempt number: Gemini's response id still tells this call apart
-            attempt = f"r-{response.response_id or uuid.uuid4().hex}"
-            log.warning(
-                "gemini.call_counter_failed",
-                video_id=step.video_id,
-                kind=step.kind,
-                error_code=classify(exc).code,
-            )
-        call = BilledCall(
-            call_id=call_id(step.video_id, self.analysis_version, step.name, attempt),
-            video_id=step.video_id,
-            analysis_version=self.analysis_version,
-            model=self.options.model,
-            purpose=step.purpose,
-            usage=usage,
-            outcome=outcome,
-        )
-        try:
-            self._ledger.record_call(call)
-        except Exception as exc:
-            error = classify(exc)
-            log.warning(
-                "gemini.ledger_write_failed",
-                video_id=step.video_id,
-                kind=step.kind,
-                call_id=call.call_id,
-                cost_usd=usage.cost_usd,
-                error_code=error.code,
-                error=error.message,
-            )
-
-    def _call(
-        self,
-        history: Sequence[types.Content],
-        video_id: str,
-        kind: str,
-        extra_tokens: int,
-        media_resolution: types.MediaResolution | None,
-        max_output_tokens: int,
-    ) -> types.GenerateContentResponse:
-        tokens = extra_tokens + estimate_tokens(
-            prompt.SYSTEM_INSTRUCTION
-            + json.dumps(self._schema)
-            + "".join(p.text or "" for c in history for p in (c.parts or []))
-        )
-        grant = self._budget.acquire(tokens, self.options.budget_wait_s)
-        config = types.GenerateContentConfig(
-            system_instruction=prompt.SYSTEM_INSTRUCTION,
-            temperature=self.options.temperature,
-            max_output_tokens=max_output_tokens,
-            response_mime_type="application/json",
-            response_json_schema=self._schema,
-            media_resolution=media_resolution,
-        )
-        contents: list[Any] = list(history)
-        try:
-            response = self._client.models.generate_content(
-                model=self.options.model, contents=contents, config=config
-            )
-        except Exception as exc:
-            error = classify(exc)
-            log.warning(
-                "gemini.call_failed",
-                video_id=video_id,
-                kind=kind,
-                error_code=error.code,
-                error=error.message,
-            )
-            if isinstance(error, RateLimited):
-                # Gemini's quota is the truth; the budget was only our estimate of it. A
-                # refused call did not count against the quota: give its share back, and
-                # tell every worker on this budget to hold off for as long as Gemini asked.
-                grant.refund()
-                self._budget.pause(error.retry_after or DEFAULT_429_PAUSE_S)
-            raise error from exc
-        meta = response.usage_metadata
-        # key names avoid "token": the log redactor masks any key that looks like a secret
-        log.info(
-            "gemini.call",
-            video_id=video_id,
-            kind=kind,
-            input_estimate=tokens,
-            input_used=meta.prompt_token_count if meta else None,
-            output_used=meta.candidates_token_count if meta else None,
-        )
-        return response
+            if self._ledger is not None:
+                record_billed_call(
+                    self._ledger,
+                    self._partials,
+                    step,
+                    response,
+                    usage,
+                    outcome,
+                    analysis_version=self.analysis_version,
+                    model=self.options.model,
+                )
 
     def _analysis(self, video_id: str, content: AnalysisContent, usage: Usage) -> Analysis:
         return Analysis(
@@ -464,32 +240,4 @@ class GeminiAnalyzer:
             analyzer=self.name,
             model=self.options.model,
             usage=usage,
-        )
-
-
-def check_gemini_settings(section: GeminiSettings) -> None:
-    """Refuse, at start, a missing key and settings under which a chunked analysis could
-    never finish."""
-    if section.api_key is None or not section.api_key.get_secret_value():
-        raise ConfigError(
-            "TUBEQ_GEMINI_API_KEY is not set: create a key in Google AI Studio "
-            "(https://aistudio.google.com/apikey) and put it in the environment or .env"
-        )
-    if section.chunk_tokens * 2 > section.tpm:
-        raise ConfigError(
-            f"TUBEQ_GEMINI_CHUNK_TOKENS ({section.chunk_tokens}) is more than half of "
-            f"TUBEQ_GEMINI_TPM ({section.tpm}): a chunk plus its prompt must fit the "
-            "per-minute token budget with room to spare; lower TUBEQ_GEMINI_CHUNK_TOKENS to "
-            f"at most {section.tpm // 2} (TUBEQ_GEMINI_TPM is this machine's share "
-            "of your quota)"
-        )
-    # a call holds its message's lease while it waits for budget and then for Gemini
-    held = section.budget_wait_s + section.timeout_s
-    if held >= section.lease_s:
-        raise ConfigError(
-            f"TUBEQ_GEMINI_BUDGET_WAIT_S ({section.budget_wait_s:g}) plus "
-            f"TUBEQ_GEMINI_TIMEOUT_S ({section.timeout_s:g}) must stay under "
-            f"TUBEQ_VISIBILITY_TIMEOUT_S ({section.lease_s:g}), or a message's "
-            "lease runs out while its model call is still waiting; lower the first two or "
-            "raise the visibility timeout"
         )

@@ -18,7 +18,10 @@ reuse after a crash; it does not count as done.
 
 Concurrency: WAL (readers never block the writer), a busy timeout (writers from several
 processes wait for each other), ``BEGIN IMMEDIATE`` for every write (no lock upgrade
-deadlocks), and one connection per store guarded by a lock (the consumer's threads share it).
+deadlocks), and one connection per store guarded by a lock (the consumer's threads share it):
+``_sqlite_results_txn``. The ports beside the per-video ones live in modules of their own:
+the Gemini batches (``_sqlite_results_batches``), the running consumers
+(``_sqlite_consumers``) and the dashboard's reads (``_sqlite_dashboard_queries``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any, Self
 
 from shared.adapter_settings import SqliteStoreSettings
 from shared.adapters import _sqlite_consumers, _sqlite_dashboard_queries
-from shared.adapters._sqlite_batch_rows import batch_item_of, batch_record_of
+from shared.adapters._sqlite_results_batches import SqliteBatchStore
 from shared.adapters._sqlite_results_rows import (
     analysis_of,
     analysis_params,
@@ -48,17 +51,11 @@ from shared.adapters._sqlite_results_rows import (
     ts,
     usage_sums,
 )
+from shared.adapters._sqlite_results_txn import Txn, run_one
 from shared.adapters._sqlite_search_index import create_search_index
 from shared.classify import classify
 from shared.errors import ConfigError
 from shared.fleet import ConsumerBeat, RunningConsumer
-from shared.gemini.batch_models import (
-    LIVE_STATES,
-    BatchItem,
-    BatchRecord,
-    BatchState,
-    ItemState,
-)
 from shared.models import (
     Analysis,
     BilledCall,
@@ -81,7 +78,10 @@ SQLITE: Queries = load("sqlite.sql")
 SCHEMA: Queries = load("sqlite_schema.sql")
 
 
-class SqliteResultStore:
+class SqliteResultStore(SqliteBatchStore):
+    """The result ports and the spend ledger in one SQLite file; ``BatchStore`` comes from
+    ``SqliteBatchStore``."""
+
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
@@ -124,26 +124,15 @@ class SqliteResultStore:
 
     # ---- plumbing -------------------------------------------------------------------
 
-    def _write(self) -> _Txn:
-        return _Txn(self._db, self._lock)
+    def _write(self) -> Txn:
+        return Txn(self._db, self._lock)
 
     def _read(self, query: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
-        try:
-            with self._lock:
-                return self._db.execute(SQLITE[query], params or {}).fetchall()
-        except sqlite3.Error as exc:
-            raise classify(exc) from exc
+        return run_one(self._db, self._lock, SQLITE[query], params or {})
 
     def _write_one(self, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
-        """One write statement on its own, no BEGIN/COMMIT around it (three statements
-        fewer): in autocommit a statement is its own transaction, and one that writes takes
-        the write lock when it starts (waiting out ``busy_timeout``), as BEGIN IMMEDIATE does.
-        Its rows are read to the end, so the statement, and its lock, are done on return."""
-        try:
-            with self._lock:
-                return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise classify(exc) from exc
+        """One write statement on its own (``_sqlite_results_txn.run_one``)."""
+        return run_one(self._db, self._lock, sql, params)
 
     @staticmethod
     def _merge_video(
@@ -304,105 +293,3 @@ class SqliteResultStore:
         return status_of(
             row, self._read("status_analysis", vid), self._read("status_artifacts", vid)
         )
-
-    # ---- BatchStore (issue 12: Gemini batches; sql/queries/sqlite.sql's batch section) ----
-
-    def batch_add(
-        self, item: BatchItem, new_batch_id: str, max_items: int
-    ) -> tuple[BatchRecord, bool]:
-        key = {"video_id": item.video_id, "analysis_version": item.analysis_version}
-        at = now()
-        with self._write() as db:
-            known = db.execute(SQLITE["batch_add.item"], key).fetchone()
-            if known is not None and (
-                known["state"] == ItemState.SAVED
-                or (known["state"] == ItemState.PENDING and known["batch_state"] in LIVE_STATES)
-            ):
-                # already in a live batch, or already paid for: never a second request
-                batch = db.execute(SQLITE["batch_get"], {"batch_id": known["batch_id"]})
-                return batch_record_of(batch.fetchone()), False
-            row = db.execute(SQLITE["batch_add.open_batch"], key).fetchone()
-            batch_id = row["batch_id"] if row is not None else new_batch_id
-            if row is None:
-                db.execute(SQLITE["batch_add.new_batch"], key | {"batch_id": batch_id, "at": at})
-            params = key | {"batch_id": batch_id, "at": at, "max_items": max_items}
-            db.execute(
-                SQLITE["batch_add.upsert_item"],
-                params | {"prompt": item.prompt, "job": item.job, "language": item.language},
-            )
-            db.execute(SQLITE["batch_add.count"], params)
-            db.execute(SQLITE["batch_add.seal_full"], params)
-            record = db.execute(SQLITE["batch_get"], {"batch_id": batch_id}).fetchone()
-            return batch_record_of(record), True
-
-    def batch_seal(self, batch_id: str) -> BatchRecord | None:
-        self._write_one(SQLITE["batch_seal"], {"batch_id": batch_id, "at": now()})
-        return self.batch_get(batch_id)
-
-    def batch_get(self, batch_id: str) -> BatchRecord | None:
-        rows = self._read("batch_get", {"batch_id": batch_id})
-        return batch_record_of(rows[0]) if rows else None
-
-    def batch_update(
-        self,
-        batch_id: str,
-        state: BatchState,
-        *,
-        remote_name: str | None = None,
-        poll_chain: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        params = {
-            "batch_id": batch_id,
-            "state": state.value,
-            "remote_name": remote_name,
-            "poll_chain": poll_chain,
-            "error": error,
-            "at": now(),
-        }
-        self._write_one(SQLITE["batch_update"], params)
-
-    def batch_items(self, batch_id: str) -> list[BatchItem]:
-        return [batch_item_of(r) for r in self._read("batch_items", {"batch_id": batch_id})]
-
-    def batch_item_settle(
-        self, batch_id: str, video_id: str, state: ItemState, error: str | None = None
-    ) -> None:
-        params = {"batch_id": batch_id, "video_id": video_id, "state": state.value}
-        self._write_one(SQLITE["batch_item_settle"], params | {"error": error, "at": now()})
-
-    def batch_list(self, limit: int = 50) -> list[BatchRecord]:
-        return [batch_record_of(r) for r in self._read("batch_list", {"limit": limit})]
-
-
-class _Txn:
-    """``with store._write() as db``: hold the lock, BEGIN IMMEDIATE, commit or roll back."""
-
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._db = db
-        self._lock = lock
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            self._lock.release()
-            raise classify(exc) from exc
-        return self._db
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        try:
-            if exc is None:
-                try:
-                    self._db.execute("COMMIT")
-                except sqlite3.Error as err:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise classify(err) from err
-            elif self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-        finally:
-            self._lock.release()
-        if isinstance(exc, sqlite3.Error):
-            raise classify(exc) from exc

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from producer.worker.binding_queue import BindingQueue
-from shared.adapters import cloudflare_queue as rest
+from shared.adapters import _cloudflare_queue_messages as rest
 from shared.cloudflare_limits import MAX_MESSAGE_BYTES, METADATA_BYTES, message_bytes
 from shared.errors import InvalidInput
 from shared.models import VideoJob, VideoMeta
@@ -28,8 +28,8 @@ def binding_batches(jobs: list[VideoJob]) -> list[int]:
 
 
 def rest_batches(jobs: list[VideoJob]) -> list[int]:
-    entries = [rest._entry(j.envelope().wire(), "json", 0, j.label) for j in jobs]
-    return [len(chunk) for chunk in rest._chunks(entries)]
+    entries = [rest.entry(j.envelope().wire(), "json", 0, j.label) for j in jobs]
+    return [len(chunk) for chunk in rest.chunks(entries)]
 
 
 def largest_title() -> int:

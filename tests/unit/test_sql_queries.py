@@ -15,7 +15,7 @@ from shared.sql_queries import QueryNotFound, load, parse
 REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = REPO / "shared" / "adapters"
 #: which modules run which file's blocks, and how they name a block in the code
-SQLITE_MODULES = [ADAPTERS / "sqlite_results.py"]
+SQLITE_MODULES = [ADAPTERS / "sqlite_results.py", ADAPTERS / "_sqlite_results_batches.py"]
 POSTGRES_MODULES = [
     ADAPTERS / "_function_results.py",
     ADAPTERS / "_function_batches.py",  # the batch store (sql/010) on both
@@ -66,6 +66,12 @@ def _names_used(modules: list[Path], table: str) -> set[str]:
             "CONSUMER_QUERIES",
             [ADAPTERS / "_function_consumers.py"],
         ),
+        # the embedded queue: SQLite only (production's queue is Cloudflare's)
+        (
+            "sqlite_queue.sql",
+            "QUEUE",
+            [ADAPTERS / "sqlite_queue.py", ADAPTERS / "_sqlite_queue_dead_letters.py"],
+        ),
     ],
 )
 def test_every_block_is_used_and_every_name_exists(
@@ -81,6 +87,18 @@ def test_every_block_is_used_and_every_name_exists(
 def test_the_sqlite_schema_is_only_statements_the_store_runs_in_order() -> None:
     schema = load("sqlite_schema.sql")
     assert list(schema)[:2] == ["channels", "videos"]
+    assert all(sql.startswith("CREATE ") for sql in schema.values())
+
+
+def test_the_queue_schema_is_only_statements_the_queue_runs_in_order() -> None:
+    schema = load("sqlite_queue_schema.sql")
+    assert list(schema) == [
+        "messages",
+        "messages_claim",
+        "messages_leased",
+        "dead_letters",
+        "dead_letters_dead_at",
+    ]
     assert all(sql.startswith("CREATE ") for sql in schema.values())
 
 
