@@ -20,6 +20,7 @@ from google import genai
 from google.genai import types
 
 from shared.adapters._gemini_analyzer_options import GeminiOptions
+from shared.adapters._gemini_client import leaving
 from shared.classify import classify
 from shared.errors import RateLimited
 from shared.gemini import prompt
@@ -76,9 +77,10 @@ def call_gemini(
     )
     contents: list[Any] = list(history)
     try:
-        response = client.models.generate_content(
-            model=options.model, contents=contents, config=config
-        )
+        with leaving(grant):
+            response = client.models.generate_content(
+                model=options.model, contents=contents, config=config
+            )
     except Exception as exc:
         error = classify(exc)
         log.warning(

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from google import genai
-from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
+from shared.adapters._gemini_client import gemini_client
 from shared.errors import ConfigError
 from shared.gemini.pricing import Prices
 
@@ -42,14 +42,7 @@ def options_from(section: GeminiSettings) -> GeminiOptions:
 
 def client_from(section: GeminiSettings) -> genai.Client:
     """The SDK client for ``section``, whose settings ``check_gemini_settings`` accepted."""
-    assert section.api_key is not None  # checked by check_gemini_settings
-    http_options = types.HttpOptions(
-        base_url=section.base_url,
-        timeout=int(section.timeout_s * 1000),  # the SDK takes milliseconds
-        # one attempt: retries belong to the queue, which honours the server's delay
-        retry_options=types.HttpRetryOptions(attempts=1),
-    )
-    return genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
+    return gemini_client(section)
 
 
 def check_gemini_settings(section: GeminiSettings) -> None:

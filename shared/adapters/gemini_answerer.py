@@ -21,6 +21,7 @@ from google import genai
 from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
+from shared.adapters._gemini_client import gemini_client, leaving
 from shared.ask import Answer, Passage
 from shared.classify import classify
 from shared.errors import ConfigError, InvalidModelOutput, RateLimited
@@ -74,12 +75,7 @@ class GeminiAnswerer:
                 "(https://aistudio.google.com/apikey), or ask offline with "
                 "TUBEQ_ANALYZER_BACKEND=extractive"
             )
-        http_options = types.HttpOptions(
-            base_url=section.base_url,
-            timeout=int(section.timeout_s * 1000),
-            retry_options=types.HttpRetryOptions(attempts=1),
-        )
-        client = genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
+        client = gemini_client(section)
         return cls(
             client,
             model=section.model,
@@ -132,9 +128,10 @@ class GeminiAnswerer:
             response_json_schema=self._schema,
         )
         try:
-            return self._client.models.generate_content(
-                model=self.model, contents=prompt, config=config
-            )
+            with leaving(grant):
+                return self._client.models.generate_content(
+                    model=self.model, contents=prompt, config=config
+                )
         except Exception as exc:
             error = classify(exc)
             log.warning("ask.call_failed", error_code=error.code, error=error.message)

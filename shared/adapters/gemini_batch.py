@@ -31,6 +31,7 @@ from google import genai
 from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
+from shared.adapters._gemini_client import gemini_client
 from shared.classify import classify
 from shared.errors import ConfigError, ModelRefused
 from shared.gemini import prompt
@@ -85,13 +86,7 @@ class GeminiBatchAnalyzer:
                 "TUBEQ_GEMINI_API_KEY is not set: batch backfills call the Gemini Batch API; "
                 "create a key in Google AI Studio (https://aistudio.google.com/apikey)"
             )
-        http_options = types.HttpOptions(
-            base_url=section.base_url,
-            timeout=int(section.timeout_s * 1000),  # the SDK takes milliseconds
-            # one attempt: retries belong to the queue
-            retry_options=types.HttpRetryOptions(attempts=1),
-        )
-        client = genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
+        client = gemini_client(section)
         return cls(client, section, inline_max_bytes=inline_max_bytes)
 
     @property

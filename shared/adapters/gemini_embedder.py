@@ -21,6 +21,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
+from shared.adapters._gemini_client import gemini_client
 from shared.classify import classify
 from shared.embeddings import EmbeddingModel, EmbedTask
 from shared.errors import ConfigError, InvalidModelOutput, PermanentError
@@ -78,12 +79,7 @@ class GeminiEmbedder:
                 "(TUBEQ_EMBEDDING_BACKEND=gemini); create a key in Google AI Studio, or set "
                 "TUBEQ_EMBEDDING_BACKEND=none to keep search full-text"
             )
-        http_options = types.HttpOptions(
-            base_url=section.base_url,
-            timeout=int(section.timeout_s * 1000),
-            retry_options=types.HttpRetryOptions(attempts=1),
-        )
-        client = genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
+        client = gemini_client(section)
         return cls(client, model=model, price_per_m=price_per_m, max_batch=max_batch)
 
     def embed(self, texts: Sequence[str], task: EmbedTask) -> tuple[list[list[float]], Usage]:

@@ -22,6 +22,7 @@ from google import genai
 from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
+from shared.adapters._gemini_client import gemini_client, leaving
 from shared.classify import classify
 from shared.errors import (
     ConfigError,
@@ -115,12 +116,7 @@ class GeminiTemplateAnalyzer:
                 "TUBEQ_GEMINI_API_KEY is not set: create a key in Google AI Studio "
                 "(https://aistudio.google.com/apikey) and put it in the environment or .env"
             )
-        http_options = types.HttpOptions(
-            base_url=section.base_url,
-            timeout=int(section.timeout_s * 1000),
-            retry_options=types.HttpRetryOptions(attempts=1),  # the queue retries
-        )
-        client = genai.Client(api_key=section.api_key.get_secret_value(), http_options=http_options)
+        client = gemini_client(section)
         return cls(
             client,
             model=section.model,
@@ -237,9 +233,10 @@ class GeminiTemplateAnalyzer:
             response_json_schema=template.output_schema,
         )
         try:
-            return self._client.models.generate_content(
-                model=self.model, contents=list(history), config=config
-            )
+            with leaving(grant):
+                return self._client.models.generate_content(
+                    model=self.model, contents=list(history), config=config
+                )
         except Exception as exc:
             error = classify(exc)
             log.warning("gemini.template_call_failed", video_id=video_id, error_code=error.code)

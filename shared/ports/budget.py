@@ -13,6 +13,12 @@ from shared.models import BilledCall
 class BudgetGrant(Protocol):
     """One call's share of a ``RateBudget``, as ``acquire`` granted it."""
 
+    def sending(self) -> None:
+        """The call's request is being written to the network now: a budget that counts
+        calls where the server will see them moves a call that leaves late (its slot was
+        earlier) to now. Called once, right before sending; later calls change nothing."""
+        ...
+
     def refund(self) -> None:
         """Give the share back: the server refused the call (429), so it did not count
         against the quota. Refunding twice gives it back once."""

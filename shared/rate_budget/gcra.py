@@ -242,21 +242,42 @@ class Grant:
     """A granted call; ``refund()`` gives it back when the server refused the call (a 429
     is not counted against the quota). Refunding twice gives it back once. ``at`` is the
     time the budget counts the call at, on the backend's clock: the grant's time, or the
-    time its call really left when it left late (``GcraBudget.acquire``)."""
+    time its call really left when it left late (``GcraBudget.acquire`` on waking,
+    ``sending()`` when the request is handed to the network)."""
 
-    def __init__(self, budget: GcraBudget, ask: Ask, at: float) -> None:
+    def __init__(self, budget: GcraBudget, ask: Ask, at: float, due: float) -> None:
         self._budget = budget
         self.ask = ask
         self.at = at
+        #: the monotonic instant the call is counted at (``at`` on the local clock)
+        self._due = due
         self._lock = threading.Lock()
         self.refunded = False
+        self._sent = False
+
+    def sending(self) -> None:
+        """The request is leaving now (called right before it is written to the network).
+        Between waking and here lie building the request and, on a process's first call,
+        the SDK's own cold start (lazy imports, the HTTP client): tens of ms, more on a
+        busy machine, all of it invisible to ``acquire``. A call that leaves later than
+        the budget tolerates is moved to where it leaves, once; a punctual one costs a
+        clock read."""
+        with self._lock:
+            if self._sent or self.refunded:
+                return
+            self._sent = True
+            late_s = self._budget._timer.monotonic() - self._due
+            if late_s <= self._budget.limits.late_after_s:
+                return
+            self.at = self._budget._moved_late(self.ask, self.at, late_s)
 
     def refund(self) -> None:
         with self._lock:
             if self.refunded:
                 return
             self.refunded = True
-        self._budget._refund(self.ask, self.at)
+            at = self.at
+        self._budget._refund(self.ask, at)
 
 
 class GcraBudget(ABC):
@@ -301,10 +322,11 @@ class GcraBudget(ABC):
         reserved = self._timer.monotonic()
         if step.wait_s > 0:
             self._timer.sleep(step.wait_s)
-        late_s = self._timer.monotonic() - reserved - step.wait_s
+        due = reserved + step.wait_s
+        late_s = self._timer.monotonic() - due
         if late_s <= self.limits.late_after_s:
-            return Grant(self, ask, step.at)
-        return Grant(self, ask, self._moved_late(ask, step.at, late_s))
+            return Grant(self, ask, step.at, due)
+        return Grant(self, ask, self._moved_late(ask, step.at, late_s), due + late_s)
 
     def _moved_late(self, ask: Ask, at: float, late_s: float) -> float:
         """Move a grant whose call leaves ``late_s`` after ``at``; the time it now counts at.

@@ -371,6 +371,46 @@ class RateBudgetContract:
         if count:
             assert sent[0] == sent[1] == sent[2] == sent[3]  # no extra write
 
+    def test_a_call_that_leaves_late_after_waking_is_counted_where_it_is_sent(
+        self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
+    ) -> None:
+        # woke on time, then spent a second before its request left (the SDK's cold start,
+        # a busy machine): ``sending()`` at that moment moves it, like a late wake-up
+        clock = FakeClock()
+        budget = make(late_limits(), clock, SteppingTimer(clock))
+        count = harness.statement_counter(budget)
+        budget.acquire(1, timeout_s=0)
+        slow = budget.acquire(1, timeout_s=10)
+        assert counted_at(slow) == pytest.approx(1_005.25)
+        clock.now += 1.0
+        before = count() if count else 0
+        slow.sending()
+        assert counted_at(slow) == pytest.approx(1_006.25)
+        slow.sending()  # once: a second call (a retried request) moves nothing more
+        assert counted_at(slow) == pytest.approx(1_006.25)
+        if count:
+            assert count() - before > 0  # the move reached the store
+        budget.acquire(1, timeout_s=10)  # 1010.5: the first call has left the window
+        fourth = budget.acquire(1, timeout_s=10)
+        assert counted_at(fourth) == pytest.approx(1_016.75)  # a window after 1006.25
+
+    def test_a_call_sent_on_time_costs_nothing_more(
+        self, harness: RateBudgetHarness, make: Callable[..., RateBudget]
+    ) -> None:
+        clock = FakeClock()
+        budget = make(late_limits(), clock, SteppingTimer(clock))
+        count = harness.statement_counter(budget)
+        budget.acquire(1, timeout_s=0)
+        grant = budget.acquire(1, timeout_s=10)
+        clock.now += 0.24  # under the 0.25 s threshold
+        before = count() if count else 0
+        grant.sending()
+        assert counted_at(grant) == pytest.approx(1_005.25)
+        if count:
+            assert count() == before  # no write
+        grant.refund()  # refunded after sending: from its slot, once
+        assert counted_at(budget.acquire(1, timeout_s=0)) == pytest.approx(1_005.49)
+
     def test_a_moved_grant_refunded_is_given_back_once_from_its_new_slot(
         self, make: Callable[..., RateBudget]
     ) -> None:

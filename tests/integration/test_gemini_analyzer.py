@@ -1040,3 +1040,69 @@ def test_a_counter_store_that_fails_still_records_the_call(
         analyzer.close()
     [call] = ledger.calls
     assert call.call_id.endswith(":analysis#r-stub-response")  # Gemini's response id
+
+
+# ---- the moment a call leaves ------------------------------------------------------------------
+
+
+class _WatchedBudget:
+    """A real in-process budget whose grants note when ``sending()`` is called (and pass
+    it on), so the test sees the SDK's own request hook fire, in order with the stub."""
+
+    def __init__(self, events: list[str]) -> None:
+        from shared.rate_budget import InProcessRateBudget, Limits
+
+        self.inner = InProcessRateBudget(Limits(requests=1_000, tokens=10_000_000, window_s=60))
+        self.events = events
+
+    def acquire(self, tokens: int, timeout_s: float) -> Any:
+        grant = self.inner.acquire(tokens, timeout_s)
+        events = self.events
+
+        class Watched:
+            def sending(self) -> None:
+                events.append("sending")
+                grant.sending()
+
+            def refund(self) -> None:
+                grant.refund()
+
+        return Watched()
+
+    def pause(self, seconds: float) -> None:
+        self.inner.pause(seconds)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_each_call_tells_its_grant_when_its_request_leaves(
+    stub: gs.GeminiStub, tmp_path: Any
+) -> None:
+    """Through the real SDK and httpx: the request hook marks the grant once per call, before
+    the request reaches the server, and a call outside any grant marks nothing."""
+    from shared.adapters._gemini_client import gemini_client
+    from shared.adapters.gemini_analyzer import GeminiOptions
+    from shared.gemini.partials import InMemoryPartialStore
+
+    events: list[str] = []
+
+    def respond(req: gs.RecordedRequest) -> gs.StubReply:
+        events.append("arrived")
+        return gs.ok(gs.analysis_dict())
+
+    stub.responder = respond
+    client = gemini_client(make_settings(stub, tmp_path).gemini)
+    analyzer = GeminiAnalyzer(
+        client,
+        GeminiOptions(model="m", prompt_version="p"),
+        _WatchedBudget(events),
+        InMemoryPartialStore(),
+    )
+    try:
+        analyzer.analyze(transcript(), None)
+        analyzer.analyze(transcript(["Another talk, about leases."]), None)
+        client.models.generate_content(model="m", contents="no grant here")
+    finally:
+        analyzer.close()
+    assert events == ["sending", "arrived", "sending", "arrived", "arrived"]
