@@ -30,7 +30,6 @@ from shared.rate_budget.gcra import (
     Cost,
     GcraBudget,
     Grant,
-    InProcessRateBudget,
     Limits,
     State,
     Step,
@@ -39,6 +38,7 @@ from shared.rate_budget.gcra import (
     moved,
     refunded,
 )
+from shared.rate_budget.in_process import InProcessRateBudget
 from shared.rate_budget.sqlite import SqliteRateBudget
 from shared.rate_budget.timer import SystemTimer, Timer
 from shared.rate_budget.window import Slot, Window

@@ -56,9 +56,7 @@ later instead of a worker sleeping on its lease. Deciding reads and writes one s
 from __future__ import annotations
 
 import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.adapter_settings import RateBudgetSettings
@@ -361,41 +359,3 @@ class GcraBudget(ABC):
             f"room again in {step.wait_s:.1f} s",
             retry_after=step.wait_s,
         )
-
-
-class InProcessRateBudget(GcraBudget):
-    """The budget for one process, behind a lock."""
-
-    def __init__(
-        self,
-        limits: Limits,
-        clock: Callable[[], float] = time.time,
-        timer: Timer | None = None,
-    ) -> None:
-        super().__init__(limits, timer)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._state = State()
-
-    def _step(self, ask: Ask, max_wait_s: float) -> Step:
-        with self._lock:
-            step, self._state = budget_step(
-                self._state, ask, self.limits.window, self._clock(), max_wait_s
-            )
-            return step
-
-    def _refund(self, ask: Ask, at: float) -> None:
-        with self._lock:
-            self._state = refunded(self._state, ask, at, self.limits.window)
-
-    def _move_grant(self, ask: Ask, at: float, to: float) -> None:
-        with self._lock:
-            self._state = moved(self._state, ask, at, to, self.limits.window)
-
-    def _pause_for(self, seconds: float) -> None:
-        with self._lock:
-            until = max(self._state.paused_until, self._clock() + seconds)
-            self._state = State(self._state.tat, until, self._state.slots)
-
-    def close(self) -> None:
-        """Nothing to release: the state lives in this object."""
