@@ -8,14 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from pydantic import SecretStr
 
 from shared.factory import build_batch_store
 from shared.ports import BatchStore
-from shared.settings import Settings
 from tests.contract.batch_store_contract import BatchStoreContract
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401
-from tests.support.postgrest_stub import PostgrestStub, service_role_key
+from tests.support.postgrest_stub import PostgrestStub
 
 pytestmark = pytest.mark.services
 
@@ -25,11 +23,7 @@ class SupabaseBatchHarness:
     stub: PostgrestStub
 
     def make(self) -> BatchStore:
-        settings = Settings(
-            results_backend="supabase",
-            supabase_url=self.stub.url,
-            supabase_service_role_key=SecretStr(service_role_key()),
-        )
+        settings = self.stub.settings()
         return build_batch_store(settings)
 
 

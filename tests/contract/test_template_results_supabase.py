@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from shared.adapters.supabase_results import SupabaseResultStore
 from shared.factory import build_template_results
@@ -33,11 +32,7 @@ class SupabaseTemplateResultsHarness:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            results_backend="supabase",
-            supabase_url=self.stub.url,
-            supabase_service_role_key=SecretStr(service_role_key()),
-        )
+        return self.stub.settings()
 
     @property
     def results(self) -> SupabaseResultStore:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from pydantic import SecretStr
 
 from shared.adapters.supabase_results import SupabaseResultStore
 from shared.factory import build_vectors
@@ -30,11 +29,7 @@ class SupabaseVectorHarness:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            results_backend="supabase",
-            supabase_url=self.stub.url,
-            supabase_service_role_key=SecretStr(service_role_key()),
-        )
+        return self.stub.settings()
 
     @property
     def writer(self) -> SupabaseResultStore:

@@ -34,6 +34,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from pydantic import SecretStr
+
+from shared.settings import Settings
 
 PREFIX = "/rest/v1/rpc/"
 
@@ -122,6 +125,15 @@ class PostgrestStub:
         assert self._server is not None, "start the stub first"
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def settings(self, **extra: Any) -> Settings:
+        """tubeq's settings for a Supabase result store on this stub (service-role key)."""
+        return Settings(
+            results_backend="supabase",
+            supabase_url=self.url,
+            supabase_service_role_key=SecretStr(service_role_key()),
+            **extra,
+        )
 
     def inject(self, *faults: Fault) -> None:
         self._faults.extend(faults)
