@@ -12,7 +12,7 @@ requested again; one open batch per version, sealed by size (``sealed_by``) or b
 ``batch_seal``; ``batch_update`` keeps what it is not given and sets the submit and end
 times once; an item is settled only in the batch it is in; a video of a batch that ended
 without it goes into the open batch, its tries counted; unknown batches are empty answers,
-never errors; batches are listed newest first; concurrent adds
+never errors; batches are listed newest first, none for a limit below 1; concurrent adds
 make one open batch; a bad item (an empty id, version or prompt, a job that is not JSON) is
 refused with ``InvalidInput`` and nothing of its add is kept.
 """
@@ -265,8 +265,11 @@ class BatchStoreContract:
         assert store.batch_list(limit=0) == []
 
     def test_a_negative_limit_lists_nothing(self, store: BatchStore) -> None:
+        # none, as for a limit of 0 (not every batch: SQLite alone reads LIMIT -1 so)
         store.batch_add(item(1), "b1", 10)
         assert store.batch_list(limit=-1) == []
+        assert store.batch_list(limit=-1000) == []
+        assert [b.batch_id for b in store.batch_list(limit=1)] == ["b1"]
 
     def test_another_store_on_the_same_data_sees_the_batches(
         self, harness: BatchStoreHarness, store: BatchStore

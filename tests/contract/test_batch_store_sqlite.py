@@ -28,14 +28,6 @@ class TestSqliteBatchStore(BatchStoreContract):
     def harness(self, tmp_path: Path) -> SqliteBatchHarness:
         return SqliteBatchHarness(tmp_path)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="known fault: SqliteResultStore.batch_list(-1) lists every batch (SQLite reads "
-        "LIMIT -1 as no limit); the Postgres and Supabase stores list none",
-    )
-    def test_a_negative_limit_lists_nothing(self, store: BatchStore) -> None:
-        super().test_a_negative_limit_lists_nothing(store)
-
     # A known fault of this adapter (the assertions are the contract's own; strict: the
     # marker goes when it is fixed). The tables refuse a bad item, but an unused new batch
     # id never reaches them: the fix is one call of shared.results_common.check_batch_add at
