@@ -7,10 +7,12 @@ adapter imports another.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from shared.errors import InvalidInput, PermanentError
+from shared.gemini.batch_models import BatchItem
 from shared.models import (
     Analysis,
     FailureRecord,
@@ -73,6 +75,66 @@ def check_failure(failure: FailureRecord) -> None:
             f"a failure of {failure.video_id} has state {failure.state.value!r}; "
             "use one of: failed, retrying, dead"
         )
+
+
+# ---- batches (sql/010_batches.sql) ------------------------------------------------------
+
+# What a batch add refuses, one text per fault, the same from every result store: the
+# Postgres and Supabase stores check before the call (``batch_add_payload``); the SQLite
+# store's tables refuse with these very texts (the batch triggers of
+# ``sql/queries/sqlite_schema.sql``, which ``shared.classify.sqlite`` turns into
+# ``InvalidInput``). tubeq_batch_add refuses the same on the server, for any other caller.
+NEW_BATCH_ID_EMPTY = (
+    "batch add: the new batch id is empty; pass the id a batch opened by this add gets "
+    "(the collect job uses uuid4().hex[:16])"
+)
+ITEM_VIDEO_ID_EMPTY = "batch item: the video id is empty; an item is the request of one video"
+ITEM_VERSION_EMPTY = (
+    "batch item: the analysis version is empty; batches are kept per analysis version"
+)
+ITEM_PROMPT_EMPTY = "batch item: the prompt is empty; it is the request text sent to Gemini"
+ITEM_JOB_NOT_JSON = (
+    "batch item: the job is not JSON; it must be the collect job as JSON text "
+    "(model_dump_json()), which is sent again when the batch fails"
+)
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity: Python reads them, JSON (and so jsonb and SQLite) does not
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def check_batch_add(item: BatchItem, new_batch_id: str) -> None:
+    """Refuse a batch add no store would keep, as ``InvalidInput``: the caller built it
+    wrong, and a retry cannot fix it."""
+    for value, refusal in (
+        (new_batch_id, NEW_BATCH_ID_EMPTY),
+        (item.video_id, ITEM_VIDEO_ID_EMPTY),
+        (item.analysis_version, ITEM_VERSION_EMPTY),
+        (item.prompt, ITEM_PROMPT_EMPTY),
+    ):
+        if not value:
+            raise InvalidInput(refusal)
+    try:
+        json.loads(item.job, parse_constant=_no_constant)
+    except ValueError as exc:  # JSONDecodeError included; the job's text is not repeated
+        raise InvalidInput(f"{ITEM_JOB_NOT_JSON} ({exc})") from None
+
+
+def batch_add_payload(item: BatchItem, new_batch_id: str, max_items: int) -> dict[str, Any]:
+    """tubeq_batch_add's payload, once ``check_batch_add`` has let it through."""
+    check_batch_add(item, new_batch_id)
+    return {
+        "item": {
+            "video_id": item.video_id,
+            "analysis_version": item.analysis_version,
+            "prompt": item.prompt,
+            "job": item.job,
+            "language": item.language,
+        },
+        "new_batch_id": new_batch_id,
+        "max_items": max_items,
+    }
 
 
 def jobs_payload(jobs: Sequence[VideoJob]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.gemini.batch_models import BatchItem, BatchRecord, BatchState, ItemState
+from shared.results_common import batch_add_payload
 
 
 def _when(value: Any) -> datetime | None:
@@ -63,17 +64,8 @@ class FunctionBatchStore:
     def batch_add(
         self, item: BatchItem, new_batch_id: str, max_items: int
     ) -> tuple[BatchRecord, bool]:
-        add = {
-            "item": {
-                "video_id": item.video_id,
-                "analysis_version": item.analysis_version,
-                "prompt": item.prompt,
-                "job": item.job,
-                "language": item.language,
-            },
-            "new_batch_id": new_batch_id,
-            "max_items": max_items,
-        }
+        # refused here, before the round trip, with the SQLite store's words and error type
+        add = batch_add_payload(item, new_batch_id, max_items)
         reply = self.run("batch_add", add=add)
         return batch_record_of(reply["batch"]), bool(reply["added"])
 

@@ -5,13 +5,16 @@
   fault; the consumer pauses and hands its messages back without spending their attempts.
 - the file cannot be used at all (cannot open, read-only, not a database, no permission)
   → ``ConfigError``: a setting or the folder's permissions must change.
+- a trigger of the schema refused the row (``RAISE(ABORT, …)``, e.g. a batch item with an
+  empty video id) → ``InvalidInput`` with the trigger's text: the caller's data is wrong,
+  a retry cannot fix it (the Postgres stores raise the same, ``shared.results_common``).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from shared.errors import ConfigError, StoreUnavailable, TubeqError
+from shared.errors import ConfigError, InvalidInput, StoreUnavailable, TubeqError
 
 # Another process holds the lock (past the busy timeout), or the disk failed: wait.
 _BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_IOERR"}
@@ -35,6 +38,9 @@ def map_exception(exc: BaseException) -> TubeqError | None:
             f"cannot use the SQLite file ({name}: {exc}); check {_SETTINGS} (a folder this "
             "user may write, e.g. `chown` it or point the setting elsewhere)"
         )
+    if name == "SQLITE_CONSTRAINT_TRIGGER":
+        # only our own triggers RAISE, and each says what was wrong and what to do
+        return InvalidInput(str(exc))
     if (
         name in _BUSY
         or name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR"))

@@ -137,4 +137,5 @@ SELECT tubeq_batch_item_settle(payload => %(settle)s);
 
 -- name: batch_list
 -- rule: batches, the newest first
+-- a limit below 0 lists none (tubeq_batch_list: limit greatest(p_limit, 0))
 SELECT tubeq_batch_list(p_limit => %(limit)s);

@@ -321,7 +321,8 @@ WHERE batch_id = :batch_id AND video_id = :video_id;
 
 -- name: batch_list
 -- rule: batches, the newest first
-SELECT * FROM batches ORDER BY created_at DESC, batch_id DESC LIMIT :limit;
+-- a limit below 0 lists none, as on Postgres (SQLite alone reads LIMIT -1 as no limit)
+SELECT * FROM batches ORDER BY created_at DESC, batch_id DESC LIMIT max(:limit, 0);
 
 -- name: channels
 -- sqlite only: Postgres and Supabase have the channel_overview view (sql/004) for this

@@ -175,3 +175,28 @@ CREATE TABLE IF NOT EXISTS batch_items (
 
 -- name: batch_items_by_batch
 CREATE INDEX IF NOT EXISTS batch_items_by_batch ON batch_items (batch_id);
+
+-- name: batches_refuse_bad
+-- what tubeq_batch_add refuses on Postgres (sql/010), refused by the table itself with the
+-- texts of shared.results_common (shared.classify.sqlite makes them InvalidInput): the add's
+-- transaction rolls back, nothing is kept
+CREATE TRIGGER IF NOT EXISTS batches_refuse_bad BEFORE INSERT ON batches
+BEGIN
+    SELECT RAISE(ABORT, 'batch add: the new batch id is empty; pass the id a batch opened by this add gets (the collect job uses uuid4().hex[:16])')
+     WHERE coalesce(NEW.batch_id, '') = '';
+END;
+
+-- name: batch_items_refuse_bad
+-- the same for a batch item; an upsert runs BEFORE INSERT triggers too, so a video added
+-- again (its batch ended) is checked as well
+CREATE TRIGGER IF NOT EXISTS batch_items_refuse_bad BEFORE INSERT ON batch_items
+BEGIN
+    SELECT RAISE(ABORT, 'batch item: the video id is empty; an item is the request of one video')
+     WHERE NEW.video_id = '';
+    SELECT RAISE(ABORT, 'batch item: the analysis version is empty; batches are kept per analysis version')
+     WHERE NEW.analysis_version = '';
+    SELECT RAISE(ABORT, 'batch item: the prompt is empty; it is the request text sent to Gemini')
+     WHERE NEW.prompt = '';
+    SELECT RAISE(ABORT, 'batch item: the job is not JSON; it must be the collect job as JSON text (model_dump_json()), which is sent again when the batch fails')
+     WHERE NOT json_valid(NEW.job);
+END;

@@ -1,13 +1,13 @@
 -- Template results in the SQLite result store (shared/adapters/sqlite_template_results.py).
 -- The same rules as sql/queries/postgres_templates.sql (the functions of
--- sql/014_templates.sql), side by side.
+-- sql/014_templates.sql; tubeq_template_result_save as sql/018 redefines it), side by side.
 
 -- name: find_template_result
 -- rule: a saved template result of (video, version), completed or not: a paid reply to reuse
 SELECT * FROM template_results WHERE video_id = :video_id AND analysis_version = :analysis_version;
 
 -- name: save_template_result
--- rule: keep a paid template reply at once; a newer reply of the version replaces it, not complete
+-- rule: keep a paid template reply at once; a newer reply of the version replaces it, not complete, with none of its artifacts
 INSERT INTO template_results (
     video_id, analysis_version, template, analyzer, model, result, output_schema,
     prompt_tokens, output_tokens, thinking_tokens, model_calls, cost_usd, created_at, saved_at)
@@ -21,7 +21,7 @@ ON CONFLICT (video_id, analysis_version) DO UPDATE
        prompt_tokens = excluded.prompt_tokens, output_tokens = excluded.output_tokens,
        thinking_tokens = excluded.thinking_tokens, model_calls = excluded.model_calls,
        cost_usd = excluded.cost_usd, created_at = excluded.created_at,
-       saved_at = excluded.saved_at, completed_at = NULL
+       saved_at = excluded.saved_at, completed_at = NULL, artifacts = '[]'
  WHERE template_results.created_at IS NOT excluded.created_at;
 
 -- name: complete_template_result

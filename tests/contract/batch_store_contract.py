@@ -12,7 +12,9 @@ requested again; one open batch per version, sealed by size (``sealed_by``) or b
 ``batch_seal``; ``batch_update`` keeps what it is not given and sets the submit and end
 times once; an item is settled only in the batch it is in; a video of a batch that ended
 without it goes into the open batch, its tries counted; unknown batches are empty answers,
-never errors; batches are listed newest first; concurrent adds make one open batch.
+never errors; batches are listed newest first, none for a limit below 1; concurrent adds
+make one open batch; a bad item (an empty id, version or prompt, a job that is not JSON) is
+refused with ``InvalidInput`` and nothing of its add is kept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Protocol
 
 import pytest
 
-from shared.errors import TransientError, TubeqError
+from shared.errors import InvalidInput
 from shared.gemini.batch_models import BatchItem, BatchState, ItemState
 from shared.ports import BatchStore
 
@@ -161,12 +163,33 @@ class BatchStoreContract:
         for bad, new_id, says in (
             (item(1), "", "batch id"),
             (item(1, video_id=""), "b1", "video id"),
+            (item(1, analysis_version=""), "b1", "analysis version"),
+            (item(1, prompt=""), "b1", "prompt"),
             (item(1, job="not json {"), "b1", "json"),
+            (item(1, job='{"n": NaN}'), "b1", "json"),  # Python reads it; JSON does not
         ):
-            with pytest.raises(TubeqError, match=f"(?i){says}") as caught:
+            # the same type from every store, and not transient: a retry cannot fix it
+            with pytest.raises(InvalidInput, match=f"(?i){says}"):
                 store.batch_add(bad, new_id, 10)
-            assert not isinstance(caught.value, TransientError)  # a retry cannot fix it
         assert store.batch_list() == []
+
+    def test_a_bad_item_added_again_leaves_the_kept_one_alone(self, store: BatchStore) -> None:
+        store.batch_add(item(1), "b1", 10)
+        store.batch_update("b1", BatchState.FAILED, error="the batch failed")  # may go again
+        with pytest.raises(InvalidInput, match=r"(?i)json"):
+            store.batch_add(item(1, job="{"), "b2", 10)
+        assert store.batch_get("b2") is None  # the batch it would have opened is gone too
+        (kept,) = store.batch_items("b1")
+        assert (kept.tries, json.loads(kept.job)) == (1, json.loads(item(1).job))
+
+    def test_an_empty_new_batch_id_is_refused_with_an_open_batch_too(
+        self, store: BatchStore
+    ) -> None:
+        # the id is unused then, but a caller that sends none has a bug to hear about at once
+        store.batch_add(item(1), "b1", 10)
+        with pytest.raises(InvalidInput, match=r"(?i)batch id"):
+            store.batch_add(item(2), "", 10)
+        assert [i.video_id for i in store.batch_items("b1")] == [vid(1)]
 
     # ---- sealing and updating ---------------------------------------------------------
     def test_sealing_closes_an_open_batch_only(self, store: BatchStore) -> None:
@@ -242,8 +265,11 @@ class BatchStoreContract:
         assert store.batch_list(limit=0) == []
 
     def test_a_negative_limit_lists_nothing(self, store: BatchStore) -> None:
+        # none, as for a limit of 0 (not every batch: SQLite alone reads LIMIT -1 so)
         store.batch_add(item(1), "b1", 10)
         assert store.batch_list(limit=-1) == []
+        assert store.batch_list(limit=-1000) == []
+        assert [b.batch_id for b in store.batch_list(limit=1)] == ["b1"]
 
     def test_another_store_on_the_same_data_sees_the_batches(
         self, harness: BatchStoreHarness, store: BatchStore

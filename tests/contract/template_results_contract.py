@@ -184,12 +184,6 @@ class TemplateResultsContract:
         store.complete_template_result(VID, VERSION, [VTT])  # its own artifacts, written
         assert [r.artifacts for r in store.template_results(VID)] == [(VTT,)]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="known fault, every adapter: a newer reply keeps the replaced reply's artifacts "
-        "until it is completed (save_template_result resets completed_at, not artifacts: "
-        "sql/014_templates.sql, sql/queries/sqlite_templates.sql)",
-    )
     def test_a_newer_reply_carries_none_of_the_old_artifacts(self, store: TemplateResults) -> None:
         store.save_template_result(result())
         store.complete_template_result(VID, VERSION, [MD])
