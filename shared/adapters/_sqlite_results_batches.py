@@ -17,6 +17,7 @@ from shared.adapters._sqlite_batch_rows import batch_item_of, batch_record_of
 from shared.adapters._sqlite_results_rows import now
 from shared.adapters._sqlite_results_txn import Txn, run_one
 from shared.gemini.batch_models import LIVE_STATES, BatchItem, BatchRecord, BatchState, ItemState
+from shared.results_common import check_batch_add
 from shared.sql_queries import Queries, load
 
 SQLITE: Queries = load("sqlite.sql")
@@ -31,6 +32,7 @@ class SqliteBatchStore:
     def batch_add(
         self, item: BatchItem, new_batch_id: str, max_items: int
     ) -> tuple[BatchRecord, bool]:
+        check_batch_add(item, new_batch_id)  # the rule Postgres and Supabase keep too
         key = {"video_id": item.video_id, "analysis_version": item.analysis_version}
         at = now()
         with Txn(self._db, self._lock) as db:
