@@ -197,16 +197,22 @@ def why_notes(out: dict[str, Any]) -> list[str]:
     """What the run's own data says about each miss."""
     notes = []
     tok = out.get("tokens_k2")
-    if isinstance(tok, QuotaResult) and (tok.use < 0.95 or tok.refused_share > 0.01):
-        largest = tok.extra["largest_call_tokens"] / tok.limit
+    if isinstance(tok, QuotaResult) and tok.refused_share > 0.01:
         notes.append(
             f"Tokens-bound: refusals by quota {tok.extra['refused_by_quota']}; tubeq's token "
-            f"estimate ÷ the stub's count = {tok.extra['estimate_over_stub_count']}, so the "
-            "estimate is not why. The budget let more tokens into a sliding window than the "
-            "limit: GCRA charges a call's tokens after it leaves, which is exact for equal-sized "
-            "calls only (shared/rate_budget/gcra.py says so); a window can hold the limit plus "
-            f"the last call, and these calls reach {largest:.0%} of the limit. Each 429 then "
-            "pauses the shared budget for the retry delay and sends the video back to the queue."
+            f"estimate ÷ the stub's count = {tok.extra['estimate_over_stub_count']}: the budget "
+            "let more tokens into some sliding window than the stub's limit. Each 429 pauses "
+            "the shared budget for the retry delay and sends the video back to the queue."
+        )
+    elif isinstance(tok, QuotaResult) and tok.use < 0.95:
+        largest = tok.extra["largest_call_tokens"] / tok.limit
+        windows = ", ".join(f"{w:,.0f}" for w in tok.windows)
+        notes.append(
+            f"Tokens-bound: no call refused; the windows took {windows} of {tok.limit:,} "
+            f"tokens. A call is never split and these reach {largest:.0%} of the limit, so a "
+            "window ends with room the next call does not fit; and a call that left late is "
+            "counted where it left (shared/rate_budget/gcra.py), so what follows it waits "
+            "that much longer. Run to run this figure varies by a few points."
         )
     dup = out.get("duplicates")
     side = dup["side_by_side"] if isinstance(dup, dict) else {}
