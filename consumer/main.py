@@ -27,7 +27,8 @@ from types import FrameType
 from typing import Any
 
 from consumer.handlers.base import Handler, HandlerRegistry
-from consumer.handlers.batch import BatchConfig, batch_handlers
+from consumer.handlers.batch import batch_handlers
+from consumer.handlers.batch_config import BatchConfig
 from consumer.handlers.embed import EmbedAfterAnalysis, EmbedHandler, Process
 from consumer.handlers.video import VideoHandler
 from consumer.journal import FileReplyJournal

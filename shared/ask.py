@@ -21,17 +21,13 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from shared.artifacts import watch_url
+from shared.answers import NOT_IN_VIDEOS, Answer, Passage
 from shared.errors import InvalidInput
-from shared.models import Usage
 from shared.search import SearchHit, SearchMode, SearchQuery
 
 if TYPE_CHECKING:
     from shared.ports import Answerer, Search
 
-NOT_IN_VIDEOS = "not in the videos"
 #: the passages an answer is made from
 DEFAULT_PASSAGES = 8
 MAX_PASSAGES = 20
@@ -43,54 +39,6 @@ STOPWORD_FILES = ("en", "de", "es", "fr")
 #: caption lines last 2-6 s and a passage is two of them: closer hits share their words
 OVERLAP_S = 10
 _WORD = re.compile(r"\w+")
-
-
-class Passage(BaseModel):
-    """One numbered source of an answer: a transcript passage and where it is spoken."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    number: int = Field(ge=1)
-    video_id: str
-    title: str | None = None
-    channel_title: str | None = None
-    at_s: int = Field(ge=0)
-    text: str
-
-    @property
-    def url(self) -> str:
-        return watch_url(self.video_id, self.at_s)
-
-    def as_json(self) -> dict[str, object]:
-        return self.model_dump(mode="json") | {"url": self.url}
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    question: str
-    #: the answer, or ``NOT_IN_VIDEOS``; offline, a line saying the passages are the answer
-    answer: str
-    #: False when the passages do not answer the question (or none were found)
-    found: bool
-    #: the passage numbers the answer rests on
-    cited: list[int] = Field(default_factory=list)
-    passages: list[Passage] = Field(default_factory=list)
-    #: True when no model wrote it: the answer is the best passages themselves
-    extractive: bool = False
-    answered_by: str
-    model: str | None = None
-    usage: Usage = Field(default_factory=Usage)
-
-    def sources(self) -> list[Passage]:
-        """The cited passages, in the order cited (all of them when none is cited)."""
-        by_number = {p.number: p for p in self.passages}
-        cited = [by_number[n] for n in self.cited if n in by_number]
-        return cited or ([] if not self.found else list(self.passages))
-
-    def as_json(self) -> dict[str, object]:
-        data = self.model_dump(mode="json", exclude={"passages"})
-        return data | {"passages": [p.as_json() for p in self.passages]}
 
 
 @cache

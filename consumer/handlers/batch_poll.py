@@ -41,7 +41,7 @@ import uuid
 from dataclasses import dataclass
 
 from consumer.handlers.base import Outcome
-from consumer.handlers.batch import BatchConfig
+from consumer.handlers.batch_config import BatchConfig
 from consumer.handlers.video import VideoHandler
 from consumer.heartbeat import Heartbeat
 from shared.errors import PermanentError, TransientError, TubeqError

@@ -22,7 +22,7 @@ from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
 from shared.adapters._gemini_client import gemini_client, leaving
-from shared.ask import Answer, Passage
+from shared.answers import Answer, Passage
 from shared.classify import classify
 from shared.errors import ConfigError, InvalidModelOutput, RateLimited
 from shared.gemini import ask_prompt

@@ -17,7 +17,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.ask import NOT_IN_VIDEOS, Passage
+from shared.answers import NOT_IN_VIDEOS, Passage
 from shared.gemini.prompt import data_block
 from shared.gemini.validation import InvalidReplyError, unfence
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from shared.ask import Answer, Passage
+from shared.answers import Answer, Passage
 from shared.embeddings import (
     EmbeddedText,
     EmbeddingModel,

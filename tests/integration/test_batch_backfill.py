@@ -27,7 +27,8 @@ import psycopg
 import pytest
 
 from consumer.handlers.base import HandlerRegistry
-from consumer.handlers.batch import BatchConfig, batch_handlers
+from consumer.handlers.batch import batch_handlers
+from consumer.handlers.batch_config import BatchConfig
 from consumer.handlers.video import VideoHandler
 from consumer.main import build_consumer
 from consumer.runner import Runner

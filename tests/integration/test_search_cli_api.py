@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from producer.api import create_app
 from shared import factory
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.ask import NOT_IN_VIDEOS
+from shared.answers import NOT_IN_VIDEOS
 from shared.settings import Settings
 from tests.support import gemini_stub as gs
 from tests.support.search_data import fill_with_samples, sample_segments

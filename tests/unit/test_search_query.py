@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from shared.ask import NOT_IN_VIDEOS, Passage, question_terms
+from shared.answers import NOT_IN_VIDEOS, Passage
+from shared.ask import question_terms
 from shared.errors import InvalidInput
 from shared.gemini.ask_prompt import ask_prompt, parse_ask_reply
 from shared.gemini.validation import InvalidReplyError

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
-from shared.ask import DEFAULT_PASSAGES, MAX_PASSAGES, Answer, ask
+from shared.answers import Answer
+from shared.ask import DEFAULT_PASSAGES, MAX_PASSAGES, ask
 from shared.errors import TubeqError
 from shared.exports import resolve_channel
 from shared.factory import build_answerer, build_listing_source, build_results, build_search
