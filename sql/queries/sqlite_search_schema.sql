@@ -38,25 +38,34 @@ CREATE VIRTUAL TABLE IF NOT EXISTS transcript_segments_fts USING fts5(
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
+-- name: transcript_segment_rows
+-- every transcript's segments as search rows (empty ones skipped, each with the next one's
+-- words): the one definition the triggers and the first indexing all read. Always read
+-- with a video_id filter but once: SQLite pushes it into the subquery (video_id is the
+-- window's partition), so a trigger reads its own transcript, not the table.
+CREATE VIEW IF NOT EXISTS transcript_segment_rows AS
+SELECT video_id, seg, start_s, next_start_s, length(text) AS own_chars,
+       text || COALESCE(' ' || next_text, '') AS body
+FROM (
+    SELECT video_id, seg, start_s, text,
+           LEAD(start_s) OVER (PARTITION BY video_id ORDER BY seg) AS next_start_s,
+           LEAD(text) OVER (PARTITION BY video_id ORDER BY seg) AS next_text
+    FROM (
+        SELECT t.video_id, CAST(j.key AS INTEGER) AS seg,
+               COALESCE(json_extract(j.value, '$.start'), 0) AS start_s,
+               trim(COALESCE(json_extract(j.value, '$.text'), '')) AS text
+        FROM transcripts t, json_each(t.segments) j
+    )
+    WHERE text <> ''
+);
+
 -- name: index_new_transcript
 -- a new transcript: its segments (empty ones skipped), each with the next one's words
 CREATE TRIGGER IF NOT EXISTS transcripts_search_insert AFTER INSERT ON transcripts
 BEGIN
     INSERT INTO transcript_segments (video_id, seg, start_s, next_start_s, own_chars, body)
-    SELECT new.video_id, seg, start_s, next_start_s, length(text),
-           text || COALESCE(' ' || next_text, '')
-    FROM (
-        SELECT seg, start_s, text,
-               LEAD(start_s) OVER (ORDER BY seg) AS next_start_s,
-               LEAD(text) OVER (ORDER BY seg) AS next_text
-        FROM (
-            SELECT CAST(key AS INTEGER) AS seg,
-                   COALESCE(json_extract(value, '$.start'), 0) AS start_s,
-                   trim(COALESCE(json_extract(value, '$.text'), '')) AS text
-            FROM json_each(new.segments)
-        )
-        WHERE text <> ''
-    );
+    SELECT video_id, seg, start_s, next_start_s, own_chars, body
+    FROM transcript_segment_rows WHERE video_id = new.video_id;
     INSERT INTO transcript_segments_fts (rowid, body)
     SELECT id, body FROM transcript_segments WHERE video_id = new.video_id;
 END;
@@ -71,20 +80,8 @@ BEGIN
     SELECT 'delete', id, body FROM transcript_segments WHERE video_id = old.video_id;
     DELETE FROM transcript_segments WHERE video_id = old.video_id;
     INSERT INTO transcript_segments (video_id, seg, start_s, next_start_s, own_chars, body)
-    SELECT new.video_id, seg, start_s, next_start_s, length(text),
-           text || COALESCE(' ' || next_text, '')
-    FROM (
-        SELECT seg, start_s, text,
-               LEAD(start_s) OVER (ORDER BY seg) AS next_start_s,
-               LEAD(text) OVER (ORDER BY seg) AS next_text
-        FROM (
-            SELECT CAST(key AS INTEGER) AS seg,
-                   COALESCE(json_extract(value, '$.start'), 0) AS start_s,
-                   trim(COALESCE(json_extract(value, '$.text'), '')) AS text
-            FROM json_each(new.segments)
-        )
-        WHERE text <> ''
-    );
+    SELECT video_id, seg, start_s, next_start_s, own_chars, body
+    FROM transcript_segment_rows WHERE video_id = new.video_id;
     INSERT INTO transcript_segments_fts (rowid, body)
     SELECT id, body FROM transcript_segments WHERE video_id = new.video_id;
 END;
@@ -100,21 +97,9 @@ END;
 -- name: index_existing_transcripts
 -- transcripts saved before the triggers existed (a store made by an older tubeq)
 INSERT INTO transcript_segments (video_id, seg, start_s, next_start_s, own_chars, body)
-SELECT video_id, seg, start_s, next_start_s, length(text),
-       text || COALESCE(' ' || next_text, '')
-FROM (
-    SELECT video_id, seg, start_s, text,
-           LEAD(start_s) OVER (PARTITION BY video_id ORDER BY seg) AS next_start_s,
-           LEAD(text) OVER (PARTITION BY video_id ORDER BY seg) AS next_text
-    FROM (
-        SELECT t.video_id, CAST(j.key AS INTEGER) AS seg,
-               COALESCE(json_extract(j.value, '$.start'), 0) AS start_s,
-               trim(COALESCE(json_extract(j.value, '$.text'), '')) AS text
-        FROM transcripts t, json_each(t.segments) j
-        WHERE NOT EXISTS (SELECT 1 FROM transcript_segments s WHERE s.video_id = t.video_id)
-    )
-    WHERE text <> ''
-);
+SELECT video_id, seg, start_s, next_start_s, own_chars, body
+FROM transcript_segment_rows r
+WHERE NOT EXISTS (SELECT 1 FROM transcript_segments s WHERE s.video_id = r.video_id);
 
 -- name: index_existing_segments
 INSERT INTO transcript_segments_fts (transcript_segments_fts) VALUES ('rebuild');

@@ -94,6 +94,7 @@ def test_a_store_made_before_search_is_indexed_when_opened(tmp_path: Path) -> No
             db.execute(f"DROP TRIGGER {name}")
         db.execute("DROP TABLE transcript_segments_fts")
         db.execute("DROP TABLE transcript_segments")
+        db.execute("DROP VIEW transcript_segment_rows")
     db.close()
     search = SqliteSearch(path)
     try:

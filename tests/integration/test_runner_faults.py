@@ -6,10 +6,7 @@ method of a real adapter to raise (dramatiq's way), so everything else stays rea
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +27,7 @@ from shared.errors import (
 )
 from shared.models import Delivery, FailureRecord, VideoJob, VideoState
 from shared.retry_policy import RetryPolicy
+from tests.support.tiny_disk import fill, tmpfs
 
 
 def jobs(n: int) -> list[VideoJob]:
@@ -63,33 +61,9 @@ def runner(
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs: a disk that really fills up (root and mount(8) needed)."""
-    where = tmp_path / "tiny"
-    where.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small tmpfs needs root")
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], capture_output=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
-    try:
+    """A 256 KiB tmpfs: a disk that really fills up."""
+    with tmpfs(tmp_path / "tiny", "256k") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill ``disk`` to the last byte; unlink the returned file to free it."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as fh:
-        for size in (4096, 512, 1):
-            try:
-                while True:
-                    fh.write(b"\0" * size)
-            except OSError:
-                pass
-    return filler
 
 
 def attempts_and_dead(queue: SqliteQueue) -> tuple[list[int], int]:

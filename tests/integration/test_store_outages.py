@@ -7,7 +7,6 @@ on a store that is up a plain transient error whose attempts count."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from tests.support.postgres import PgCluster, find_pg_bin, pg_cluster, pg_dsn  #
 from tests.support.postgrest_stub import Fault, PostgrestStub, service_role_key
 from tests.support.s3_servers import moto_s3
 from tests.support.services import free_port, unavailable
+from tests.support.tiny_disk import fill, remount_read_only, tmpfs
 
 pytestmark = [pytest.mark.services, pytest.mark.skipif(sys.platform == "win32", reason="POSIX")]
 V1 = "gemini:test-model:p1"
@@ -258,35 +258,8 @@ def test_s3_stopped_mid_run_is_a_store_outage() -> None:
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MiB tmpfs: a disk that really fills up, and can be made read-only. (256 KiB was
     too small once the filler was gone for the result store's schema and its WAL.)"""
-    where = tmp_path / "tiny"
-    where.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small tmpfs needs root")
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "tiny", "4m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as fh:
-        for size in (4096, 512, 1):
-            try:
-                while True:
-                    fh.write(b"\0" * size)
-            except OSError:
-                pass
-    return filler
-
-
-def remount_read_only(disk: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True, capture_output=True)
 
 
 def test_sqlite_results_locked_past_the_busy_timeout_is_a_store_outage(tmp_path: Path) -> None:
