@@ -145,6 +145,13 @@ class UpstreamRejected(PermanentError):
     code = "upstream_rejected"
 
 
+class EmptyTranscript(PermanentError):
+    """The transcript has no text to analyse (every segment blank): nothing a retry or
+    another analyzer could change."""
+
+    code = "empty_transcript"
+
+
 class ArtifactNotFound(PermanentError):
     """No artifact is stored under this key."""
 

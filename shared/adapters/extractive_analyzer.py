@@ -24,7 +24,7 @@ from importlib import resources
 from typing import Self
 
 from shared.adapter_settings import ExtractiveSettings
-from shared.errors import PermanentError
+from shared.errors import EmptyTranscript
 from shared.extractive.scoring import (
     as_sentence,
     centrality,
@@ -48,12 +48,6 @@ KEY_POINT_WORDS = 30
 
 #: the languages with a stop-word file, ``stopwords/<code>.txt`` beside this module
 STOPWORD_LANGUAGES = ("en", "de", "es", "fr")
-
-
-class EmptyTranscript(PermanentError):
-    """The transcript has no text to analyse."""
-
-    code = "empty_transcript"
 
 
 class ExtractiveAnalyzer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from shared.adapter_settings import ExtractiveSettings
-from shared.errors import PermanentError
+from shared.errors import EmptyTranscript, PermanentError
 from shared.extractive.sentences import split_units
 from shared.models import Transcript, Usage, VideoMeta
 from shared.templates import offline
@@ -26,12 +26,6 @@ LABELS = {
     "mentions": "extractive (offline): capitalised-name heuristics",
 }
 FILLED = "extractive (offline): schema filled from central sentences"
-
-
-class EmptyTranscript(PermanentError):
-    """The transcript has no text to analyse."""
-
-    code = "empty_transcript"
 
 
 class OfflineTemplateUnfillable(PermanentError):

@@ -11,24 +11,16 @@ enable it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from shared.adapters._function_vectors import FunctionVectors
 from shared.adapters._postgres_connection import PostgresConnection
 from shared.classify import classify
-from shared.embeddings import (
-    EmbeddedText,
-    EmbeddingModel,
-    EmbeddingPlan,
-    SemanticMatch,
-)
 from shared.errors import ConfigError
-from shared.search import SearchQuery
 from shared.sql_queries import Queries, load
-from shared.vector_rows import matches_from_json, plan_from_json, save_rows, search_args
 
 QUERIES: Queries = load("postgres_vectors.sql")
 TIMEOUT: Queries = load("postgres_search.sql")
@@ -36,7 +28,7 @@ TIMEOUT: Queries = load("postgres_search.sql")
 NO_PGVECTOR = "0A000"
 
 
-class PostgresVectors(PostgresConnection):
+class PostgresVectors(FunctionVectors, PostgresConnection):
     name = "postgres"
 
     application_name = "tubeq-vectors"
@@ -58,34 +50,5 @@ class PostgresVectors(PostgresConnection):
             raise classify(exc) from exc
         return row[0] if row else None
 
-    def plan(self, video_id: str, model: EmbeddingModel) -> EmbeddingPlan | None:
-        data = self._call(
-            "plan", {"video_id": video_id, "model": model.name, "dims": model.dimensions}
-        )
-        return plan_from_json(data)
-
-    def save(
-        self, plan: EmbeddingPlan, model: EmbeddingModel, rows: Sequence[EmbeddedText]
-    ) -> None:
-        self._call(
-            "save",
-            {
-                "video_id": plan.card.video_id,
-                "model": model.name,
-                "dims": model.dimensions,
-                "rows": Jsonb(save_rows(model, rows)),
-            },
-        )
-
-    def nearest(
-        self, query: SearchQuery, vector: Sequence[float], model: EmbeddingModel
-    ) -> list[SemanticMatch]:
-        model.check(vector)
-        return matches_from_json(self._call("nearest", search_args(query, vector, model)))
-
-    def count(self, model: EmbeddingModel) -> int:
-        return int(self._call("count", {"model": model.name, "dims": model.dimensions}) or 0)
-
-    def analysed_videos(self, channel_id: str | None = None) -> list[str]:
-        data = self._call("analysed_videos", {"channel_id": channel_id})
-        return sorted(str(v) for v in data) if isinstance(data, list) else []
+    def _json(self, value: Any) -> Any:
+        return Jsonb(value)

@@ -5,17 +5,14 @@ of ``sql/queries/postgres_vectors.sql``. Supabase has pgvector; the migration en
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any, Self
 
 from shared.adapter_settings import SupabaseSettings
+from shared.adapters._function_vectors import FunctionVectors
 from shared.adapters._supabase_client import service_client
 from shared.classify import classify
-from shared.embeddings import EmbeddedText, EmbeddingModel, EmbeddingPlan, SemanticMatch
 from shared.errors import ConfigError
-from shared.search import SearchQuery
 from shared.sql_queries import load
-from shared.vector_rows import matches_from_json, plan_from_json, save_rows, search_args
 
 _CALL = re.compile(r"SELECT\s+(?P<fn>\w+)\((?P<args>.*)\)", re.S)
 _ARG = re.compile(r"(?P<arg>\w+)\s*=>\s*%\((?P<param>\w+)\)s")
@@ -32,7 +29,7 @@ def rpc_forms() -> dict[str, tuple[str, dict[str, str]]]:
     return forms
 
 
-class SupabaseVectors:
+class SupabaseVectors(FunctionVectors):
     name = "supabase"
 
     def __init__(self, url: str, service_role_key: str, *, timeout_s: float = 30.0) -> None:
@@ -59,39 +56,6 @@ class SupabaseVectors:
             return self._client.postgrest.rpc(function, body).execute().data
         except Exception as exc:
             raise classify(exc) from exc
-
-    def plan(self, video_id: str, model: EmbeddingModel) -> EmbeddingPlan | None:
-        data = self._call(
-            "plan", {"video_id": video_id, "model": model.name, "dims": model.dimensions}
-        )
-        return plan_from_json(data)
-
-    def save(
-        self, plan: EmbeddingPlan, model: EmbeddingModel, rows: Sequence[EmbeddedText]
-    ) -> None:
-        self._call(
-            "save",
-            {
-                "video_id": plan.card.video_id,
-                "model": model.name,
-                "dims": model.dimensions,
-                "rows": save_rows(model, rows),
-            },
-        )
-
-    def nearest(
-        self, query: SearchQuery, vector: Sequence[float], model: EmbeddingModel
-    ) -> list[SemanticMatch]:
-        model.check(vector)
-        return matches_from_json(self._call("nearest", search_args(query, vector, model)))
-
-    def count(self, model: EmbeddingModel) -> int:
-        data = self._call("count", {"model": model.name, "dims": model.dimensions})
-        return int(data or 0)
-
-    def analysed_videos(self, channel_id: str | None = None) -> list[str]:
-        data = self._call("analysed_videos", {"channel_id": channel_id})
-        return sorted(str(v) for v in data) if isinstance(data, list) else []
 
     def close(self) -> None:
         self._http.close()

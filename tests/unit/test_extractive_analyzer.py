@@ -12,10 +12,9 @@ from shared.adapters.directory_transcripts import DirectoryTranscriptSource
 from shared.adapters.extractive_analyzer import (
     ALL_STOPWORDS,
     STOPWORDS,
-    EmptyTranscript,
     ExtractiveAnalyzer,
 )
-from shared.errors import PermanentError, TubeqError
+from shared.errors import EmptyTranscript, PermanentError, TubeqError
 from shared.models import Analysis, Segment, Transcript, VideoMeta
 from shared.ports import Analyzer
 from shared.settings import BUNDLED_SAMPLES, Settings
