@@ -14,7 +14,7 @@ import threading
 import types
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -136,6 +136,29 @@ def make_pipeline(
     )
 
 
+@contextmanager
+def first_copy_analysing(pipeline: Pipeline, analyzer: CountingAnalyzer) -> Iterator[None]:
+    """One copy of ``OK_ID`` held inside its (paid) analysis on another thread while the
+    body runs; on the way out the analysis finishes and that copy completes."""
+    inside, release = threading.Event(), threading.Event()
+    real_analyze = analyzer.analyze
+
+    def slow_analyze(transcript: Transcript, meta: VideoMeta | None) -> Analysis:
+        inside.set()
+        release.wait(5)
+        return real_analyze(transcript, meta)
+
+    analyzer.analyze = slow_analyze  # type: ignore[method-assign]
+    first = threading.Thread(target=pipeline.process, args=(VideoJob(video_id=OK_ID), 1))
+    first.start()
+    try:
+        assert inside.wait(5)
+        yield
+    finally:
+        release.set()
+        first.join(5)
+
+
 def make_runner(queue: SqliteQueue, pipeline: Pipeline, max_retries: int = 3) -> Runner:
     return Runner(
         queue=queue,
@@ -206,23 +229,10 @@ def test_two_copies_of_one_video_at_once_pay_once(
     from consumer.pipeline import AnalysisInProgress
 
     pipeline = make_pipeline(tmp_path, results, analyzer)
-    inside, release = threading.Event(), threading.Event()
-    real_analyze = analyzer.analyze
-
-    def slow_analyze(transcript: Transcript, meta: VideoMeta | None) -> Analysis:
-        inside.set()
-        release.wait(5)
-        return real_analyze(transcript, meta)
-
-    analyzer.analyze = slow_analyze  # type: ignore[method-assign]
-    first = threading.Thread(target=pipeline.process, args=(VideoJob(video_id=OK_ID), 1))
-    first.start()
-    assert inside.wait(5)
-    with pytest.raises(AnalysisInProgress) as info:
-        pipeline.process(VideoJob(video_id=OK_ID), 1)  # the duplicate, meanwhile
-    assert info.value.retry_after is not None and info.value.retry_after > 1
-    release.set()
-    first.join(5)
+    with first_copy_analysing(pipeline, analyzer):
+        with pytest.raises(AnalysisInProgress) as info:
+            pipeline.process(VideoJob(video_id=OK_ID), 1)  # the duplicate, meanwhile
+        assert info.value.retry_after is not None and info.value.retry_after > 1
     assert pipeline.process(VideoJob(video_id=OK_ID), 2) is Outcome.SKIPPED
     assert analyzer.calls[OK_ID] == 1
 
@@ -461,23 +471,10 @@ def test_a_long_analysis_keeps_its_claim(
         artifacts=LocalArtifactStore(tmp_path / "artifacts"),
         claim_ttl_s=0.3,
     )
-    inside, release = threading.Event(), threading.Event()
-    real_analyze = analyzer.analyze
-
-    def slow_analyze(transcript: Transcript, meta: VideoMeta | None) -> Analysis:
-        inside.set()
-        release.wait(5)
-        return real_analyze(transcript, meta)
-
-    analyzer.analyze = slow_analyze  # type: ignore[method-assign]
-    first = threading.Thread(target=pipeline.process, args=(VideoJob(video_id=OK_ID), 1))
-    first.start()
-    assert inside.wait(5)
-    threading.Event().wait(1.0)  # more than three claim lifetimes
-    with pytest.raises(AnalysisInProgress):
-        pipeline.process(VideoJob(video_id=OK_ID), 1)
-    release.set()
-    first.join(5)
+    with first_copy_analysing(pipeline, analyzer):
+        threading.Event().wait(1.0)  # more than three claim lifetimes
+        with pytest.raises(AnalysisInProgress):
+            pipeline.process(VideoJob(video_id=OK_ID), 1)
     assert analyzer.calls[OK_ID] == 1
 
 
