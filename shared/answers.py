@@ -6,9 +6,12 @@ Apart from ``shared.ask`` (how a question is answered) so that the ``Answerer`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.artifacts import watch_url
+from shared.errors import InvalidInput
 from shared.models import Usage
 
 #: the answer when the passages do not hold one
@@ -61,3 +64,29 @@ class Answer(BaseModel):
     def as_json(self) -> dict[str, object]:
         data = self.model_dump(mode="json", exclude={"passages"})
         return data | {"passages": [p.as_json() for p in self.passages]}
+
+
+def tidy_question(question: str) -> str:
+    """The question with each run of spaces, tabs and line breaks one space (what the model
+    is asked and the answer repeats); nothing left is ``InvalidInput``."""
+    tidy = " ".join(question.split())
+    if not tidy:
+        raise InvalidInput("the question is empty: ask something about the videos")
+    return tidy
+
+
+def checked_question(question: str, passages: Sequence[Passage]) -> str:
+    """What every ``Answerer`` checks before it answers (before any paid call): the tidied
+    question, and passages numbered 1..n in order; a citation is a passage's number, so with
+    a gap or a repeat it could name the wrong passage."""
+    numbers = [p.number for p in passages]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise InvalidInput(
+            f"the passages must be numbered 1..{len(numbers)} in order, not {numbers}"
+        )
+    return tidy_question(question)
+
+
+def not_in_videos(question: str, answered_by: str) -> Answer:
+    """The answer when there is no passage to answer from (no model is asked)."""
+    return Answer(question=question, answer=NOT_IN_VIDEOS, found=False, answered_by=answered_by)

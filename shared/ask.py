@@ -21,7 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from shared.answers import NOT_IN_VIDEOS, Answer, Passage
+from shared.answers import Answer, Passage, checked_question, not_in_videos, tidy_question
 from shared.errors import InvalidInput
 from shared.search import SearchHit, SearchMode, SearchQuery
 
@@ -130,19 +130,14 @@ def ask(
     limit: int = DEFAULT_PASSAGES,
     mode: SearchMode = "fulltext",
 ) -> Answer:
-    """Retrieve, then answer; with no passage at all, "not in the videos" and no model call.
+    """Retrieve, then answer; with no passage at all, "not in the videos" and no model call
+    (the ``Answerer`` port's promise).
     ``mode``: ``hybrid`` where semantic search has vectors (``RankedSearch.semantic_ready``)."""
-    question = " ".join(question.split())
-    if not question:
-        raise InvalidInput("the question is empty: ask something about the videos")
+    question = tidy_question(question)
     passages = passages_for(
         search, question, channel_id=channel_id, language=language, limit=limit, mode=mode
     )
-    if not passages:
-        return Answer(
-            question=question, answer=NOT_IN_VIDEOS, found=False, answered_by=answerer.name
-        )
-    return answerer.answer(question, passages)
+    return answerer.answer(question, passages)  # none: the port's "not in the videos"
 
 
 class ExtractiveAnswerer:
@@ -151,10 +146,13 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        question = checked_question(question, passages)
+        if not passages:
+            return not_in_videos(question, self.name)
         return Answer(
             question=question,
             answer="the passages that best match the question, best first (no model wrote this)",
-            found=bool(passages),
+            found=True,
             cited=[p.number for p in passages],
             passages=list(passages),
             extractive=True,

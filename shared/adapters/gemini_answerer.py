@@ -22,7 +22,7 @@ from google.genai import types
 
 from shared.adapter_settings import GeminiSettings
 from shared.adapters._gemini_client import gemini_client, leaving
-from shared.answers import Answer, Passage
+from shared.answers import Answer, Passage, checked_question, not_in_videos
 from shared.classify import classify
 from shared.errors import ConfigError, InvalidModelOutput, RateLimited
 from shared.gemini import ask_prompt
@@ -91,6 +91,9 @@ class GeminiAnswerer:
         self._budget.close()
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        question = checked_question(question, passages)
+        if not passages:  # nothing to answer from: a paid call could only say so
+            return not_in_videos(question, self.name)
         prompt = ask_prompt.ask_prompt(question, passages)
         response = self._call(prompt)
         usage = usage_of(response, self._prices)

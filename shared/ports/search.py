@@ -40,7 +40,15 @@ class Answerer(Protocol):
 
     name: str
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer: ...
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """The answer and the passages it cites. ``passages`` are numbered 1..n in order (else
+        ``InvalidInput``), and ``cited`` holds only those numbers, each once. The question is
+        answered with its spacing tidied (``shared.answers.tidy_question``); a blank one is
+        ``InvalidInput``. Passages without the answer: ``NOT_IN_VIDEOS``, nothing cited (or,
+        from an answerer that cannot judge, the passages labelled ``extractive``). No
+        passages: ``NOT_IN_VIDEOS`` with no model call. Each model call is one row in the
+        spend ledger."""
+        ...
 
     def close(self) -> None: ...
 

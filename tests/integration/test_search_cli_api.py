@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from producer.api import create_app
 from shared import factory
 from shared.adapters.sqlite_results import SqliteResultStore
-from shared.answers import NOT_IN_VIDEOS
 from shared.settings import Settings
 from tests.support import gemini_stub as gs
 from tests.support.search_data import fill_with_samples, sample_segments
@@ -181,16 +180,6 @@ def test_ask_gemini_answers_from_the_framed_passages_and_records_the_call(
         rows = db.execute("SELECT purpose, outcome, cost_usd, call_id FROM model_calls").fetchall()
     assert [(p, o, round(c, 6)) for p, o, c, _ in rows] == [("ask", "ok", 0.000575)]
     assert rows[0][3].startswith("ask:")
-
-
-def test_ask_gemini_not_in_the_videos(data_dir: Path, gemini: gs.GeminiStub) -> None:
-    gemini.push(gs.ok({"found": False, "answer": "I could not find it.", "cited": [2]}))
-    result = run(
-        data_dir, "ask", "Who won the rook endgame world cup?", "--json", **gemini_env(gemini)
-    )
-    assert result.exit_code == 0, result.output
-    answer = json.loads(result.output)
-    assert (answer["answer"], answer["found"], answer["cited"]) == (NOT_IN_VIDEOS, False, [])
 
 
 def test_ask_gemini_unusable_reply_is_an_error_and_still_billed(
