@@ -9,6 +9,12 @@ import pytest
 
 from shared.settings import Settings
 
+# The contract modules (tests/contract/*_contract.py) are not test modules by name: without
+# this their failed asserts read as a bare AssertionError. It must run before any of them is
+# imported, so here rather than in tests/contract/__init__.py (that package is imported by
+# then, and registering it warns).
+pytest.register_assert_rewrite("tests.contract")
+
 # The throwaway PostgreSQL cluster (session-wide) and a fresh database per test.
 pytest_plugins = ["tests.support.postgres"]
 

@@ -22,10 +22,12 @@ import cloudflare
 from pydantic import SecretStr
 
 from shared.adapter_settings import CloudflareAccountSettings
+from shared.classify.http import parse_retry_after
 from shared.cloudflare_types import ConsumerInfo, PullConsumerSpec, QueueInfo
 from shared.errors import (
     AccessDenied,
     ConfigError,
+    InvalidInput,
     RateLimited,
     TubeqError,
     UpstreamRejected,
@@ -117,6 +119,8 @@ class CloudflareAccount:
 
     def get_queue(self, queue_id: str) -> QueueInfo | None:
         """The queue with this id, or None when Cloudflare has none."""
+        if _unaddressable(queue_id):
+            return None  # no queue has such an id, and the SDK would raise a bare ValueError
         try:
             with _mapped(f"read queue {queue_id}", QUEUES_EDIT):
                 queue = self._client.queues.get(queue_id, account_id=self.account_id)
@@ -141,11 +145,13 @@ class CloudflareAccount:
         return QueueInfo(queue.queue_id, queue.queue_name or name)
 
     def list_consumers(self, queue_id: str) -> list[ConsumerInfo]:
+        _addressable(queue_id, "queue id")
         with _mapped(f"list the consumers of queue {queue_id}", QUEUES_EDIT):
             page = self._client.queues.consumers.list(queue_id, account_id=self.account_id)
             return [_consumer(c) for c in page]
 
     def create_pull_consumer(self, queue_id: str, spec: PullConsumerSpec) -> ConsumerInfo:
+        _addressable(queue_id, "queue id")
         with _mapped(f"add an HTTP pull consumer to queue {queue_id}", QUEUES_EDIT):
             made = self._client.queues.consumers.create(
                 queue_id, account_id=self.account_id, type="http_pull", **_consumer_body(spec)
@@ -156,6 +162,8 @@ class CloudflareAccount:
         self, queue_id: str, consumer_id: str, spec: PullConsumerSpec
     ) -> ConsumerInfo:
         """Replace the consumer's configuration (Cloudflare's PUT is not a partial update)."""
+        _addressable(queue_id, "queue id")
+        _addressable(consumer_id, "consumer id")
         with _mapped(f"update consumer {consumer_id} of queue {queue_id}", QUEUES_EDIT):
             made = self._client.queues.consumers.update(
                 consumer_id,
@@ -169,6 +177,8 @@ class CloudflareAccount:
     # ---- R2 -----------------------------------------------------------------------------
 
     def bucket_exists(self, name: str) -> bool:
+        if _unaddressable(name):
+            return False  # no bucket has such a name, and the SDK would raise a ValueError
         try:
             with _mapped(f"read R2 bucket {name}", R2_EDIT):
                 self._client.r2.buckets.get(name, account_id=self.account_id)
@@ -186,12 +196,14 @@ class CloudflareAccount:
     def lifecycle_rules(self, bucket: str) -> list[dict[str, Any]]:
         """The bucket's rules in Cloudflare's wire form (camelCase, unknown fields kept), so
         they can be sent back untouched next to ours."""
+        _addressable(bucket, "R2 bucket name")
         with _mapped(f"read the lifecycle rules of R2 bucket {bucket}", R2_EDIT):
             got = self._client.r2.buckets.lifecycle.get(bucket, account_id=self.account_id)
         return [rule.to_dict(mode="json") for rule in got.rules or []]
 
     def put_lifecycle_rules(self, bucket: str, rules: list[dict[str, Any]]) -> None:
         """Replace the bucket's rules (the API has no per-rule call: merge before)."""
+        _addressable(bucket, "R2 bucket name")
         with _mapped(f"update the lifecycle rules of R2 bucket {bucket}", R2_EDIT):
             self._client.r2.buckets.lifecycle.update(
                 bucket,
@@ -250,6 +262,17 @@ def _consumer_body(spec: PullConsumerSpec) -> dict[str, Any]:
 # ---- errors ------------------------------------------------------------------------------
 
 
+def _unaddressable(segment: str) -> bool:
+    """An id or name that cannot be a path segment: the SDK refuses "" and dot segments with
+    a bare ``ValueError`` before sending anything (other characters it percent-encodes)."""
+    return segment in ("", ".", "..")
+
+
+def _addressable(segment: str, what: str) -> None:
+    if _unaddressable(segment):
+        raise InvalidInput(f"{segment!r} is not a Cloudflare {what}")
+
+
 class CloudflareNotFound(UpstreamRejected):
     """Cloudflare has no such resource (HTTP 404); lookups turn it into None."""
 
@@ -300,7 +323,13 @@ def _map_status(exc: cloudflare.APIStatusError, what: str, permission: str) -> T
     if status == 409:
         return CloudflareConflict(f"Cloudflare refused to {what}: it exists (HTTP 409: {reason})")
     if status == 429:
-        return RateLimited(f"Cloudflare rate-limited the call to {what}; try again in a minute")
+        # the SDK's own replays (max_retries) already waited; what is left is the caller's
+        retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+        when = f"in {retry_after:g} s" if retry_after is not None else "in a minute"
+        return RateLimited(
+            f"Cloudflare rate-limited the call to {what}; try again {when}",
+            retry_after=retry_after,
+        )
     if status >= 500:
         return UpstreamUnavailable(f"Cloudflare failed to {what} (HTTP {status}: {reason})")
     return UpstreamRejected(f"Cloudflare refused to {what} (HTTP {status}: {reason})")

@@ -9,7 +9,9 @@ FROM videos
 WHERE state = 'done' AND finished_at IS NOT NULL AND finished_at >= %(since)s;
 
 -- name: channels
--- postgres only: the channels with their counts, from the analysts' view
+-- postgres only: the channels with their counts, from the analysts' view; the order is
+-- SQLite's (sqlite.sql "channels"): case-folded title, then id, in code-point order (the
+-- database's locale would put "_x" after "a" and "B" before "a" under C)
 SELECT coalesce(json_agg(json_build_object(
     'channel_id', channel_id,
     'title', title,
@@ -18,5 +20,5 @@ SELECT coalesce(json_agg(json_build_object(
     'failed', failed,
     'pending', pending,
     'last_published', last_published
-) ORDER BY coalesce(title, channel_id)), '[]'::json)
+) ORDER BY lower(coalesce(title, channel_id)) COLLATE "C", channel_id COLLATE "C"), '[]'::json)
 FROM channel_overview;

@@ -1,6 +1,7 @@
-"""The dashboard's reads (``ActivityReader``, ``ChannelDirectory``) on each result store
-that offers them: the embedded SQLite file and a real PostgreSQL (migrated), the same
-checks on both, and the overview and channel pages built on them."""
+"""The dashboard's overview and channel pages built on each result store that offers the
+readers they need: the embedded SQLite file and a real PostgreSQL (migrated). The readers'
+own rules (counts, order, ``finished_since``) are the contract suite's
+(tests/contract/dashboard_reader_contract.py); this checks the pages put them together."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from shared.adapters.postgres_results import PostgresResultStore
 from shared.adapters.sqlite_queue import SqliteQueue
 from shared.adapters.sqlite_results import SqliteResultStore
 from shared.models import VideoJob, VideoState
-from shared.ports import ActivityReader, ChannelDirectory
+from shared.ports import ChannelDirectory
 from tests.support import factories as f
 from tests.support.postgres import pg_cluster, pg_dsn  # noqa: F401  (fixtures)
 
@@ -32,19 +33,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         made = PostgresResultStore(request.getfixturevalue("pg_dsn"), pool_size=2, timeout_s=10)
     yield made
     made.close()
-
-
-def test_finished_since_counts_done_videos_by_when_they_finished(store: Any) -> None:
-    assert isinstance(store, ActivityReader)
-    now = datetime.now(UTC)
-    store.record_success(f.result(n=1, finished_at=now - timedelta(minutes=3)))
-    store.record_success(f.result(n=2, finished_at=now - timedelta(minutes=30)))
-    store.record_failure(f.failure(n=3))
-    recent = store.finished_since(now - timedelta(minutes=10))
-    assert len(recent) == 1
-    assert abs((recent[0] - (now - timedelta(minutes=3))).total_seconds()) < 1
-    both = store.finished_since(now - timedelta(hours=1))
-    assert both == sorted(both) and len(both) == 2
 
 
 def test_channels_and_pages_on_the_store(store: Any, tmp_path: Path) -> None:

@@ -20,7 +20,9 @@ Workers KV sections, as of 2026) and the request shapes of the official Python S
 It checks the ``Authorization: Bearer`` token (missing → 401, wrong → 403, code 10000
 "Authentication error"), keeps state, and records every request (method, path, query, JSON
 body) so tests can assert the exact calls. ``deny`` makes a path prefix answer 403, like a
-token without that permission. What only production can check: Cloudflare's exact wording,
+token without that permission; ``fail`` makes the next requests to a path prefix answer an
+error of the test's choosing (a 429 with ``Retry-After``, a 5xx), before the token is even
+looked at, as Cloudflare's edge does. What only production can check: Cloudflare's exact wording,
 the fields it adds to its replies, and pagination beyond one page of queues.
 """
 
@@ -78,6 +80,19 @@ class _Failure(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+@dataclass
+class InjectedFailure:
+    """The next ``times`` requests whose path (after the account) starts with ``prefix``
+    answer ``status`` with this envelope error and these headers."""
+
+    status: int
+    code: int
+    message: str
+    prefix: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+
+
 class CfApiStub:
     """Cloudflare's account API for queues, consumers, R2 buckets and KV, on 127.0.0.1."""
 
@@ -90,6 +105,7 @@ class CfApiStub:
         self.requests: list[ApiRequest] = []
         #: path prefixes (after the account) that answer 403, e.g. "r2/"
         self.denied: list[str] = []
+        self.failures: list[InjectedFailure] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -114,6 +130,29 @@ class CfApiStub:
 
     def deny(self, prefix: str) -> None:
         self.denied.append(prefix)
+
+    def fail(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        prefix: str = "",
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        with self._lock:
+            self.failures.append(
+                InjectedFailure(status, code, message, prefix, dict(headers or {}), times)
+            )
+
+    def _injected(self, rest: str) -> InjectedFailure | None:
+        with self._lock:
+            for failure in self.failures:
+                if failure.times > 0 and rest.startswith(failure.prefix):
+                    failure.times -= 1
+                    return failure
+        return None
 
     def mutations(self) -> list[ApiRequest]:
         return [r for r in self.requests if r.mutating]
@@ -158,15 +197,18 @@ class CfApiStub:
             return 400, {}, _fail(10208, "Request body is not valid JSON")
         with self._lock:
             self.requests.append(ApiRequest(method, split.path, query, body))
+        account_prefix = f"/client/v4/accounts/{self.account_id}/"
+        injected = self._injected(split.path.removeprefix(account_prefix))
+        if injected is not None:
+            return injected.status, injected.headers, _fail(injected.code, injected.message)
         auth = headers.get("authorization")
         if not auth:
             return 401, {}, _fail(10000, "Authentication error")
         if auth != f"Bearer {self.token}":
             return 403, {}, _fail(10000, "Authentication error")
-        prefix = f"/client/v4/accounts/{self.account_id}/"
-        if not split.path.startswith(prefix):
+        if not split.path.startswith(account_prefix):
             return 404, {}, _fail(7003, "Could not route to " + split.path)
-        rest = split.path[len(prefix) :]
+        rest = split.path[len(account_prefix) :]
         if any(rest.startswith(d) for d in self.denied):
             return 403, {}, _fail(10000, "Authentication error")
         try:
