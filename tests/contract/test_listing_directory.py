@@ -37,7 +37,7 @@ class TestDirectoryListing(ListingContract):
     def harness(self, tmp_path: Path) -> Iterator[DirectoryHarness]:
         harness = DirectoryHarness(tmp_path)
         yield harness
-        harness.stub._server.server_close()  # never started: only the socket to close
+        harness.stub.stop()  # never started: this only closes its socket
 
 
 # ---- the bundled samples ------------------------------------------------------------------

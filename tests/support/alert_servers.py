@@ -34,9 +34,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.support.loopback import LoopbackServer
 from tests.support.services import free_port
 
 #: Slack's incoming-webhook path: /services/<team>/<bot>/<token>
@@ -105,13 +106,11 @@ class SlackWebhook:
         self.posts: list[Post] = []
         self.faults: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{WEBHOOK_PATH}"
+        return self._http.origin + WEBHOOK_PATH
 
     @property
     def revoked_url(self) -> str:
@@ -123,13 +122,11 @@ class SlackWebhook:
             self.faults.extend(replies)
 
     def start(self) -> SlackWebhook:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def _answer(self, path: str, content_type: str, raw: bytes) -> Reply:
         with self._lock:

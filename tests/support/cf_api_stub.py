@@ -33,11 +33,11 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.cf_queues_stub import _fail, _handler
+from tests.support.loopback import LoopbackServer
 
 CREATED_ON = "2026-01-01T00:00:00.000000Z"
 
@@ -107,7 +107,7 @@ class CfApiStub:
         self.denied: list[str] = []
         self.failures: list[InjectedFailure] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._http: LoopbackServer | None = None
 
     # ---- control ------------------------------------------------------------------------
     def add_queue(self, name: str, *, queue_id: str | None = None) -> str:
@@ -162,22 +162,17 @@ class CfApiStub:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the stub first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/client/v4"
+        assert self._http is not None, "start() the stub first"
+        return self._http.origin + "/client/v4"
 
     def start(self) -> CfApiStub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._http = LoopbackServer(_handler(self)).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> CfApiStub:
         return self.start()

@@ -33,8 +33,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
+
+from tests.support.loopback import LoopbackServer
 
 MAX_BATCH_MESSAGES = 100
 MAX_BATCH_BYTES = 256_000
@@ -108,7 +110,7 @@ class CfQueuesStub:
         self.plain_json_bodies = False
         self._now = time.time()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._http: LoopbackServer | None = None
         #: the account API (queues, their consumers, …) over the same queues, on the same
         #: address: what `tubeq doctor` and the consumer's pre-flight read
         from tests.support.cf_api_stub import CfApiStub  # it reuses this module's handler
@@ -146,22 +148,17 @@ class CfQueuesStub:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the stub first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/client/v4"
+        assert self._http is not None, "start() the stub first"
+        return self._http.origin + "/client/v4"
 
     def start(self) -> CfQueuesStub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._http = LoopbackServer(_handler(self)).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> CfQueuesStub:
         return self.start()

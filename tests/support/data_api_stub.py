@@ -18,10 +18,12 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 API_KEY = "AIzaStubDataApiKey-0123456789abcdef"
 
@@ -70,25 +72,22 @@ class DataApiStub:
         self.endpoint_errors: dict[str, tuple[int, str, str, str]] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._http = LoopbackServer(self._handler(), port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/youtube/v3"
+        return self._http.origin + "/youtube/v3"
 
     def __enter__(self) -> DataApiStub:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop serving (and, on a stub never started, just close its socket)."""
+        self._http.stop()
 
     def endpoint_calls(self, name: str) -> list[dict[str, str]]:
         with self._lock:

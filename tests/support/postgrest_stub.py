@@ -28,7 +28,7 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import psycopg
@@ -37,6 +37,7 @@ from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
 from shared.settings import Settings
+from tests.support.loopback import LoopbackServer
 
 PREFIX = "/rest/v1/rpc/"
 
@@ -115,16 +116,14 @@ class PostgrestStub:
     requests: list[Recorded] = field(default_factory=list)
     _faults: deque[Fault] = field(default_factory=deque)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _server: ThreadingHTTPServer | None = None
+    _http: LoopbackServer | None = None
     _conn: psycopg.Connection[Any] | None = None
     _db_lock: threading.Lock = field(default_factory=threading.Lock)
-    _thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start the stub first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        assert self._http is not None, "start the stub first"
+        return self._http.origin
 
     def settings(self, **extra: Any) -> Settings:
         """tubeq's settings for a Supabase result store on this stub (service-role key)."""
@@ -139,21 +138,13 @@ class PostgrestStub:
         self._faults.extend(faults)
 
     def start(self) -> PostgrestStub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._http = LoopbackServer(_handler_for(self)).start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._http is not None:
+            self._http.stop()
         with self._db_lock:
             if self._conn is not None:
                 self._conn.close()

@@ -23,9 +23,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 API_KEY = "AIzaStubInnertubeKey_0123456789"
 BOT_REASON = "Sign in to confirm you’re not a bot"
@@ -67,16 +69,11 @@ class YouTubeStub:
         self.require_consent = require_consent
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._http = LoopbackServer(self._handler(), port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.origin
 
     def add(self, video_id: str, video: StubVideo) -> None:
         self.videos[video_id] = video
@@ -89,13 +86,11 @@ class YouTubeStub:
             return sum(1 for m, p in self.requests if m == method and p.startswith(path_prefix))
 
     def __enter__(self) -> YouTubeStub:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     # ---- the endpoints ------------------------------------------------------------------
 
@@ -233,25 +228,18 @@ class RefusingProxy:
                     b"Content-Length: 0\r\nConnection: close\r\n\r\n"
                 )
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._tcp = LoopbackServer(Handler, http=False)
 
     @property
     def port(self) -> int:
-        port: int = self._server.server_address[1]
-        return port
+        return self._tcp.port
 
     def __enter__(self) -> RefusingProxy:
-        self._thread.start()
+        self._tcp.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._tcp.stop()
 
 
 def _playability(state: str) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""The one local server every stub serves on: bound to 127.0.0.1 (tests never listen on
+another interface), answered by a daemon thread per connection, stopped and closed once.
+
+A stub says how to answer (its request handler class) and what its base URL looks like;
+the starting, the port and the orderly stop are written here once. ``stop`` before ``start``
+is harmless: ``socketserver``'s ``shutdown`` would otherwise wait for ever for a loop that
+never ran.
+"""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+HOST = "127.0.0.1"
+
+
+class LoopbackServer:
+    """A threaded HTTP server (or, with ``http=False``, a plain TCP one) on ``127.0.0.1``."""
+
+    def __init__(self, handler: Any, *, port: int = 0, http: bool = True) -> None:
+        server_class = ThreadingHTTPServer if http else socketserver.ThreadingTCPServer
+        self._server: socketserver.TCPServer = server_class((HOST, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._started = self._stopped = False
+
+    @property
+    def port(self) -> int:
+        port: int = self._server.server_address[1]
+        return port
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``, with no path."""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._started:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
