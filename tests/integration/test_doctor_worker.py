@@ -13,6 +13,7 @@ from pathlib import Path
 from shared.doctor import CheckStatus, run_checks
 from shared.settings import Settings
 from tests.integration.test_doctor import assert_no_secret, closed_port_url, settings, statuses
+from tests.support.loopback import LoopbackServer
 from tests.support.services import free_port
 
 
@@ -76,7 +77,7 @@ def test_worker_that_accepts_but_never_answers_times_out() -> None:
 def answering(statuses_by_path: dict[str, int]) -> Iterator[str]:
     """A server on 127.0.0.1 that answers each path with a fixed status, as a Worker in a
     bad state would: what the doctor reads is the status, so that is all this serves."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -91,14 +92,11 @@ def answering(statuses_by_path: dict[str, int]) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LoopbackServer(Handler).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.origin
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 def test_worker_without_its_backend_passes_the_key_and_names_the_backend() -> None:

@@ -14,12 +14,11 @@ import contextlib
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from shared.factory import build_artifacts
 from shared.models import ArtifactRef, VideoJob
 from shared.settings import Settings
 from tests.support import factories as f
+from tests.support.loopback import LoopbackServer
 from tests.support.s3_servers import (
     S3Server,
     ServerUnavailableError,
@@ -513,19 +513,15 @@ class StubS3:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LoopbackServer(Handler).start()
+        self.url = self.server.origin
 
     def store(self, read_timeout: float = 5.0) -> R2ArtifactStore:
         client = s3_client(self.url, "AKSTUB", "stub-secret", read_timeout_s=read_timeout)
         return R2ArtifactStore(client, "tubeq-stub")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture
