@@ -211,6 +211,7 @@ class BatchAnalyzerContract:
         names = {analyzer.submit(f"tubeq-batch-contract-l{n}", batch).name for n in range(3)}
         assert {r.name for r in analyzer.list(10)} == names
         assert len(analyzer.list(2)) == 2
+        assert analyzer.list(0) == []  # at most the limit, as the batch store's list
 
     @pytest.mark.parametrize("outcome", ["FAILED", "EXPIRED"])
     def test_a_batch_that_ends_without_replies_says_so_and_bills_nothing(
