@@ -182,6 +182,8 @@ class GeminiBatchAnalyzer:
 
     def list(self, limit: int = 50) -> builtins.list[RemoteBatch]:
         found: list[RemoteBatch] = []
+        if limit <= 0:
+            return found  # a page size of 0 is the API's default size, not none
         try:
             for job in self._client.batches.list(config={"page_size": min(limit, 100)}):
                 found.append(_remote(job))

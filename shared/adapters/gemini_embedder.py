@@ -24,7 +24,7 @@ from shared.adapter_settings import GeminiSettings
 from shared.adapters._gemini_client import gemini_client
 from shared.classify import classify
 from shared.embeddings import EmbeddingModel, EmbedTask
-from shared.errors import ConfigError, InvalidModelOutput, PermanentError
+from shared.errors import ConfigError, InvalidInput, InvalidModelOutput, PermanentError
 from shared.gemini.chunking import estimate_tokens
 from shared.logging import get_logger
 from shared.models import Usage
@@ -87,6 +87,10 @@ class GeminiEmbedder:
             return [], Usage()
         if len(texts) > self.max_batch:
             raise ValueError(f"{len(texts)} texts in one call; at most {self.max_batch}")
+        blank = [i for i, t in enumerate(texts) if not t.strip()]
+        if blank:
+            # "" is a 400 for the whole call at the API, and "  " a vector of nothing
+            raise InvalidInput(f"text {blank[0]} of {len(texts)} to embed is blank")
         contents = [types.Content(parts=[types.Part(text=t)]) for t in texts]
         config = types.EmbedContentConfig(
             task_type=task.value, output_dimensionality=self.model.dimensions

@@ -65,7 +65,9 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str], task: EmbedTask) -> tuple[list[list[float]], Usage]:
         """One vector per text, in order, each ``model.dimensions`` long (else
-        ``DimensionMismatch``), and the call's billed usage (``model_calls=1``)."""
+        ``DimensionMismatch``), and the call's billed usage (``model_calls=1``). No texts:
+        no call (``[]``, no usage). A blank text is ``InvalidInput``, before any call: it
+        has no meaning to embed (the Gemini API refuses an empty one with a 400)."""
         ...
 
     def close(self) -> None: ...

@@ -26,7 +26,9 @@ Batch API reference (https://ai.google.dev/api/batch-mode, the batch-mode guide)
 A batch is processed once, when it reaches its terminal state (after ``polls_to_finish``
 gets): each request of a succeeding batch is answered by ``responder`` and billed once
 (``billed``: key, usage); a key in ``fail_keys`` gets a per-request error instead (not billed).
-``outcomes`` (a queue of terminal states for the next batches) makes a batch expire or fail.
+``outcomes`` (a queue of terminal states for the next batches) makes a batch expire or fail;
+``script`` answers the next calls with an error instead (a 429, a 503), and
+``reverse_replies`` writes a batch's replies last request first.
 """
 
 from __future__ import annotations
@@ -123,6 +125,11 @@ class GeminiBatchStub:
         self.fail_keys: set[str] = set()
         self.outcomes: deque[str] = deque()
         self.polls_to_finish = 2
+        #: answers to the next API calls (a 429, a 503…), before the batch API sees them
+        self.script: deque[tuple[int, dict[str, Any]]] = deque()
+        #: write the replies last request first: the API does not promise the order of a
+        #: responses file, and a reply is matched to its video by key, never by place
+        self.reverse_replies = False
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -230,6 +237,9 @@ class GeminiBatchStub:
             response = self.responder(key, request)
             self.billed.append((sb.display_name, key, response["usageMetadata"]))
             answers.append({"key": key, "response": response})
+        if self.reverse_replies:
+            answers.reverse()
+            sb.metadata = sb.metadata[::-1]
         ok = sum(1 for a in answers if "response" in a)
         sb.counts = {"requestCount": len(answers), "successfulRequestCount": ok}
         sb.counts["failedRequestCount"] = len(answers) - ok
@@ -325,6 +335,10 @@ class GeminiBatchStub:
         file |= {"sizeBytes": str(len(raw)), "state": "ACTIVE"}
         return 200, {"file": file}, {"X-Goog-Upload-Status": "final"}
 
+    def _scripted(self) -> _Answer | None:
+        with self._lock:
+            return self.script.popleft() if self.script else None
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
@@ -355,7 +369,9 @@ class GeminiBatchStub:
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 if self._authorised():
-                    self._send(*stub._route_get(url.path, parse_qs(url.query)))
+                    self._send(
+                        *(stub._scripted() or stub._route_get(url.path, parse_qs(url.query)))
+                    )
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)
@@ -365,7 +381,10 @@ class GeminiBatchStub:
                     # the upload URL is the credential here, as at Google
                     self._send(*stub._upload(match["id"], raw))
                 elif self._authorised():
-                    self._send(*stub._route_post(url.path, json.loads(raw or b"{}")))
+                    answer = stub._scripted() or stub._route_post(
+                        url.path, json.loads(raw or b"{}")
+                    )
+                    self._send(*answer)
 
         return Handler
 

@@ -14,7 +14,8 @@ and reads ``{"embeddings": [{"values": [...]}, …], "usageMetadata": {…}}`` (
 ``usageMetadata``; ``send_usage=False`` answers without it, as older API versions did).
 Checked like the API: at most 100 requests per call (400 INVALID_ARGUMENT ``* Batch
 EmbedContentsRequest.requests: at most 100 requests can be in one batch``), every request's
-model the URL's, known field names only, ``outputDimensionality`` 1-3072 (the model's size,
+model the URL's, known field names only, no empty text (400 ``EmbedContentRequest.content
+contains an empty Part.``), ``outputDimensionality`` 1-3072 (the model's size,
 and its default), a model not in ``known_models`` a 404 NOT_FOUND; ``embedContent`` (one
 text) is answered too.
 
@@ -223,6 +224,13 @@ class EmbedStub:
                 f"* BatchEmbedContentsRequest.{where}.model: the model of each request must "
                 "be the batch's model",
                 "INVALID_ARGUMENT",
+            )
+        parts = request["content"].get("parts") or []
+        if not parts or any(not p.get("text") for p in parts if isinstance(p, dict)):
+            # as the API answers an empty text (reported by users of its OpenAI endpoint,
+            # which forwards to this one; whitespace alone is accepted and embedded)
+            return _error(
+                400, "EmbedContentRequest.content contains an empty Part.", "INVALID_ARGUMENT"
             )
         task = request.get("taskType")
         if task is not None and task not in TASK_TYPES:
