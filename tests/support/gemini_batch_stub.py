@@ -41,11 +41,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.support.gemini_stub import analysis_dict, model_resource, unknown_field_error
+from tests.support.loopback import LoopbackServer
 
 _CREATE = re.compile(r"^/(?:v1|v1beta)/models/(?P<model>[^/:]+):batchGenerateContent$")
 _BATCH = re.compile(r"^/(?:v1|v1beta)/batches/(?P<id>[^/:]+)$")
@@ -131,23 +132,18 @@ class GeminiBatchStub:
         #: responses file, and a reply is matched to its video by key, never by place
         self.reverse_replies = False
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler_class())
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.origin
 
     def start(self) -> GeminiBatchStub:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def __enter__(self) -> GeminiBatchStub:
         return self.start()

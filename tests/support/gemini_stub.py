@@ -33,10 +33,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.support.gemini_embed import EmbedStub
+from tests.support.loopback import LoopbackServer
 
 _PATH = re.compile(r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):generateContent$")
 # embeddings (tests.support.gemini_embed): batchEmbedContents, embedContent
@@ -437,29 +438,22 @@ class GeminiStub:
         #: scripted answers to embedding calls, before the embedding model answers
         self.embed_script: deque[StubReply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._http = LoopbackServer(self._handler_class())
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.origin
 
     def push(self, *replies: StubReply) -> None:
         with self._lock:
             self.script.extend(replies)
 
     def start(self) -> GeminiStub:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def __enter__(self) -> GeminiStub:
         return self.start()

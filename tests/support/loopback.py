@@ -39,6 +39,11 @@ class LoopbackServer:
         """``http://127.0.0.1:<port>``, with no path."""
         return f"http://{HOST}:{self.port}"
 
+    def quiet(self) -> None:
+        """Print nothing for a request that fails in the handler: where tests kill clients
+        mid-request on purpose, the reset connection is expected, not news."""
+        self._server.handle_error = lambda *_args: None  # type: ignore[method-assign]
+
     def start(self) -> LoopbackServer:
         if not self._started:
             self._started = True
