@@ -9,13 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 import structlog
-from pydantic import SecretStr
 
-from shared.adapter_settings import GeminiSettings
 from shared.adapters.gemini_analyzer import GeminiAnalyzer
 from shared.gemini.partials import InMemoryPartialStore
 from shared.ports import SpendLedger
-from shared.rate_budget import InProcessRateBudget, Limits
 from tests.contract.analyzer_contract import AnalyzerContract
 from tests.support import gemini_stub as gs
 
@@ -30,15 +27,11 @@ class GeminiHarness:
     watches_videos: bool = True
 
     def make(self, ledger: SpendLedger | None = None) -> GeminiAnalyzer:
-        section = GeminiSettings(
-            api_key=SecretStr(self.stub.api_key),
-            base_url=self.stub.base_url,
-            timeout_s=5.0,
-            budget_wait_s=0.0,
-        )
-        budget = InProcessRateBudget(Limits(requests=10_000, tokens=100_000_000))
         return GeminiAnalyzer.from_settings(
-            section, budget=budget, partials=InMemoryPartialStore(), ledger=ledger
+            gs.section_for(self.stub),
+            budget=gs.ample_budget(),
+            partials=InMemoryPartialStore(),
+            ledger=ledger,
         )
 
 

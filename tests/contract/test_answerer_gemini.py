@@ -15,12 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 import structlog
-from pydantic import SecretStr
 
-from shared.adapter_settings import GeminiSettings
 from shared.adapters.gemini_answerer import GeminiAnswerer
 from shared.ports import SpendLedger
-from shared.rate_budget import InProcessRateBudget, Limits
 from tests.contract.answerer_contract import AnswererContract
 from tests.support import gemini_stub as gs
 
@@ -62,14 +59,9 @@ class GeminiHarness:
     judges_passages: bool = True
 
     def make(self, ledger: SpendLedger | None = None) -> GeminiAnswerer:
-        section = GeminiSettings(
-            api_key=SecretStr(self.stub.api_key),
-            base_url=self.stub.base_url,
-            timeout_s=5.0,
-            budget_wait_s=0.0,
+        return GeminiAnswerer.from_settings(
+            gs.section_for(self.stub), budget=gs.ample_budget(), ledger=ledger
         )
-        budget = InProcessRateBudget(Limits(requests=10_000, tokens=100_000_000))
-        return GeminiAnswerer.from_settings(section, budget=budget, ledger=ledger)
 
     def questions_asked(self) -> list[str]:
         return [question_of(r) for r in self.stub.requests]

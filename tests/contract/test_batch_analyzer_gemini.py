@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import structlog
 from google.genai import types
-from pydantic import SecretStr
 
 from shared.adapter_settings import GeminiSettings
 from shared.adapters._gemini_client import gemini_client
@@ -75,12 +74,7 @@ class GeminiBatchHarness:
         self.stub.reverse_replies = True
 
     def section(self) -> GeminiSettings:
-        return GeminiSettings(
-            api_key=SecretStr(self.stub.api_key),
-            base_url=self.stub.base_url,
-            timeout_s=5.0,
-            chunk_tokens=self.chunk_tokens,
-        )
+        return gs.section_for(self.stub, chunk_tokens=self.chunk_tokens)
 
     @property
     def online_version(self) -> str:

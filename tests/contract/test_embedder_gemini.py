@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import pytest
 import structlog
-from pydantic import SecretStr
 
 from shared.adapter_settings import GeminiSettings
 from shared.adapters._gemini_client import gemini_client
@@ -36,9 +35,7 @@ class GeminiHarness:
     remote: bool = True
 
     def section(self) -> GeminiSettings:
-        return GeminiSettings(
-            api_key=SecretStr(self.stub.api_key), base_url=self.stub.base_url, timeout_s=5.0
-        )
+        return gs.section_for(self.stub)
 
     def make(self, model: EmbeddingModel = MODEL, max_batch: int | None = None) -> GeminiEmbedder:
         return GeminiEmbedder.from_settings(

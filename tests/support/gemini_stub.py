@@ -34,8 +34,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 
+from pydantic import SecretStr
+
+from shared.adapter_settings import GeminiSettings
+from shared.rate_budget import InProcessRateBudget, Limits
 from tests.support.gemini_embed import EmbedStub
 from tests.support.loopback import LoopbackServer
 
@@ -583,3 +587,23 @@ class GeminiStub:
                 self._send(reply)
 
         return Handler
+
+
+class _ServesGemini(Protocol):
+    api_key: str
+
+    @property
+    def base_url(self) -> str: ...
+
+
+def section_for(stub: _ServesGemini, **overrides: Any) -> GeminiSettings:
+    """The Gemini adapters' settings section pointed at a stub (this one or the Batch API's):
+    its key and address, a 5 s timeout, and no waiting on a budget (a test's budget is ample
+    or the refusal is the point)."""
+    fields: dict[str, Any] = {"timeout_s": 5.0, "budget_wait_s": 0.0, **overrides}
+    return GeminiSettings(api_key=SecretStr(stub.api_key), base_url=stub.base_url, **fields)
+
+
+def ample_budget() -> InProcessRateBudget:
+    """A rate budget no contract test comes near (the budget has its own suite)."""
+    return InProcessRateBudget(Limits(requests=10_000, tokens=100_000_000))
