@@ -24,3 +24,17 @@ def create_search_index(db: sqlite3.Connection) -> None:
         return
     for statement in SEARCH_SCHEMA.values():
         db.execute(statement)
+
+
+def ensure_search_index(db: sqlite3.Connection) -> None:
+    """For a reader on a store an older tubeq made: the index built in its own write
+    transaction, rolled back whole if anything fails (nothing when it is there already)."""
+    if not search_index_missing(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        create_search_index(db)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

@@ -38,6 +38,7 @@ from typing import Any, Self
 from shared.adapter_settings import SqliteStoreSettings
 from shared.adapters import _sqlite_consumers, _sqlite_dashboard_queries
 from shared.adapters._sqlite_results_batches import SqliteBatchStore
+from shared.adapters._sqlite_results_file import connect, results_file
 from shared.adapters._sqlite_results_rows import (
     analysis_of,
     analysis_params,
@@ -73,7 +74,6 @@ from shared.sql_queries import Queries, load
 from shared.sqlite_wal import enable_wal
 from shared.templates.results import TemplateResult
 
-BUSY_TIMEOUT_S = 30.0
 SQLITE: Queries = load("sqlite.sql")
 SCHEMA: Queries = load("sqlite_schema.sql")
 
@@ -85,20 +85,10 @@ class SqliteResultStore(SqliteBatchStore):
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path).expanduser()
-        if self.path.is_dir():
-            raise ConfigError(
-                f"TUBEQ_RESULTS_PATH: {self.path} is a folder; give a file path such as "
-                f"{self.path / 'results.sqlite3'}"
-            )
+        self.path = results_file(path, must_exist=False)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._db = connect(self.path)
             enable_wal(self._db)
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")

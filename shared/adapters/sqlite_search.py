@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Self
 
 from shared.adapter_settings import SqliteStoreSettings
-from shared.adapters._sqlite_search_index import SEARCH, create_search_index, search_index_missing
+from shared.adapters._sqlite_results_file import connect, results_file
+from shared.adapters._sqlite_search_index import SEARCH, ensure_search_index
 from shared.classify import classify
-from shared.errors import ConfigError
 from shared.search import SearchHit, SearchQuery, marked_html
 
-BUSY_TIMEOUT_S = 30.0
 #: rows ranked and highlighted per hit asked for: a match found both as a row's next words
 #: and as the next row's own words is one hit, so a few more rows than hits are read
 SCAN_FACTOR = 3
@@ -31,35 +30,16 @@ class SqliteSearch:
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path).expanduser()
-        if not self.path.is_file():
-            raise ConfigError(
-                f"TUBEQ_RESULTS_PATH: no result store at {self.path}: nothing has been "
-                "analysed here yet (run `tubeq demo` or `tubeq consume` first)"
-            )
+        self.path = results_file(path, must_exist=True)
         try:
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            if search_index_missing(self._db):
-                self._index_existing()
+            self._db = connect(self.path)
+            ensure_search_index(self._db)
         except sqlite3.Error as exc:
             raise classify(exc) from exc
 
     @classmethod
     def from_settings(cls, section: SqliteStoreSettings) -> Self:
         return cls(section.file)
-
-    def _index_existing(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            create_search_index(self._db)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         params = {

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from shared.adapter_settings import SqliteStoreSettings
+from shared.adapters._sqlite_results_file import connect, results_file
 from shared.adapters._sqlite_results_rows import now, ts
 from shared.adapters._template_results_rows import artifacts_json, result_of_row
 from shared.classify import classify
@@ -23,7 +24,6 @@ from shared.sql_queries import Queries, load
 from shared.sqlite_wal import enable_wal
 from shared.templates.results import TemplateResult
 
-BUSY_TIMEOUT_S = 30.0
 TEMPLATES: Queries = load("sqlite_templates.sql")
 TEMPLATES_SCHEMA: Queries = load("sqlite_templates_schema.sql")
 #: the result store's tables: completing a result lists its artifacts in ``artifacts`` and
@@ -35,17 +35,10 @@ class SqliteTemplateResults:
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path).expanduser()
-        if self.path.is_dir():
-            raise ConfigError(f"TUBEQ_RESULTS_PATH: {self.path} is a folder; give a file path")
+        self.path = results_file(path, must_exist=False)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._db = connect(self.path)
             enable_wal(self._db)
             schema = [*RESULTS_SCHEMA.values(), *TEMPLATES_SCHEMA.values()]
             self._write([(sql, {}) for sql in schema])

@@ -23,8 +23,9 @@ import apsw
 import sqlite_vec
 
 from shared.adapter_settings import SqliteVectorSettings
+from shared.adapters._sqlite_results_file import BUSY_TIMEOUT_S, connect, results_file
 from shared.adapters._sqlite_results_rows import dt, ts
-from shared.adapters._sqlite_search_index import create_search_index, search_index_missing
+from shared.adapters._sqlite_search_index import ensure_search_index
 from shared.classify import classify
 from shared.embeddings import (
     EmbeddedText,
@@ -41,7 +42,6 @@ from shared.sql_queries import Queries, load
 
 QUERIES: Queries = load("sqlite_vectors.sql")
 SCHEMA: Queries = load("sqlite_vectors_schema.sql")
-BUSY_TIMEOUT_S = 30.0
 
 
 class VectorFileError(TransientError):
@@ -77,26 +77,12 @@ class SqliteVectors:
     name = "sqlite"
 
     def __init__(self, results_path: Path, vectors_path: Path) -> None:
-        self.results_path = Path(results_path).expanduser()
+        self.results_path = results_file(results_path, must_exist=True)
         self.vectors_path = Path(vectors_path).expanduser()
-        if not self.results_path.is_file():
-            raise ConfigError(
-                f"TUBEQ_RESULTS_PATH: no result store at {self.results_path}: nothing has been "
-                "analysed here yet (run `tubeq demo` or `tubeq consume` first)"
-            )
         self._lock = threading.Lock()
         try:
-            self._results = sqlite3.connect(
-                self.results_path,
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            self._results.row_factory = sqlite3.Row
-            if search_index_missing(self._results):  # a store made before search existed
-                self._results.execute("BEGIN IMMEDIATE")
-                create_search_index(self._results)
-                self._results.execute("COMMIT")
+            self._results = connect(self.results_path)
+            ensure_search_index(self._results)  # a store made before search existed
         except sqlite3.Error as exc:
             raise classify(exc) from exc
         try:
