@@ -4,7 +4,8 @@
 Rules checked (exit 1 when one is broken):
 - only the factory imports adapter modules (``shared/adapters/*``): the core, the CLI and
   the rest of ``shared/`` depend on the ports;
-- an adapter never imports the factory (``shared/factory``): the factory injects;
+- an adapter never imports the factory (``shared/factory/``, any of its modules): the
+  factory injects;
 - an adapter never imports another adapter (a private helper module, ``shared/adapters/_*.py``,
   is part of the adapters that use it, not an adapter of its own);
 - an adapter never imports the settings (``shared/settings``): its ``from_settings`` takes
@@ -64,12 +65,17 @@ def graph() -> dict[str, set[str]]:
     return edges
 
 
+def is_factory(module: str) -> bool:
+    """The composition root: the ``shared.factory`` package and its modules."""
+    return module == "shared.factory" or module.startswith("shared.factory.")
+
+
 def factory_adapters() -> set[str]:
-    """The modules named in ``shared/factory.py``'s ``"module:Class"`` tables."""
-    tree = ast.parse((REPO / "shared" / "factory.py").read_text(encoding="utf-8"))
+    """The modules named in the ``"module:Class"`` tables of ``shared/factory/``."""
     return {
         node.value.partition(":")[0]
-        for node in ast.walk(tree)
+        for path in sorted((REPO / "shared" / "factory").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and re.fullmatch(r"shared(\.\w+)+:\w+", node.value)
@@ -84,10 +90,10 @@ def broken_rules(edges: dict[str, set[str]], adapters: set[str] | None = None) -
         for dst in sorted(targets):
             if is_adapter and (dst == "shared.settings" or dst.startswith("shared.settings.")):
                 out.append(f"adapter imports the settings: {src} → {dst}")
-            outside = not src.startswith("shared.adapters") and src != "shared.factory"
+            outside = not src.startswith("shared.adapters") and not is_factory(src)
             if outside and dst.startswith("shared.adapters."):
                 out.append(f"imports an adapter: {src} → {dst}")
-            if src.startswith("shared.adapters.") and dst == "shared.factory":
+            if src.startswith("shared.adapters.") and is_factory(dst):
                 out.append(f"adapter imports the factory: {src} → {dst}")
             if (
                 src.startswith("shared.adapters.")

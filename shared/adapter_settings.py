@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class _Section(BaseModel):
@@ -112,30 +112,6 @@ class GeminiSettings(_Section):
     lease_s: float = 600.0
 
 
-class RateBudgetSettings(_Section):
-    """``TUBEQ_RATE_BUDGET_*``, ``TUBEQ_GEMINI_BUDGET_PATH``, ``TUBEQ_GEMINI_RPM``,
-    ``TUBEQ_GEMINI_TPM``; for the fleet budget (``backend="results"``) the result store's
-    ``TUBEQ_RESULTS_BACKEND``, ``TUBEQ_DATABASE_URL``/``_TIMEOUT_S`` or
-    ``TUBEQ_SUPABASE_URL``/``_SERVICE_ROLE_KEY``/``_TIMEOUT_S``."""
-
-    #: ``local``: the SQLite file every consumer on this machine shares; ``results``: the
-    #: result database every machine of a fleet shares
-    backend: Literal["local", "results"] = "local"
-    path: Path
-    #: "per minute" names Gemini's quota; the window they are counted over is ``window_s``
-    requests_per_minute: int = 60
-    tokens_per_minute: int = 1_000_000
-    window_s: float = 60.0
-    margin_s: float = 0.25
-    burst_s: float = 0.5
-    results_backend: Literal["sqlite", "postgres", "supabase"] = "sqlite"
-    database_url: SecretStr | None = None
-    database_timeout_s: float = 30.0
-    supabase_url: str | None = None
-    supabase_service_role_key: SecretStr | None = None
-    supabase_timeout_s: float = 30.0
-
-
 class SqliteStoreSettings(_Section):
     """``TUBEQ_RESULTS_PATH`` (default ``<data_dir>/results.sqlite3``): the SQLite result
     store's file, which also holds its batches, consumers, search index and template results
@@ -170,6 +146,28 @@ class SupabaseSettings(_Section):
     url: str | None = None
     service_role_key: SecretStr | None = None
     timeout_s: float = 30.0
+
+
+class RateBudgetSettings(_Section):
+    """``TUBEQ_RATE_BUDGET_*``, ``TUBEQ_GEMINI_BUDGET_PATH``, ``TUBEQ_GEMINI_RPM``,
+    ``TUBEQ_GEMINI_TPM``; for the fleet budget (``backend="results"``) the result store's
+    ``TUBEQ_RESULTS_BACKEND`` and that database's own section (``postgres`` or ``supabase``,
+    the same ones the result store gets)."""
+
+    #: ``local``: the SQLite file every consumer on this machine shares; ``results``: the
+    #: result database every machine of a fleet shares
+    backend: Literal["local", "results"] = "local"
+    path: Path
+    #: "per minute" names Gemini's quota; the window they are counted over is ``window_s``
+    requests_per_minute: int = 60
+    tokens_per_minute: int = 1_000_000
+    window_s: float = 60.0
+    margin_s: float = 0.25
+    burst_s: float = 0.5
+    results_backend: Literal["sqlite", "postgres", "supabase"] = "sqlite"
+    #: held, not re-typed: a field the result database's section gains reaches the budget too
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
 
 
 class LocalArtifactSettings(_Section):

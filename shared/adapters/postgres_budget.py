@@ -54,15 +54,15 @@ class PostgresRateBudget(FleetRateBudget):
 
     @classmethod
     def from_settings(cls, section: RateBudgetSettings) -> Self:
-        if section.database_url is None:
+        database = section.postgres
+        if database.dsn is None:
             raise ConfigError(
                 "TUBEQ_DATABASE_URL is not set: TUBEQ_RATE_BUDGET_BACKEND=results on the "
                 "postgres result store keeps the budget in that database"
             )
+        # one connection of its own: the section's pool_size is the result store's
         return cls(
-            section.database_url.get_secret_value(),
-            limits_of(section),
-            timeout_s=section.database_timeout_s,
+            database.dsn.get_secret_value(), limits_of(section), timeout_s=database.timeout_s
         )
 
     def _connection(self) -> psycopg.Connection[Any]:

@@ -61,17 +61,18 @@ class SupabaseRateBudget(FleetRateBudget):
 
     @classmethod
     def from_settings(cls, section: RateBudgetSettings) -> Self:
-        if section.supabase_url is None or section.supabase_service_role_key is None:
+        project = section.supabase
+        if project.url is None or project.service_role_key is None:
             raise ConfigError(
                 "TUBEQ_SUPABASE_URL and TUBEQ_SUPABASE_SERVICE_ROLE_KEY are needed: "
                 "TUBEQ_RATE_BUDGET_BACKEND=results on the supabase result store keeps the "
                 "budget in that project"
             )
         return cls(
-            section.supabase_url,
-            section.supabase_service_role_key.get_secret_value(),
+            project.url,
+            project.service_role_key.get_secret_value(),
             limits_of(section),
-            timeout_s=section.supabase_timeout_s,
+            timeout_s=project.timeout_s,
         )
 
     def run(self, query: str, **params: Any) -> Any:

@@ -105,11 +105,8 @@ class Settings(
             margin_s=self.rate_budget_margin_s,
             burst_s=self.rate_budget_burst_s,
             results_backend=self.results_backend,
-            database_url=self.database_url,
-            database_timeout_s=self.database_timeout_s,
-            supabase_url=self.supabase_url,
-            supabase_service_role_key=self.supabase_service_role_key,
-            supabase_timeout_s=self.supabase_timeout_s,
+            postgres=self.postgres,
+            supabase=self.supabase,
         )
 
     # ---- checks -------------------------------------------------------------------------

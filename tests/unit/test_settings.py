@@ -172,6 +172,37 @@ def _sections(settings: Settings) -> dict[str, BaseModel]:
             ),
         ),
         (
+            # the fleet budget holds the result database's sections, read from the same names
+            {
+                "TUBEQ_DATA_DIR": "/d",
+                "TUBEQ_RATE_BUDGET_BACKEND": "results",
+                "TUBEQ_RESULTS_BACKEND": "supabase",
+                "TUBEQ_GEMINI_RPM": "11",
+                "TUBEQ_GEMINI_TPM": "2200",
+                "TUBEQ_RATE_BUDGET_WINDOW_S": "30",
+                "TUBEQ_DATABASE_URL": "postgresql://u:pw@h/db",
+                "TUBEQ_DATABASE_TIMEOUT_S": "3",
+                "TUBEQ_SUPABASE_URL": "https://ref.supabase.co",
+                "TUBEQ_SUPABASE_SERVICE_ROLE_KEY": "srk",
+                "TUBEQ_SUPABASE_TIMEOUT_S": "6",
+            },
+            "rate_budget",
+            sections.RateBudgetSettings(
+                backend="results",
+                path=Path("/d/budget.sqlite3"),
+                requests_per_minute=11,
+                tokens_per_minute=2200,
+                window_s=30,
+                results_backend="supabase",
+                postgres=sections.PostgresSettings(
+                    dsn=SecretStr("postgresql://u:pw@h/db"), timeout_s=3
+                ),
+                supabase=sections.SupabaseSettings(
+                    url="https://ref.supabase.co", service_role_key=SecretStr("srk"), timeout_s=6
+                ),
+            ),
+        ),
+        (
             {"TUBEQ_LISTINGS_DIR": "/l"},
             "directory_listing",
             sections.DirectoryListingSettings(folder=Path("/l")),
@@ -211,10 +242,16 @@ def test_each_section_reads_its_variables(
 
 
 def _plain(section: BaseModel) -> dict[str, object]:
-    return {
-        k: v.get_secret_value() if isinstance(v, SecretStr) else v
-        for k, v in section.model_dump().items()
-    }
+    return {k: _unwrap(v) for k, v in section.model_dump().items()}
+
+
+def _unwrap(value: object) -> object:
+    """A secret's value, also inside a section a section holds (dumped as a dict)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
 
 
 def test_no_secret_shows_in_any_section(monkeypatch: pytest.MonkeyPatch) -> None:
