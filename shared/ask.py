@@ -10,18 +10,18 @@
    words, its video and the second it starts.
 3. An ``Answerer`` (``shared.ports``) answers from those passages only: Gemini with
    structured output (``shared.adapters.gemini_answerer``), the passages framed as data; or,
-   offline, ``ExtractiveAnswerer``: the best passages themselves, labelled as such.
+   offline, ``shared.adapters.extractive_answerer``: the best passages themselves,
+   labelled as such.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from shared.answers import Answer, Passage, checked_question, not_in_videos, tidy_question
+from shared.answers import Answer, Passage, tidy_question
 from shared.errors import InvalidInput
 from shared.search import SearchHit, SearchMode, SearchQuery
 
@@ -138,26 +138,3 @@ def ask(
         search, question, channel_id=channel_id, language=language, limit=limit, mode=mode
     )
     return answerer.answer(question, passages)  # none: the port's "not in the videos"
-
-
-class ExtractiveAnswerer:
-    """Offline: no model writes an answer; the best passages are the answer, best first."""
-
-    name = "extractive"
-
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        question = checked_question(question, passages)
-        if not passages:
-            return not_in_videos(question, self.name)
-        return Answer(
-            question=question,
-            answer="the passages that best match the question, best first (no model wrote this)",
-            found=True,
-            cited=[p.number for p in passages],
-            passages=list(passages),
-            extractive=True,
-            answered_by=self.name,
-        )
-
-    def close(self) -> None:
-        """Nothing to release."""

@@ -18,9 +18,10 @@ from fastapi.staticfiles import StaticFiles
 
 from producer.api.offload import Offload
 from producer.dashboard.access import Access
+from producer.dashboard.context import Dashboard
 from producer.dashboard.docs import mount_docs
 from producer.dashboard.render import STATIC_DIR
-from producer.dashboard.routes import Dashboard, build_router
+from producer.dashboard.routes import build_router
 from producer.dashboard.searching import SearchBox, Searcher, factory_builder
 from shared.ports import ApiQueue, ArtifactStore, BudgetMeter, ResultReader
 from shared.settings import Settings

@@ -18,7 +18,7 @@ from shared.errors import ArtifactNotFound, InvalidInput
 from shared.video_ids import parse_video_ref
 
 if TYPE_CHECKING:
-    from producer.dashboard.routes import Dashboard
+    from producer.dashboard.context import Dashboard
 
 
 def _refusal(d: Dashboard, request: Request) -> Response | None:

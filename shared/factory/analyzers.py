@@ -30,7 +30,10 @@ _TEMPLATE_ANALYZERS = {
     "gemini": "shared.adapters.gemini_templates:GeminiTemplateAnalyzer",
 }
 _BATCH_ANALYZERS = {"gemini": "shared.adapters.gemini_batch:GeminiBatchAnalyzer"}
-_ANSWERERS = {"gemini": "shared.adapters.gemini_answerer:GeminiAnswerer"}
+_ANSWERERS = {
+    "extractive": "shared.adapters.extractive_answerer:ExtractiveAnswerer",
+    "gemini": "shared.adapters.gemini_answerer:GeminiAnswerer",
+}
 
 T = TypeVar("T")
 
@@ -70,9 +73,8 @@ def build_answerer(settings: Settings, *, ledger: SpendLedger | None = None) -> 
     with the consumers, every billed call recorded in ``ledger``), else the passages
     themselves (offline, free)."""
     if settings.analyzer_backend != "gemini":
-        from shared.ask import ExtractiveAnswerer
-
-        return ExtractiveAnswerer()
+        offline: Answerer = adapter(_ANSWERERS, "extractive").from_settings(settings.extractive)
+        return offline
     answerer: Answerer = _on_budget(
         settings,
         lambda budget: adapter(_ANSWERERS, "gemini").from_settings(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.ask import ExtractiveAnswerer
+from shared.adapters.extractive_answerer import ExtractiveAnswerer
 from shared.ports import SpendLedger
 from tests.contract.answerer_contract import AnswererContract
 
