@@ -13,7 +13,11 @@ Rules checked (exit 1 when one is broken):
   every module the factory's tables name (``"module:Class"``), wherever it lives;
 - the CLI never imports the API's internals (``producer.api.*`` other than the package);
 - ``shared`` imports nothing of ``consumer``, ``producer`` or ``tubeq``: both sides and the
-  CLI build on it, never the other way round.
+  CLI build on it, never the other way round;
+- no import cycle, not even through an import inside a function or under
+  ``if TYPE_CHECKING:`` (a function-level import hides a cycle, it does not remove it); a
+  package importing its own modules, or a module its own package, is how packages work and
+  is not a cycle.
 
 Imports are read from the source with ``ast`` (nothing is executed); imports inside
 functions count too, since they are still dependencies.
@@ -108,6 +112,36 @@ def broken_rules(edges: dict[str, set[str]], adapters: set[str] | None = None) -
     return out
 
 
+def _related(a: str, b: str) -> bool:
+    """One is a package the other lives in."""
+    return a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Every group of modules that import one another in a loop (each reaches the others),
+    leaving out a module's imports of its own packages and a package's of its own modules.
+    A few hundred modules: a walk from each is quick enough."""
+    kept = {src: {dst for dst in ts if not _related(src, dst)} for src, ts in edges.items()}
+    reach = {module: _reachable(kept, module) for module in kept}
+    groups = {
+        frozenset({module, *(other for other in reach[module] if module in reach.get(other, ()))})
+        for module in kept
+        if module in reach[module]
+    }
+    return sorted(sorted(group) for group in groups)
+
+
 def main(argv: list[str]) -> int:
     edges = graph()
     between = Counter(
@@ -124,6 +158,7 @@ def main(argv: list[str]) -> int:
             for dst in sorted(targets):
                 print(f"{src} → {dst}")
     broken = broken_rules(edges)
+    broken += [f"import cycle: {' ↔ '.join(group)}" for group in cycles(edges)]
     for line in broken:
         print(f"RULE BROKEN  {line}")
     print(f"{len(broken)} rules broken")

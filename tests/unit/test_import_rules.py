@@ -20,6 +20,7 @@ def test_no_import_rule_is_broken() -> None:
     edges = module.graph()
     assert len(edges) > 50  # it did read the tree
     assert module.broken_rules(edges) == []
+    assert module.cycles(edges) == []
 
 
 def test_the_rules_bite() -> None:
@@ -41,3 +42,26 @@ def test_the_rules_bite() -> None:
         "shared.doctor.common": {"shared.settings"},  # not an adapter: allowed
     }
     assert len(module.broken_rules(bad)) == 7
+
+
+def test_a_loop_of_imports_is_a_cycle_but_a_package_and_its_modules_are_not() -> None:
+    spec = importlib.util.spec_from_file_location("import_graph", REPO / "scripts/import_graph.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    edges = {
+        # the type-only loop the dashboard's routes had
+        "producer.dashboard.routes": {"producer.dashboard.artifact_routes"},
+        "producer.dashboard.artifact_routes": {"producer.dashboard.routes"},
+        "shared.a": {"shared.b"},
+        "shared.b": {"shared.c"},
+        "shared.c": {"shared.a", "shared.d"},
+        "shared.d": set(),
+        # a package importing its modules, and a module importing its package: not cycles
+        "producer.api": {"producer.api.deps"},
+        "producer.api.deps": {"producer.api"},
+    }
+    assert module.cycles(edges) == [
+        ["producer.dashboard.artifact_routes", "producer.dashboard.routes"],
+        ["shared.a", "shared.b", "shared.c"],
+    ]
