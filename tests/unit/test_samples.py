@@ -124,9 +124,8 @@ def test_generator_check_mode_says_the_committed_files_are_current() -> None:
 def test_generator_check_mode_fails_on_a_stale_file(tmp_path: Path) -> None:
     # Run a copy of the generator against a copy of the tree with one sample edited.
     (tmp_path / "scripts").mkdir()
-    (tmp_path / "scripts" / "make_samples.py").write_bytes(
-        (ROOT / "scripts" / "make_samples.py").read_bytes()
-    )
+    for part in ("make_samples.py", "sample_catalogue.py", "sample_text.py"):
+        (tmp_path / "scripts" / part).write_bytes((ROOT / "scripts" / part).read_bytes())
     samples = tmp_path / "samples"
     samples.mkdir()
     for sub in ("source", "transcripts"):
