@@ -53,12 +53,6 @@ class YouTubeHarness:
 class TestYouTubeTranscriptSource(TranscriptSourceContract):
     @pytest.fixture
     def harness(self) -> Iterator[YouTubeHarness]:
-        try:
-            server = YouTubeStub(require_consent=True)
-        except OSError as exc:  # pragma: no cover - only when loopback is unusable
-            from tests.support.services import unavailable
-
-            unavailable(f"cannot bind a stub server on 127.0.0.1: {exc}")
-            raise
+        server = YouTubeStub(require_consent=True)
         with server:
             yield YouTubeHarness(server)

@@ -38,13 +38,7 @@ JA = Track(
 
 @pytest.fixture()
 def stub() -> Iterator[YouTubeStub]:
-    try:
-        server = YouTubeStub(require_consent=True)
-    except OSError as exc:  # pragma: no cover - only when loopback is unusable
-        from tests.support.services import unavailable
-
-        unavailable(f"cannot bind a stub server on 127.0.0.1: {exc}")
-        raise
+    server = YouTubeStub(require_consent=True)
     with server:
         yield server
 

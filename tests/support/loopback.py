@@ -2,6 +2,7 @@
 another interface), answered by a daemon thread per connection, stopped and closed once.
 
 A stub says how to answer (its request handler class) and what its base URL looks like;
+the binding (a test that cannot bind skips, or fails under ``TUBEQ_REQUIRE_SERVICES=1``),
 the starting, the port and the orderly stop are written here once. ``stop`` before ``start``
 is harmless: ``socketserver``'s ``shutdown`` would otherwise wait for ever for a loop that
 never ran.
@@ -14,6 +15,8 @@ import threading
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from tests.support.services import unavailable
+
 HOST = "127.0.0.1"
 
 
@@ -22,7 +25,11 @@ class LoopbackServer:
 
     def __init__(self, handler: Any, *, port: int = 0, http: bool = True) -> None:
         server_class = ThreadingHTTPServer if http else socketserver.ThreadingTCPServer
-        self._server: socketserver.TCPServer = server_class((HOST, port), handler)
+        try:
+            self._server: socketserver.TCPServer = server_class((HOST, port), handler)
+        except OSError as exc:  # only when loopback is unusable (or the port is taken)
+            unavailable(f"cannot bind a stub server on {HOST}:{port}: {exc}")
+            raise
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
