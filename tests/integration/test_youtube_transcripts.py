@@ -290,13 +290,7 @@ def test_proxy_password_never_appears_in_errors() -> None:
 def test_a_proxy_refusing_the_password_is_a_config_error_not_a_retry(scheme: str) -> None:
     # https: the proxy refuses the CONNECT tunnel (requests' ProxyError); http: it answers
     # the forwarded request itself with a 407 response. Both stay on 127.0.0.1.
-    try:
-        proxy = RefusingProxy()
-    except OSError as exc:  # pragma: no cover - only when loopback is unusable
-        from tests.support.services import unavailable
-
-        unavailable(f"cannot bind a proxy stub on 127.0.0.1: {exc}")
-        raise
+    proxy = RefusingProxy()
     with proxy:
         url = f"http://user:wr0ngpass@127.0.0.1:{proxy.port}"
         overrides: dict[str, object] = {
