@@ -7,7 +7,6 @@ credentials, as a browser would.
 
 from __future__ import annotations
 
-import contextlib
 import email.message
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,12 +19,10 @@ from shared.adapters.r2_artifacts import R2ArtifactStore, s3_client
 from tests.contract.artifact_store_contract import ArtifactStoreContract
 from tests.support.s3_servers import (
     S3Server,
-    ServerUnavailableError,
     http_get,
     moto_s3,
-    seaweed_s3,
+    seaweed_for_test,
 )
-from tests.support.services import unavailable
 
 pytestmark = pytest.mark.services
 
@@ -63,11 +60,7 @@ def moto_server() -> Iterator[S3Server]:
 
 @pytest.fixture(scope="module")
 def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with contextlib.ExitStack() as stack:
-        try:
-            server = stack.enter_context(seaweed_s3(Path(tmp_path_factory.mktemp("seaweed"))))
-        except ServerUnavailableError as exc:
-            unavailable(str(exc))
+    with seaweed_for_test(Path(tmp_path_factory.mktemp("seaweed"))) as server:
         yield server
 
 

@@ -9,7 +9,6 @@ service broken) is in ``test_doctor_cli.py``.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -25,8 +24,8 @@ from tests.support.data_api_stub import DataApiStub
 from tests.support.gemini_stub import GeminiStub, server_error
 from tests.support.postgres import PgCluster
 from tests.support.postgrest_stub import PostgrestStub, service_role_key
-from tests.support.s3_servers import S3Server, ServerUnavailableError, moto_s3, seaweed_s3
-from tests.support.services import free_port, unavailable
+from tests.support.s3_servers import S3Server, moto_s3, seaweed_for_test
+from tests.support.services import free_port
 from tests.support.youtube_stub import StubVideo, Track, YouTubeStub
 
 pytestmark = pytest.mark.services
@@ -334,11 +333,7 @@ def test_supabase_key_accepted_and_refused(pg_dsn: str) -> None:
 
 @pytest.fixture(scope="module")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with contextlib.ExitStack() as stack:
-        try:
-            server = stack.enter_context(seaweed_s3(Path(tmp_path_factory.mktemp("seaweed"))))
-        except ServerUnavailableError as exc:
-            unavailable(str(exc))
+    with seaweed_for_test(Path(tmp_path_factory.mktemp("seaweed"))) as server:
         yield server
 
 

@@ -49,12 +49,11 @@ from tests.support import factories as f
 from tests.support.loopback import LoopbackServer
 from tests.support.s3_servers import (
     S3Server,
-    ServerUnavailableError,
     http_get,
     moto_s3,
-    seaweed_s3,
+    seaweed_for_test,
 )
-from tests.support.services import free_port, unavailable
+from tests.support.services import free_port
 from tubeq.cli.artifacts import register
 
 pytestmark = pytest.mark.services
@@ -80,11 +79,7 @@ def moto() -> Iterator[S3Server]:
 
 @pytest.fixture(scope="module")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with contextlib.ExitStack() as stack:
-        try:
-            server = stack.enter_context(seaweed_s3(Path(tmp_path_factory.mktemp("seaweed"))))
-        except ServerUnavailableError as exc:
-            unavailable(str(exc))
+    with seaweed_for_test(Path(tmp_path_factory.mktemp("seaweed"))) as server:
         yield server
 
 

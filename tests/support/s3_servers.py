@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from tests.support.services import free_port
+from tests.support.services import free_port, unavailable
 
 MOTO_KEY = ("testing", "testing")  # moto checks nothing; any pair works
 SEAWEED_KEY = ("TUBEQTESTACCESSKEY", "tubeq-test-secret-not-a-real-one")
@@ -254,3 +254,16 @@ def _tail(path: Path, lines: int = 15) -> str:
         return " | ".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+@contextlib.contextmanager
+def seaweed_for_test(workdir: Path) -> Iterator[S3Server]:
+    """``seaweed_s3`` for a test: where SeaweedFS cannot run, the test skips saying why (or
+    fails, under ``TUBEQ_REQUIRE_SERVICES=1``)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(seaweed_s3(workdir))
+        except ServerUnavailableError as exc:
+            unavailable(str(exc))
+            raise
+        yield server
