@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 
 from shared.adapter_settings import ExtractiveSettings, GeminiSettings
+from shared.cloudflare_limits import MAX_DELAY_S
 from shared.settings.queue import QueueConsumerFields
 
 
@@ -94,8 +95,9 @@ class GeminiBatchFields(BaseModel):
     gemini_batch_max_requests: int = Field(
         500, ge=1, le=50_000, description="A batch is submitted when it holds this many videos…"
     )
+    # the waits below are delays on the queue: at most Cloudflare's twelve hours
     gemini_batch_max_age_s: int = Field(
-        900, ge=0, le=43_200, description="…or when its first video has waited this long."
+        900, ge=0, le=MAX_DELAY_S, description="…or when its first video has waited this long."
     )
     gemini_batch_inline_max_bytes: int = Field(
         10_000_000,
@@ -104,10 +106,13 @@ class GeminiBatchFields(BaseModel):
         description="Requests up to this size go inline; above it, as a JSONL file (Files API).",
     )
     gemini_batch_poll_s: int = Field(
-        60, ge=1, le=43_200, description="First wait before asking Gemini how a batch is doing."
+        60,
+        ge=1,
+        le=MAX_DELAY_S,
+        description="First wait before asking Gemini how a batch is doing.",
     )
     gemini_batch_poll_max_s: int = Field(
-        1800, ge=1, le=43_200, description="Longest wait between two polls (backoff doubles)."
+        1800, ge=1, le=MAX_DELAY_S, description="Longest wait between two polls (backoff doubles)."
     )
     gemini_batch_failed_online: bool = Field(
         True,
