@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.adapters._function_batches import FunctionBatchStore
 from shared.adapters._function_consumers import FunctionConsumerRegistry
+from shared.adapters._function_dashboard import FunctionDashboardReader
 from shared.adapters._function_template_results import FunctionTemplateReader
 from shared.models import (
     Analysis,
@@ -48,12 +49,18 @@ POSTGRES_QUERIES: Queries = load("postgres.sql")
 
 
 class FunctionResultStore(
-    ABC, FunctionBatchStore, FunctionConsumerRegistry, FunctionTemplateReader
+    ABC,
+    FunctionBatchStore,
+    FunctionConsumerRegistry,
+    FunctionDashboardReader,
+    FunctionTemplateReader,
 ):
     """AnalysisClaims, VideoStates, ResultWriter, AnalystReader and SpendLedger over named
     SQL calls; and the BatchStore (``_function_batches``, sql/010), as on SQLite the result
     store keeps the batches; the ConsumerRegistry (``_function_consumers``, sql/016); and
-    the TemplateResultReader (``_function_template_results``, sql/014) for the video page."""
+    the TemplateResultReader (``_function_template_results``, sql/014) for the video page;
+    and the dashboard's ChannelDirectory and ActivityReader (``_function_dashboard``,
+    sql/019)."""
 
     name: str
 

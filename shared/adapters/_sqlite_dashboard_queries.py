@@ -1,6 +1,7 @@
-"""The dashboard's reads on the SQLite result store (``ActivityReader`` and
-``TemplateResultReader``): kept apart from ``sqlite_results`` so the store's own module
-stays about its ports; the store's method hands over its connection and lock."""
+"""The dashboard's reads on the SQLite result store (``ChannelDirectory``,
+``ActivityReader`` and ``TemplateResultReader``): kept apart from ``sqlite_results`` so
+the store's own module stays about its ports; the store's method hands over its
+connection and lock."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime
 from shared.adapters._sqlite_results_rows import dt, ts
 from shared.adapters._template_results_rows import result_of_row
 from shared.classify import classify
+from shared.models import ChannelSummary
 from shared.sql_queries import Queries, load
 from shared.templates.results import TemplateResult
 
@@ -18,6 +20,18 @@ DASHBOARD: Queries = load("sqlite_dashboard.sql")
 #: the template results' own blocks (``sqlite_template_results`` writes with the same file)
 TEMPLATES: Queries = load("sqlite_templates.sql")
 TEMPLATES_SCHEMA: Queries = load("sqlite_templates_schema.sql")
+
+
+def channels(db: sqlite3.Connection, lock: threading.Lock) -> list[ChannelSummary]:
+    """Every channel with its videos counted by state, by case-folded title then id."""
+    try:
+        with lock:
+            rows = db.execute(DASHBOARD["channels"]).fetchall()
+    except sqlite3.Error as exc:
+        raise classify(exc) from exc
+    return [
+        ChannelSummary(**{**dict(row), "last_published": dt(row["last_published"])}) for row in rows
+    ]
 
 
 def finished_since(db: sqlite3.Connection, lock: threading.Lock, since: datetime) -> list[datetime]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, Self
 
 import psycopg
@@ -25,11 +24,9 @@ from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from shared.adapter_settings import PostgresSettings
-from shared.adapters import _postgres_dashboard
 from shared.adapters._function_results import POSTGRES_QUERIES, FunctionResultStore
 from shared.classify import classify
 from shared.errors import ConfigError, UpstreamUnavailable
-from shared.models import ChannelSummary
 
 
 class _ConnectionPool:
@@ -129,16 +126,6 @@ class PostgresResultStore(FunctionResultStore):
     def run_sql(self, block: str, **params: Any) -> Any:
         """A block of another postgres_*.sql file, as ``run`` runs postgres.sql's."""
         return self._execute(block, params)
-
-    # ---- ActivityReader and ChannelDirectory (the dashboard; postgres_dashboard.sql) ----
-
-    def finished_since(self, since: datetime) -> list[datetime]:
-        """When each video done since then finished, oldest first."""
-        return _postgres_dashboard.finished_since(self._execute, since)
-
-    def channels(self) -> list[ChannelSummary]:
-        """Every channel with its videos counted by state (the ``channel_overview`` view)."""
-        return _postgres_dashboard.channels(self._execute)
 
     def _execute(self, block: str, params: dict[str, Any]) -> Any:
         statement = POSTGRES_QUERIES["statement_timeout"] + ";\n" + block

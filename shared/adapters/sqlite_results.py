@@ -254,10 +254,7 @@ class SqliteResultStore(SqliteBatchStore):
 
     def channels(self) -> list[ChannelSummary]:
         """``ChannelDirectory``: every channel with its videos counted by state."""
-        return [
-            ChannelSummary(**{**dict(row), "last_published": dt(row["last_published"])})
-            for row in self._read("channels")
-        ]
+        return _sqlite_dashboard_queries.channels(self._db, self._lock)
 
     def finished_since(self, since: datetime) -> list[datetime]:
         """``ActivityReader``: when each video done since then finished (the dashboard)."""

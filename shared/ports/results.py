@@ -137,9 +137,9 @@ class ResultReader(VideoStates, AnalystReader, Protocol):
 @runtime_checkable
 class ChannelDirectory(Protocol):
     """A declared capability of a result store: the channels it holds videos of, with
-    counts (``tubeq channels``, ``tubeq export`` without a channel, the dashboard). The
-    SQLite and Postgres stores have it; on Supabase the ``channel_overview`` view answers
-    the same in Studio."""
+    counts (``tubeq channels``, ``tubeq export`` without a channel, the dashboard). Every
+    result store has it (Postgres and Supabase through ``tubeq_channels``, sql/019); a
+    store without it lists no channels."""
 
     def channels(self) -> list[ChannelSummary]: ...
 
@@ -147,8 +147,9 @@ class ChannelDirectory(Protocol):
 @runtime_checkable
 class ActivityReader(Protocol):
     """A declared capability of a result store: when videos finished, for the dashboard's
-    throughput and ETA (``producer.dashboard``). The SQLite and Postgres stores have it;
-    on Supabase (PostgREST) the dashboard says throughput is unknown."""
+    throughput and ETA (``producer.dashboard``). Every result store has it (Postgres and
+    Supabase through ``tubeq_finished_since``, sql/019); without it the dashboard says
+    throughput is unknown."""
 
     def finished_since(self, since: datetime) -> list[datetime]:
         """When each video that finished (done) at or after ``since`` did, oldest first."""

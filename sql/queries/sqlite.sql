@@ -323,17 +323,3 @@ WHERE batch_id = :batch_id AND video_id = :video_id;
 -- rule: batches, the newest first
 -- a limit below 0 lists none, as on Postgres (SQLite alone reads LIMIT -1 as no limit)
 SELECT * FROM batches ORDER BY created_at DESC, batch_id DESC LIMIT max(:limit, 0);
-
--- name: channels
--- sqlite only: Postgres and Supabase have the channel_overview view (sql/004) for this
-SELECT c.channel_id, c.title,
-    count(v.video_id) AS videos,
-    count(v.video_id) FILTER (WHERE v.state = 'done') AS analysed,
-    count(v.video_id) FILTER (WHERE v.state IN ('failed', 'dead')) AS failed,
-    count(v.video_id) FILTER (WHERE v.state IN ('queued', 'processing', 'retrying'))
-        AS pending,
-    max(v.published_at) AS last_published
-FROM channels c
-LEFT JOIN videos v ON v.channel_id = c.channel_id
-GROUP BY c.channel_id, c.title
-ORDER BY lower(coalesce(c.title, c.channel_id)), c.channel_id;

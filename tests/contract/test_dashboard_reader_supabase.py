@@ -1,6 +1,6 @@
-"""The dashboard readers' contract on the Supabase result store: PostgREST calls functions
-only, so it declares neither reader (the dashboard then says throughput is unknown, and
-Studio's ``channel_overview`` view lists the channels); the suite checks it says so."""
+"""The dashboard readers' contract on the Supabase result store: the real supabase-py
+client through the PostgREST stub to the functions of sql/019 (PostgREST calls functions
+only; before 019 this store offered neither reader)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.services
 @dataclass
 class SupabaseHarness:
     api: PostgrestStub
-    has_channels: bool = False
-    has_activity: bool = False
+    has_channels: bool = True
+    has_activity: bool = True
 
     def make(self) -> SupabaseResultStore:
         return SupabaseResultStore(self.api.url, service_role_key(), timeout_s=10)

@@ -230,6 +230,8 @@ def test_anon_gets_nothing(db: psycopg.Connection[Any]) -> None:
         "tubeq_progress()",
         "tubeq_search('queues')",
         "tubeq_video_states(ARRAY['x'])",
+        "tubeq_channels()",
+        "tubeq_finished_since(now())",
     ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             as_role(db, "anon", f"SELECT {call}")
@@ -252,6 +254,13 @@ def test_authenticated_reads_but_cannot_write(db: psycopg.Connection[Any]) -> No
     assert status[0][0]["state"] == "done"
     states = as_analyst(db, "SELECT tubeq_video_states(%s)", [f.video_id(1), "unknown0000"])
     assert states[0][0] == {f.video_id(1): "done"}
+    # the dashboard's reads (019): security invoker, so an analyst sees what RLS shows
+    channels = as_analyst(db, "SELECT tubeq_channels()")[0][0]
+    assert [(c["channel_id"], c["videos"]) for c in channels] == [
+        (f.result(n=1).video.channel_id, 1)
+    ]
+    finished = as_analyst(db, "SELECT tubeq_finished_since('-infinity')")[0][0]
+    assert len(finished) == 1
     payload = Jsonb(f.result(n=2).model_dump(mode="json"))
     for write in (
         "SELECT tubeq_record_success(%s)",
@@ -287,6 +296,9 @@ def test_a_signed_in_user_who_is_not_an_analyst_reads_nothing(
             as_role(db, "authenticated", "SELECT * FROM tubeq_search('idempotent')", claims=claims)
             == []
         )
+        for reader in ("tubeq_channels()", "tubeq_finished_since('-infinity')"):
+            rows = as_role(db, "authenticated", f"SELECT {reader}", claims=claims)
+            assert rows == [([],)], (reader, claims)
 
 
 def test_service_role_writes_through_the_functions_and_tables(

@@ -66,6 +66,9 @@ def _names_used(modules: list[Path], table: str) -> set[str]:
             "CONSUMER_QUERIES",
             [ADAPTERS / "_function_consumers.py"],
         ),
+        # the dashboard's reads (sql/019): their own pair too
+        ("sqlite_dashboard.sql", "DASHBOARD", [ADAPTERS / "_sqlite_dashboard_queries.py"]),
+        ("postgres_dashboard.sql", "DASHBOARD_QUERIES", [ADAPTERS / "_function_dashboard.py"]),
         # the embedded queue: SQLite only (production's queue is Cloudflare's)
         (
             "sqlite_queue.sql",
@@ -120,7 +123,11 @@ def _rules(file_name: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     ("sqlite_file", "postgres_file"),
-    [("sqlite.sql", "postgres.sql"), ("sqlite_consumers.sql", "postgres_consumers.sql")],
+    [
+        ("sqlite.sql", "postgres.sql"),
+        ("sqlite_consumers.sql", "postgres_consumers.sql"),
+        ("sqlite_dashboard.sql", "postgres_dashboard.sql"),
+    ],
 )
 def test_each_rule_exists_on_both_engines_in_the_same_order_with_the_same_line(
     sqlite_file: str, postgres_file: str
@@ -138,6 +145,8 @@ def test_each_rule_exists_on_both_engines_in_the_same_order_with_the_same_line(
         ("postgres.sql", "postgres"),
         ("sqlite_consumers.sql", "sqlite"),
         ("postgres_consumers.sql", "postgres"),
+        ("sqlite_dashboard.sql", "sqlite"),
+        ("postgres_dashboard.sql", "postgres"),
     ],
 )
 def test_engine_only_blocks_say_why_and_belong_to_their_file(file_name: str, engine: str) -> None:
@@ -155,6 +164,10 @@ def test_every_postgres_call_has_a_postgrest_form() -> None:
         function, args = rpc_form(query.sql, query.name)
         assert function.startswith("tubeq_consumer")
         assert all(arg.startswith(("p_", "payload")) for arg, _ in args), query.name
+    for query in load("postgres_dashboard.sql").blocks.values():
+        function, args = rpc_form(query.sql, query.name)
+        assert function in ("tubeq_channels", "tubeq_finished_since"), query.name
+        assert all(arg.startswith("p_") for arg, _ in args), query.name
     for query in load("postgres.sql").blocks.values():
         if query.only is None:
             function, args = rpc_of(query.name)
