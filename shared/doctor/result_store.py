@@ -8,11 +8,13 @@ the catalog), so with Supabase they are checked when ``TUBEQ_DATABASE_URL`` is s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.doctor.common import capped, failed, from_error, passed, skipped
 from shared.doctor.result import CheckResult
 from shared.errors import AccessDenied, ConfigError, TubeqError, UpstreamRejected
+from shared.ports import ActivityReader
 from shared.settings import Settings
 
 SERVICE = "result-store"
@@ -77,6 +79,10 @@ def _check_supabase(settings: Settings, timeout_s: float) -> list[CheckResult]:
         return [from_error(SERVICE, name, exc, "fix the Supabase settings named above")]
     try:
         store.progress()
+        # PostgREST shows no migration ledger, so ask the newest migration's reader
+        # (sql/019): a project migrated before it answers 404, and its dashboard would too
+        if isinstance(store, ActivityReader):
+            store.finished_since(datetime.now(UTC))
     except AccessDenied as exc:
         fix = "set TUBEQ_SUPABASE_SERVICE_ROLE_KEY to the project's service_role key"
         return [failed(SERVICE, name, exc.message, fix)]
@@ -89,7 +95,10 @@ def _check_supabase(settings: Settings, timeout_s: float) -> list[CheckResult]:
         return [from_error(SERVICE, name, exc, "check TUBEQ_SUPABASE_URL and Supabase's status")]
     finally:
         store.close()
-    return [passed(SERVICE, name, "tubeq_progress() answered over HTTPS")]
+    return [
+        passed(SERVICE, name, "tubeq_progress() answered over HTTPS"),
+        passed(SERVICE, "migrations current", "the newest migration's function answered"),
+    ]
 
 
 def _check_postgres(dsn: str, timeout_s: float) -> list[CheckResult]:

@@ -321,11 +321,32 @@ def test_supabase_key_accepted_and_refused(pg_dsn: str) -> None:
         bad = run_checks(
             settings(**base, supabase_service_role_key=key[:-6] + "AAAAAA"), only=["result-store"]
         )
-    assert statuses(good)[0] == ("Supabase key accepted", "pass")
+    assert statuses(good)[:2] == [
+        ("Supabase key accepted", "pass"),
+        ("migrations current", "pass"),
+    ]
     assert good[-1].status is CheckStatus.SKIP  # RLS needs TUBEQ_DATABASE_URL
     assert statuses(bad)[0] == ("Supabase key accepted", "fail")
     assert bad[0].fix is not None and "TUBEQ_SUPABASE_SERVICE_ROLE_KEY" in bad[0].fix
     assert_no_secret(good + bad, key)
+
+
+def test_a_supabase_project_behind_the_newest_migration_is_told_to_migrate(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("drop function tubeq_finished_since(timestamptz)")  # as before sql/019
+    key = service_role_key()
+    with PostgrestStub(pg_dsn, api_keys=frozenset({key})) as stub:
+        results = run_checks(
+            settings(
+                results_backend="supabase", supabase_url=stub.url, supabase_service_role_key=key
+            ),
+            only=["result-store"],
+        )
+    assert statuses(results)[:2] == [
+        ("Supabase key accepted", "pass"),
+        ("migrations current", "fail"),
+    ]
+    assert results[1].fix is not None and "tubeq db migrate" in results[1].fix
 
 
 # ---- R2 over a signature-checking S3 server ----------------------------------------------
