@@ -212,7 +212,13 @@ class GeminiBatchAnalyzer:
             if dest is not None and dest.inlined_responses is not None:
                 return [self._inlined(r) for r in dest.inlined_responses]
             if dest is None or not dest.file_name:
-                raise ModelRefused(f"batch {name} succeeded without any responses")
+                state = _remote(job).state
+                if state is RemoteState.SUCCEEDED:
+                    raise ModelRefused(f"batch {name} succeeded without any responses")
+                raise ModelRefused(
+                    f"batch {name} has no responses: it is {state.name.lower()} "
+                    "(only a succeeded batch has results)"
+                )
             data = self._client.files.download(file=dest.file_name)
         except ModelRefused:
             raise

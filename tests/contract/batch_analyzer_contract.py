@@ -222,7 +222,7 @@ class BatchAnalyzerContract:
         assert states[-1] == RemoteState(f"JOB_STATE_{outcome}")
         assert states[-1].store_state == BatchState(outcome.lower())
         assert harness.billed() == [] and harness.billed_cost() == 0
-        with pytest.raises(errors.PermanentError):
+        with pytest.raises(errors.PermanentError, match=f"it is {outcome.lower()}"):
             analyzer.results(remote.name)  # nothing to collect: the videos are requeued
 
     def test_a_cancelled_batch_ends_cancelled(
