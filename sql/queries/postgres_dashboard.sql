@@ -5,7 +5,7 @@
 -- lines.
 
 -- name: channels
--- rule: every channel with its videos counted by state, by case-folded title then id
+-- rule: every channel with its videos counted by state, by title (only A-Z folded) then id
 SELECT tubeq_channels();
 
 -- name: finished_since

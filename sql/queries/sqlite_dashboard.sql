@@ -4,7 +4,7 @@
 -- the same "-- rule:" lines.
 
 -- name: channels
--- rule: every channel with its videos counted by state, by case-folded title then id
+-- rule: every channel with its videos counted by state, by title (only A-Z folded) then id
 SELECT c.channel_id, c.title,
     count(v.video_id) AS videos,
     count(v.video_id) FILTER (WHERE v.state = 'done') AS analysed,

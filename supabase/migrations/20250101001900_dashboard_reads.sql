@@ -8,8 +8,10 @@
 -- the same rules in sql/queries/sqlite_dashboard.sql. Readers, as tubeq_video_states (007):
 -- security invoker, so an analyst's call still passes the tables' row-level security.
 
--- The order is SQLite's: the case-folded title (a channel without one, its id), then the
--- id, in code-point order (a locale would put "_x" after "a", and C "B" before "a").
+-- The order is SQLite's: the title (a channel without one, its id) with A-Z folded and no
+-- other letter (SQLite's lower() folds ASCII only; under the "C" collation Postgres's does
+-- the same, whatever the server's locale), then the id, in code-point order (a locale would
+-- put "_x" after "a", and plain C "B" before "a").
 create or replace function tubeq_channels()
 returns json
 language sql
@@ -25,7 +27,7 @@ as $$
         'failed', failed,
         'pending', pending,
         'last_published', last_published
-    ) order by lower(coalesce(title, channel_id)) collate "C", channel_id collate "C"),
+    ) order by lower(coalesce(title, channel_id) collate "C"), channel_id collate "C"),
     '[]'::json)
     from channel_overview;
 $$;
@@ -69,5 +71,5 @@ begin
 end
 $$;
 insert into tubeq_migrations (name, checksum)
-values ('019_dashboard_reads.sql', '86488d3a588dcc548089e62a9b3d63ec0d66aefcbde000056b3516a86835145c')
+values ('019_dashboard_reads.sql', '578ede387e7110787db9c267648b94ea62ecad9327dbafc0d8dc9739c3a16ca8')
 on conflict (name) do nothing;

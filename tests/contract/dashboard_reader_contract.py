@@ -9,7 +9,8 @@ decide with ``isinstance`` whether to ask, so a declaration must match the store
 that says it has none is checked for that, and skips the rest.
 
 The rules the engines must agree on (SQLite and Postgres each run their own SQL):
-channels come ordered by title without regard to case, in code-point order (not a
+channels come ordered by title without regard to the case of A-Z (only ASCII letters
+fold: what SQLite's lower() does, whatever a server's locale), in code-point order (not a
 locale's: "_x" before "a"), a channel without a title by its id, ties by id; a video
 counts once, in the bucket of its state; ``finished_since`` returns only done videos,
 each once at its latest finish, oldest first, ``since`` included, and compares instants
@@ -138,6 +139,21 @@ class DashboardReaderContract:
             ("UCc000000000000000000000", None),
             ("UCz000000000000000000000", "Zulu"),
         ]
+
+    def test_only_ascii_letters_fold_so_the_engines_agree_on_any_title(
+        self, channels: ChannelDirectory, store: Any
+    ) -> None:
+        # SQLite's lower() folds A-Z only; Postgres's would follow its locale. Both fold
+        # ASCII alone, so "Émile" keeps its É (U+00C9) and sorts before "élan" (U+00E9).
+        named = [
+            ("UCe000000000000000000001", "élan"),
+            ("UCe000000000000000000002", "Émile"),
+            ("UCe000000000000000000003", "Zed"),
+            ("UCe000000000000000000004", "ebony"),
+        ]
+        for n, (chan, title) in enumerate(named, start=1):
+            store.record_success(f.result(n=n, video=on_channel(n, chan, title)))
+        assert [c.title for c in channels.channels()] == ["ebony", "Zed", "Émile", "élan"]
 
     def test_each_channel_has_its_own_counts_and_latest_video(
         self, channels: ChannelDirectory, store: Any
