@@ -21,8 +21,7 @@ def write_site(
     channels = list_channels(reader)
     if channels is None:
         raise TubeqError(
-            "this result store cannot list its channels (only the SQLite store can today); "
-            "`tubeq site build` needs that list"
+            "this result store cannot list its channels; `tubeq site build` needs that list"
         )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     (out / "channels").mkdir(parents=True, exist_ok=True)
@@ -31,7 +30,7 @@ def write_site(
     top, below = SiteLinks(0), SiteLinks(1)
     _write(
         out / "index.html",
-        render("channels.html", links=top, channels=channels, generated_at=stamp),
+        render("channels.html", links=top, channels=channels, unavailable="", generated_at=stamp),
     )
     written = 1
     link_of = presigned(artifacts, link_life)

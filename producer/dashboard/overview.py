@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from producer.dashboard.fleet_panels import ConsumerRow, QuotaView, fleet_panels
+from producer.dashboard.pages import MIGRATE_HINT
 from shared.dead_letters import dead_videos
 from shared.errors import TubeqError
 from shared.gemini.batch_models import LIVE_STATES
@@ -105,10 +106,15 @@ def _queue_stats(queue: ApiQueue, notes: list[str]) -> QueueStats | None:
         return None
 
 
-def _throughput(reader: ResultReader, now: datetime) -> float | None:
+def _throughput(reader: ResultReader, now: datetime, notes: list[str]) -> float | None:
     if not isinstance(reader, ActivityReader):
         return None
-    finished = reader.finished_since(now - WINDOW)
+    try:
+        finished = reader.finished_since(now - WINDOW)
+    except TubeqError as exc:
+        # the rest of the overview still stands (a database not yet migrated to sql/019)
+        notes.append(f"throughput unavailable: {exc.message} ({MIGRATE_HINT})")
+        return None
     return len(finished) / (WINDOW.total_seconds() / 60)
 
 
@@ -156,7 +162,7 @@ def build_overview(
     stats = _queue_stats(queue, notes)
     pending = sum(progress.by_state.get(s.value, 0) for s in PENDING)
     backlog = stats.backlog if stats is not None else pending
-    rate = _throughput(reader, now)
+    rate = _throughput(reader, now, notes)
     if rate is None:
         eta = "unknown (this result store does not say when videos finished)"
     elif backlog == 0:

@@ -15,6 +15,8 @@ from shared.errors import ArtifactNotFound, TubeqError
 from shared.models import ChannelSummary, VideoState, VideoStatus
 from shared.ports import AnalystReader, ArtifactStore, ChannelDirectory, TemplateResultReader
 
+#: said where a read fails for want of a newer migration's function (sql/019 and later)
+MIGRATE_HINT = "if the result database predates this tubeq, run `tubeq db migrate`"
 TOP_TOPICS = 12
 TOP_PER_MONTH = 3
 SORTS = {
@@ -60,6 +62,15 @@ def video_row(status: VideoStatus) -> VideoRow:
 def list_channels(reader: AnalystReader) -> list[ChannelSummary] | None:
     """Every channel with counts, or None where the store cannot list them."""
     return reader.channels() if isinstance(reader, ChannelDirectory) else None
+
+
+def channels_or_why(reader: AnalystReader) -> tuple[list[ChannelSummary] | None, str]:
+    """``list_channels``, or None and why the read failed: the page still opens a channel
+    by its id (a database not yet migrated to sql/019 has no ``tubeq_channels``)."""
+    try:
+        return list_channels(reader), ""
+    except TubeqError as exc:
+        return None, f"{exc.message} ({MIGRATE_HINT})"
 
 
 @dataclass

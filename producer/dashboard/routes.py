@@ -151,8 +151,8 @@ def _browse_routes(router: APIRouter, d: Dashboard) -> None:
         role = d.gate(request)
         if isinstance(role, Response):
             return role
-        found = await d.call(pages.list_channels, d.reader)
-        return d.page(request, "channels.html", channels=found)
+        found, unavailable = await d.call(pages.channels_or_why, d.reader)
+        return d.page(request, "channels.html", channels=found, unavailable=unavailable)
 
     @router.get("/channels/{channel_id}")
     async def channel(

@@ -55,3 +55,29 @@ def test_channels_and_pages_on_the_store(store: Any, tmp_path: Path) -> None:
         queue.close()
     assert overview.by_state[VideoState.DONE.value] == 2
     assert overview.per_minute == pytest.approx(2 / 10)
+
+
+def test_a_database_not_yet_migrated_to_019_keeps_its_pages_and_says_to_migrate(
+    pg_dsn: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import psycopg
+
+    from producer.dashboard.pages import channels_or_why
+
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # as a database before sql/019
+        conn.execute("drop function tubeq_channels()")
+        conn.execute("drop function tubeq_finished_since(timestamptz)")
+    store = PostgresResultStore(pg_dsn, pool_size=1, timeout_s=10)
+    queue = SqliteQueue(tmp_path / "queue.sqlite3")
+    try:
+        store.record_success(f.result(n=1))
+        channels, why = channels_or_why(store)
+        overview = build_overview(queue, store)
+    finally:
+        queue.close()
+        store.close()
+    assert channels is None and "tubeq db migrate" in why
+    assert overview.by_state[VideoState.DONE.value] == 1  # the rest of the overview stands
+    assert overview.per_minute is None
+    assert any("throughput unavailable" in n and "tubeq db migrate" in n for n in overview.notes)
