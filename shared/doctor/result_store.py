@@ -54,7 +54,12 @@ def check_result_store(settings: Settings, timeout_s: float) -> list[CheckResult
         return [skipped(SERVICE, "reachable", "not configured (TUBEQ_RESULTS_BACKEND=sqlite)")]
     results: list[CheckResult] = []
     if backend == "supabase":
-        results.extend(_check_supabase(settings, timeout_s))
+        api_lines = _check_supabase(settings, timeout_s)
+        if settings.database_url is not None:
+            # the migration ledger read over TUBEQ_DATABASE_URL below says it exactly: the
+            # API's probe would be a second "migrations current" line, perhaps a different one
+            api_lines = [line for line in api_lines if line.name != "migrations current"]
+        results.extend(api_lines)
         if settings.database_url is None:
             note = "needs a Postgres connection: set TUBEQ_DATABASE_URL to check these too"
             results.append(skipped(SERVICE, "RLS on and analyst role", note))

@@ -331,6 +331,23 @@ def test_supabase_key_accepted_and_refused(pg_dsn: str) -> None:
     assert_no_secret(good + bad, key)
 
 
+def test_supabase_with_a_database_url_says_migrations_current_once(pg_dsn: str) -> None:
+    key = service_role_key()
+    with PostgrestStub(pg_dsn, api_keys=frozenset({key})) as stub:
+        results = run_checks(
+            settings(
+                results_backend="supabase",
+                supabase_url=stub.url,
+                supabase_service_role_key=key,
+                database_url=pg_dsn,
+            ),
+            only=["result-store"],
+        )
+    names = [name for name, _ in statuses(results)]
+    assert names.count("migrations current") == 1, names
+    assert ("migrations current", "pass") in statuses(results)
+
+
 def test_a_supabase_project_behind_the_newest_migration_is_told_to_migrate(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("drop function tubeq_finished_since(timestamptz)")  # as before sql/019
