@@ -16,8 +16,7 @@ Rules checked (exit 1 when one is broken):
   CLI build on it, never the other way round;
 - no import cycle, not even through an import inside a function or under
   ``if TYPE_CHECKING:`` (a function-level import hides a cycle, it does not remove it); a
-  package importing its own modules, or a module its own package, is how packages work and
-  is not a cycle.
+  module importing the package it lives in is how packages work and is not a cycle.
 
 Imports are read from the source with ``ast`` (nothing is executed); imports inside
 functions count too, since they are still dependencies.
@@ -112,9 +111,9 @@ def broken_rules(edges: dict[str, set[str]], adapters: set[str] | None = None) -
     return out
 
 
-def _related(a: str, b: str) -> bool:
-    """One is a package the other lives in."""
-    return a.startswith(b + ".") or b.startswith(a + ".")
+def _inside(module: str, package: str) -> bool:
+    """``module`` lives in ``package`` (at any depth)."""
+    return module.startswith(package + ".")
 
 
 def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
@@ -130,9 +129,11 @@ def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Every group of modules that import one another in a loop (each reaches the others),
-    leaving out a module's imports of its own packages and a package's of its own modules.
-    A few hundred modules: a walk from each is quick enough."""
-    kept = {src: {dst for dst in ts if not _related(src, dst)} for src, ts in edges.items()}
+    leaving out a module's imports of the packages it lives in (it is loaded from inside
+    them: ``from producer.api import deps`` in a module of ``producer.api``). A package's
+    imports of its own modules stay: its ``__init__`` runs them, so a loop through it is
+    real. A few hundred modules: a walk from each is quick enough."""
+    kept = {src: {dst for dst in ts if not _inside(src, dst)} for src, ts in edges.items()}
     reach = {module: _reachable(kept, module) for module in kept}
     groups = {
         frozenset({module, *(other for other in reach[module] if module in reach.get(other, ()))})

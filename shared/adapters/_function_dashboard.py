@@ -6,7 +6,7 @@ sends it as its RPC)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.models import ChannelSummary
@@ -30,6 +30,9 @@ class FunctionDashboardReader:
 
     def finished_since(self, since: datetime) -> list[datetime]:
         """When each video done since then finished, oldest first. ``since`` goes as ISO
-        8601 text (JSON to PostgREST; to psycopg a literal the timestamptz argument reads)."""
-        values = self.run_sql(DASHBOARD_QUERIES["finished_since"], since=since.isoformat()) or []
+        8601 text in UTC (JSON to PostgREST; to psycopg a literal the timestamptz argument
+        reads); a naive one is UTC, as the SQLite store reads it, not the session's zone."""
+        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        at = aware.astimezone(UTC).isoformat()
+        values = self.run_sql(DASHBOARD_QUERIES["finished_since"], since=at) or []
         return [datetime.fromisoformat(v) for v in values]

@@ -201,6 +201,17 @@ class DashboardReaderContract:
         (when,) = activity.finished_since(since)
         assert when == NOW - timedelta(minutes=5) and when.utcoffset() is not None
 
+    def test_a_naive_since_is_utc_on_every_engine(
+        self, activity: ActivityReader, store: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # not the database session's zone: libpq sets it from PGTZ on each new connection
+        monkeypatch.setenv("PGTZ", "Asia/Kolkata")
+        store.record_success(f.result(n=1, finished_at=NOW - timedelta(minutes=5)))
+        naive = (NOW - timedelta(minutes=10)).replace(tzinfo=None)
+        assert activity.finished_since(naive) == [NOW - timedelta(minutes=5)]
+        later = (NOW - timedelta(minutes=1)).replace(tzinfo=None)
+        assert activity.finished_since(later) == []
+
     def test_a_video_done_again_counts_once_at_its_latest_finish(
         self, activity: ActivityReader, store: Any
     ) -> None:

@@ -57,11 +57,17 @@ def test_a_loop_of_imports_is_a_cycle_but_a_package_and_its_modules_are_not() ->
         "shared.b": {"shared.c"},
         "shared.c": {"shared.a", "shared.d"},
         "shared.d": set(),
-        # a package importing its modules, and a module importing its package: not cycles
+        # a package importing its modules, and a module importing its package: not a cycle
         "producer.api": {"producer.api.deps"},
         "producer.api.deps": {"producer.api"},
+        # but a loop through a package's __init__ is: pkg runs pkg.mod, which needs other,
+        # which needs pkg
+        "shared.pkg": {"shared.pkg.mod"},
+        "shared.pkg.mod": {"shared.other"},
+        "shared.other": {"shared.pkg"},
     }
     assert module.cycles(edges) == [
         ["producer.dashboard.artifact_routes", "producer.dashboard.routes"],
         ["shared.a", "shared.b", "shared.c"],
+        ["shared.other", "shared.pkg", "shared.pkg.mod"],
     ]
