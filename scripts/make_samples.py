@@ -129,7 +129,7 @@ The embedded transcript source (`TUBEQ_TRANSCRIPT_BACKEND=directory`, the defaul
 `samples/transcripts/<video_id>.json`. These {count} files are written for tubeq (original
 text, four made-up channels) so that `make demo` runs every path of the pipeline with no
 account and no network. **Do not edit the JSON by hand**: change `samples/source/*.txt` or
-the catalogue in `scripts/make_samples.py`, then run
+the catalogue in `scripts/sample_catalogue.py`, then run
 
     python scripts/make_samples.py          # regenerate everything (deterministic)
     python scripts/make_samples.py --check  # exit 1 if the committed files are stale (tested)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.services
 _QUESTION = re.compile(r"^Question: (.*)$", re.MULTILINE)
 # a passage in the data block: "[n] where, at Ns:" and its text on the next line
 _PASSAGE = re.compile(r"^\[(\d+)\] .*, at \d+s:\n(.*)$", re.MULTILINE)
-_WORD = re.compile(r"\w{5,}")  # long enough to skip "the", "must", "every"…
+_WORD = re.compile(r"\w{5,}")  # five letters or more: skips "the", "must", "why"…
 
 
 def question_of(request: gs.RecordedRequest) -> str:

@@ -29,6 +29,7 @@ from tests.contract.batch_analyzer_contract import (
     items,
     summary_for,
     video,
+    wait_until_ended,
 )
 from tests.support import gemini_stub as gs
 from tests.support.gemini_batch_stub import GeminiBatchStub
@@ -154,8 +155,7 @@ def test_a_failed_requests_error_says_what_gemini_said(inline_max_bytes: int) ->
         analyzer = GeminiBatchHarness(stub, inline_max_bytes).make()
         try:
             remote = analyzer.submit("tubeq-batch-error", items(analyzer, [video(1)]))
-            while not analyzer.get(remote.name).state.ended:
-                pass
+            wait_until_ended(analyzer, remote.name)
             (reply,) = analyzer.results(remote.name)
         finally:
             analyzer.close()

@@ -2,7 +2,8 @@
 another interface), answered by a daemon thread per connection, stopped and closed once.
 
 A stub says how to answer (its request handler class) and what its base URL looks like;
-the binding (a test that cannot bind skips, or fails under ``TUBEQ_REQUIRE_SERVICES=1``),
+the binding (a test on a machine that cannot bind loopback at all skips, or fails under
+``TUBEQ_REQUIRE_SERVICES=1``),
 the starting, the port and the orderly stop are written here once. ``stop`` before ``start``
 is harmless: ``socketserver``'s ``shutdown`` would otherwise wait for ever for a loop that
 never ran.
@@ -27,9 +28,10 @@ class LoopbackServer:
         server_class = ThreadingHTTPServer if http else socketserver.ThreadingTCPServer
         try:
             self._server: socketserver.TCPServer = server_class((HOST, port), handler)
-        except OSError as exc:  # only when loopback is unusable (or the port is taken)
-            unavailable(f"cannot bind a stub server on {HOST}:{port}: {exc}")
-            raise
+        except OSError as exc:
+            if port == 0:  # any free port refused: this machine has no usable loopback
+                unavailable(f"cannot bind a stub server on {HOST}: {exc}")
+            raise  # a port asked for by number and taken is the caller's bug, not a skip
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -52,6 +54,8 @@ class LoopbackServer:
         self._server.handle_error = lambda *_args: None  # type: ignore[method-assign]
 
     def start(self) -> LoopbackServer:
+        if self._stopped:
+            raise RuntimeError("this server was stopped: make a new LoopbackServer")
         if not self._started:
             self._started = True
             self._thread.start()

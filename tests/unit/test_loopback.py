@@ -5,6 +5,7 @@ CI requires every service."""
 from __future__ import annotations
 
 import socket
+import socketserver
 import urllib.request
 from http.server import BaseHTTPRequestHandler
 
@@ -36,6 +37,8 @@ def test_it_serves_on_loopback_until_stopped() -> None:
     with pytest.raises(OSError):
         urllib.request.urlopen(server.origin + "/", timeout=2)
     server.stop()  # a second stop is harmless
+    with pytest.raises(RuntimeError, match="stopped"):
+        server.start()  # not silently serving nothing
 
 
 def test_stop_before_start_only_closes_the_socket() -> None:
@@ -49,13 +52,23 @@ def test_stop_before_start_only_closes_the_socket() -> None:
 @pytest.mark.parametrize(
     ("required", "outcome"), [("1", pytest.fail.Exception), ("0", pytest.skip.Exception)]
 )
-def test_a_port_it_cannot_bind_skips_or_fails_saying_why(
+def test_no_usable_loopback_skips_or_fails_saying_why(
     monkeypatch: pytest.MonkeyPatch, required: str, outcome: type[BaseException]
 ) -> None:
     monkeypatch.setenv("TUBEQ_REQUIRE_SERVICES", required)
+
+    def refuse(self: object, *args: object) -> None:
+        raise OSError(99, "Cannot assign requested address")
+
+    monkeypatch.setattr(socketserver.TCPServer, "server_bind", refuse)
+    with pytest.raises(outcome, match=r"cannot bind a stub server on 127\.0\.0\.1"):
+        LoopbackServer(Hello)
+
+
+def test_a_taken_port_asked_for_by_number_is_an_error_not_a_skip() -> None:
     taken = LoopbackServer(Hello)
     try:
-        with pytest.raises(outcome, match=r"cannot bind a stub server on 127\.0\.0\.1"):
+        with pytest.raises(OSError):
             LoopbackServer(Hello, port=taken.port)
     finally:
         taken.stop()

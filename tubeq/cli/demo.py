@@ -23,7 +23,7 @@ from shared.settings import Settings
 from tubeq.cli.context import console, fail, load_settings, shorten
 
 FINAL = {"done", "skipped", "failed", "dead"}
-#: the sample channels' handles (scripts/make_samples.py gives them; samples/README.md lists
+#: the sample channels' handles (scripts/sample_catalogue.py gives them; samples/README.md lists
 #: them): the demo enqueues by backfilling each, as an operator would a real channel
 SAMPLE_CHANNELS = ("@hearth-handplane", "@signal-noise", "@geld-geschichte", "@wander-wallet")
 
