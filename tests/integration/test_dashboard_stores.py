@@ -5,6 +5,7 @@ own rules (counts, order, ``finished_since``) are the contract suite's
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,3 +82,49 @@ def test_a_database_not_yet_migrated_to_019_keeps_its_pages_and_says_to_migrate(
     assert overview.by_state[VideoState.DONE.value] == 1  # the rest of the overview stands
     assert overview.per_minute is None
     assert any("throughput unavailable" in n and "tubeq db migrate" in n for n in overview.notes)
+
+
+def test_channels_sort_alike_on_a_database_with_a_linguistic_collation(
+    pg_cluster: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The test cluster's C.UTF-8 already sorts by code point, so the order's COLLATE "C"
+    is proved on a database whose default collation is ICU's en-US (as a hosted Postgres's
+    often is): there "_x", case and accents would all sort otherwise."""
+    import psycopg
+
+    from shared.migrations import connect, migrate
+    from tests.contract.dashboard_reader_contract import on_channel
+
+    name = "t_icu_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+            "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    try:
+        conn = connect(pg_cluster.dsn(name))
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+        titles = ["beta", "Zulu", "_under", "élan", "Émile", "alpha", "Alpha", "ebony"]
+        orders = []
+        for store in (
+            SqliteResultStore(tmp_path / "results.sqlite3"),
+            PostgresResultStore(pg_cluster.dsn(name), pool_size=1, timeout_s=10),
+        ):
+            try:
+                for n, title in enumerate(titles, start=1):
+                    channel = f"UC{n:022d}"
+                    store.record_success(f.result(n=n, video=on_channel(n, channel, title)))
+                orders.append([c.title for c in store.channels()])
+            finally:
+                store.close()
+        sqlite_order, icu_order = orders
+        assert icu_order == sqlite_order
+        # A-Z folded, code-point order, ties by id ("alpha" was recorded before "Alpha")
+        expected = ["_under", "alpha", "Alpha", "beta", "ebony", "Zulu", "Émile", "élan"]
+        assert sqlite_order == expected
+    finally:
+        pg_cluster.drop_database(name)
