@@ -48,7 +48,8 @@ VIDEOS = 160
 KILLS = 12
 FIRST_PHASE = "collecting requests"
 LATER_PHASES = ["sealed, being submitted", "submitted, waiting", "results half saved"]
-PHASE_WAIT_S = 15.0
+#: the least time between two kills: the work moves on between them
+MIN_GAP_S = 0.5
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -166,29 +167,36 @@ def done(settings: Settings) -> int:
 def kill_through_the_phases(
     sup: Supervisor, settings: Settings, rng: random.Random
 ) -> Counter[str]:
-    """Each kill waits for its phase to be under way (at most PHASE_WAIT_S, then the next
-    one is tried) and comes at a random moment within it, on a random working consumer;
-    then the backfill runs to its end. Returns, per phase, the kills made while it ran."""
-    targets = [FIRST_PHASE, *LATER_PHASES * KILLS][:KILLS]
+    """Kills a random working consumer whenever a phase still owed a kill is under way (the
+    first kill while requests are collected; each later phase owed several), at a random
+    moment and at least MIN_GAP_S after the last kill; then the backfill runs to its end.
+    Any owed phase may take the next kill, so a short phase that does not come round again
+    holds up no other (on an idle machine waiting for one ended the backfill first).
+    Returns, per phase, the kills made while it ran."""
+    owed = [FIRST_PHASE, *LATER_PHASES * KILLS][:KILLS]
     kills: Counter[str] = Counter()
     killed = 0
     deadline = time.monotonic() + 240
-    waiting_since = time.monotonic()
+    last_kill = 0.0
     while time.monotonic() < deadline and done(settings) < VIDEOS:
         sup.keep_two()
         time.sleep(rng.uniform(0.01, 0.15))
         working = sup.working()
-        if killed >= len(targets) or not working:
+        if not owed or not working or time.monotonic() - last_kill < MIN_GAP_S:
             continue
         now = phases(settings.results_file)
-        if targets[killed] in now:
+        # the first kill waits for collecting; after it, any owed phase under way will do
+        hit = (
+            next((p for p in owed if p in now), None)
+            if killed
+            else (FIRST_PHASE if FIRST_PHASE in now else None)
+        )
+        if hit is not None:
             sup.kill(rng.choice(working))
             kills.update(now)
             killed += 1
-            waiting_since = time.monotonic()
-        elif time.monotonic() - waiting_since > PHASE_WAIT_S:
-            targets.pop(killed)  # that phase did not come again: try the next one
-            waiting_since = time.monotonic()
+            owed.remove(hit)
+            last_kill = time.monotonic()
     kills["(kills)"] = killed
     return kills
 
